@@ -1,0 +1,1 @@
+"""Capture of a run's inputs, one module per pillar: code, environment, randomness, params."""

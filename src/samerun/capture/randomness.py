@@ -1,0 +1,63 @@
+"""The randomness pillar: the run's seed and the hash seed its interpreter ran with."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from samerun._exceptions import UsageError
+
+MAX_SEED = 2**32 - 1
+SEED_ENV = "SAMERUN_SEED"
+
+
+@dataclass(frozen=True)
+class Randomness:
+    seed: int
+    seed_source: str  # "given", "launcher" (SAMERUN_SEED) or "drawn"
+    python_hash_seed: str  # the PYTHONHASHSEED value, or "random" when hashing was randomized
+    seeded: list[str] = field(default_factory=list)
+
+    def identity(self) -> dict[str, Any]:
+        return {"seed": self.seed, "python_hash_seed": self.python_hash_seed}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Randomness:
+        return cls(**data)
+
+
+def check_seed(value: object) -> int:
+    """A seed is an integer in [0, 2**32 - 1]: valid for NumPy, torch and PYTHONHASHSEED alike."""
+    if isinstance(value, bool):
+        raise UsageError(f"seed {value!r} is not an integer between 0 and {MAX_SEED}")
+    try:
+        seed = int(str(value).strip()) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise UsageError(f"seed {value!r} is not an integer between 0 and {MAX_SEED}") from None
+    if not 0 <= seed <= MAX_SEED or (isinstance(value, float) and value != seed):
+        raise UsageError(f"seed {value!r} is not an integer between 0 and {MAX_SEED}")
+    return seed
+
+
+def choose_seed(given: int | str | None) -> tuple[int, str]:
+    """The run's seed and where it came from: given, the launcher's ``SAMERUN_SEED``, or drawn."""
+    if given is not None:
+        return check_seed(given), "given"
+    from_launcher = os.environ.get(SEED_ENV)
+    if from_launcher:
+        return check_seed(from_launcher), "launcher"
+    return secrets.randbelow(MAX_SEED + 1), "drawn"
+
+
+def current_hash_seed() -> str:
+    """The hash seed this interpreter really runs with: a number, or ``random``."""
+    if not sys.flags.hash_randomization:
+        return "0"
+    value = os.environ.get("PYTHONHASHSEED", "random")
+    return "random" if value in ("", "random") else value

@@ -1,0 +1,3 @@
+from samerun.cli import main
+
+main()

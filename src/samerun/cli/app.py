@@ -1,0 +1,206 @@
+"""The ``samerun`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from samerun import __version__
+from samerun.cli import render
+
+
+def _open_store(create: bool = False):  # type: ignore[no-untyped-def]
+    """The current project's store; read-only commands also mark dead runs as failed."""
+    from samerun.recorder import reap_stale
+    from samerun.store.project import Project, find_root, open_store
+
+    project = Project(find_root())
+    if not create and not project.exists:
+        from samerun._exceptions import StoreError
+
+        raise StoreError(f"no samerun store in {project.root}; record a run or run `samerun init`")
+    created = not project.exists
+    store = open_store(project, create=create)
+    if created:
+        render.error_console().print(f"samerun: created a store in {project.store_dir}", highlight=False)
+    reap_stale(store)
+    return store
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="samerun")
+def app() -> None:
+    """Record machine-learning runs and prove they reproduce.
+
+    \b
+    Example:
+      samerun record --seed 42 --config config.yaml -- python train.py
+      samerun runs
+      samerun show last
+    """
+
+
+@app.command()
+def init() -> None:
+    """Create the project's store (.samerun/) at the project root.
+
+    The store is also created on first use; its data is ignored by git.
+
+    \b
+    Example:
+      samerun init
+    """
+    from samerun.store.project import Project, find_root
+
+    project = Project(find_root())
+    created = project.init()
+    verb = "created" if created else "already had"
+    render.console().print(f"{verb} a samerun store in {project.store_dir}", highlight=False)
+
+
+@app.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option("--name", "-n", help="A name for the run.")
+@click.option("--seed", "-s", help="The seed (0..4294967295); drawn and recorded when not given.")
+@click.option("--config", "-c", "config", type=click.Path(), help="YAML or JSON file of params.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Set a param (repeatable).")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="PATH", help="A file or directory the run writes (repeatable).")
+@click.option("--env", "env_vars", multiple=True, metavar="NAME", help="Also record this environment variable; globs allowed (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def record(
+    name: str | None,
+    seed: str | None,
+    config: str | None,
+    params: tuple[str, ...],
+    outputs: tuple[str, ...],
+    env_vars: tuple[str, ...],
+    as_json: bool,
+    command: tuple[str, ...],
+) -> int:
+    """Run COMMAND and record its code, data, environment, randomness, params and outputs.
+
+    The command gets SAMERUN_SEED and a pinned PYTHONHASHSEED; a Python script that calls
+    samerun.log_metric() logs into this run. Exits with the command's exit status.
+
+    \b
+    Example:
+      samerun record --seed 42 --config config.yaml -p model.lr=0.05 \\
+          --output model.pkl -- python train.py
+    """
+    from samerun.capture.params import parse_overrides
+    from samerun.capture.randomness import check_seed
+    from samerun.launcher import record as launch
+    from samerun.recorder import RunRequest
+
+    request = RunRequest(
+        argv=list(command),
+        interpreter=None,
+        name=name,
+        params=parse_overrides(params),
+        config=config,
+        seed=None if seed is None else check_seed(seed),
+        env_vars=env_vars,
+        outputs=outputs,
+    )
+    store = _open_store(create=True)
+    err = render.error_console()
+
+    def started(manifest):  # type: ignore[no-untyped-def]
+        for warning in manifest.warnings:
+            err.print(f"[yellow]samerun: {warning}[/]", highlight=False)
+        rnd = manifest.inputs.randomness
+        err.print(
+            f"[dim]samerun: recording run {manifest.id[:8]} (seed {rnd.seed}, "
+            f"PYTHONHASHSEED {rnd.python_hash_seed})[/]",
+            highlight=False,
+        )
+
+    try:
+        outcome = launch(store, request, on_start=started)
+    finally:
+        store.close()
+    final = outcome.manifest
+    if as_json:
+        render.print_json(final.to_dict())
+    else:
+        line = f"samerun: run {final.id[:8]} {render.status(final.status)}"
+        if final.error:
+            line += f": {final.error}"
+        metrics = "  ".join(f"{k}={render.number(m.last)}" for k, m in list(final.outputs.metrics.items())[:3])
+        err.print(line + (f"  {metrics}" if metrics else ""), highlight=False)
+    return outcome.exit_code
+
+
+@app.command()
+@click.option("--limit", "-l", default=20, show_default=True, help="How many recent runs to show.")
+@click.option("--all", "show_all", is_flag=True, help="Show every run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def runs(limit: int, show_all: bool, as_json: bool) -> None:
+    """List runs, newest first: id, name, status, start, duration, key metrics, seed, commit.
+
+    \b
+    Example:
+      samerun runs --limit 50
+    """
+    store = _open_store()
+    try:
+        rows = store.meta.list_runs(limit=None if show_all else limit)
+        if as_json:
+            render.print_json([r.to_dict() for r in rows])
+        else:
+            render.runs_table(rows, store.meta.count_runs())
+    finally:
+        store.close()
+
+
+@app.command()
+@click.argument("run")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def show(run: str, as_json: bool) -> None:
+    """Show one run: its four pillars, params, metrics and artifacts.
+
+    RUN is a full id, a unique id prefix, or `last`.
+
+    \b
+    Example:
+      samerun show last
+    """
+    from samerun.recorder import load_manifest
+
+    store = _open_store()
+    try:
+        manifest = load_manifest(store, store.meta.resolve(run).id)
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(manifest.to_dict())
+    else:
+        render.show_manifest(manifest)
+
+
+@app.command()
+@click.argument("run")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+def export(run: str, output: Path | None) -> None:
+    """Print a run's manifest as canonical JSON (the bytes its fingerprints are built from).
+
+    \b
+    Example:
+      samerun export last -o run.json
+    """
+    from samerun._atomic import atomic_write
+
+    store = _open_store()
+    try:
+        text = store.meta.manifest_json(store.meta.resolve(run).id)
+    finally:
+        store.close()
+    data = text.encode()
+    if output is None:
+        click.echo(text)
+    else:
+        atomic_write(output, data + b"\n")
+        render.error_console().print(f"wrote {output}", highlight=False)

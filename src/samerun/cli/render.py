@@ -1,0 +1,222 @@
+"""Rendering for the terminal (Rich) and for machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from samerun.manifest import Manifest
+    from samerun.store.meta import RunRow
+
+STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "magenta"}
+
+
+@cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+@cache
+def error_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _RichHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        error_console().print(f"[yellow]{record.getMessage()}[/]", highlight=False, soft_wrap=True)
+
+
+def setup_logging() -> None:
+    logger = logging.getLogger("samerun")
+    if not logger.handlers:
+        logger.addHandler(_RichHandler())
+        logger.propagate = False
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def status(text: str) -> str:
+    return f"[{STATUS_STYLE.get(text, 'white')}]{text}[/]"
+
+
+def commit_label(commit: str | None, dirty: bool | None) -> str:
+    label = commit[:8] if commit else "(no commit)"
+    return f"{label}[yellow]+dirty[/]" if dirty else label
+
+
+def runs_table(rows: list[RunRow], total: int, key_metrics: int = 3) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("id", "name", "status", "started", "duration", "metrics", "seed", "commit"):
+        table.add_column(column, no_wrap=column != "metrics")
+    for row in rows:
+        metrics = "  ".join(f"{k}={number(v)}" for k, v in list(row.summary.items())[:key_metrics])
+        table.add_row(
+            row.id[:8],
+            row.name or "",
+            status(row.status),
+            when(row.started_at),
+            duration(row.duration_s),
+            metrics,
+            "-" if row.seed is None else str(row.seed),
+            commit_label(row.commit_sha, row.dirty),
+        )
+    out = console()
+    if not rows:
+        out.print("no runs yet: record one with `samerun record -- python train.py`")
+        return
+    out.print(table)
+    if total > len(rows):
+        out.print(f"[dim]showing {len(rows)} of {total} runs; --limit N or --all for more[/]")
+
+
+def _section(title: str, pairs: list[tuple[str, Any]]) -> None:
+    from rich.table import Table
+
+    out = console()
+    out.print(f"\n[bold]{title}[/]")
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(key, "-" if value is None or value == "" else str(value))
+    out.print(table)
+
+
+def show_manifest(manifest: Manifest) -> None:
+    from rich.table import Table
+
+    out = console()
+    inputs = manifest.inputs
+    code, env, rnd = inputs.code, inputs.environment, inputs.randomness
+    out.print(
+        f"[bold]run {manifest.id}[/]  {manifest.name or ''}  {status(manifest.status)}",
+        highlight=False,
+    )
+    _section(
+        "Run",
+        [
+            ("started", when(manifest.started_at)),
+            ("ended", when(manifest.ended_at)),
+            ("duration", duration(None if manifest.ended_at is None else manifest.ended_at - manifest.started_at)),
+            ("exit code", manifest.exit_code),
+            ("signal", manifest.signal),
+            ("error", manifest.error),
+        ],
+    )
+    _section(
+        "Code",
+        [
+            ("vcs", code.vcs),
+            ("commit", commit_label(code.commit, code.dirty)),
+            ("branch", code.branch),
+            ("remote", code.remote),
+            ("tree", code.tree),
+            ("patch", f"{code.patch} ({code.patch_size} bytes)" if code.patch else None),
+            *(("left out", item) for item in code.left_out),
+        ],
+    )
+    _section(
+        "Command",
+        [("argv", " ".join(inputs.command.argv)), ("cwd", inputs.command.cwd), ("interpreter", inputs.command.interpreter)],
+    )
+    config = inputs.config
+    params = [(k, json.dumps(v)) for k, v in inputs.params.items()]
+    if config:
+        params.insert(0, ("(config)", f"{config['path']}  {config['hash']}"))
+    _section("Params", params or [("(none)", "")])
+    _section(
+        "Environment",
+        [
+            ("python", f"{env.python} ({env.implementation})"),
+            ("platform", f"{env.system} {env.machine}"),
+            ("packages", f"{len(env.packages)} installed, {env.packages_hash}"),
+            *sorted(inputs.env_vars.items()),
+        ],
+    )
+    _section(
+        "Randomness",
+        [
+            ("seed", f"{rnd.seed} ({rnd.seed_source})"),
+            ("PYTHONHASHSEED", rnd.python_hash_seed),
+            ("seeded", ", ".join(rnd.seeded) or None),
+        ],
+    )
+    host = manifest.host
+    _section(
+        "Host",
+        [
+            ("hostname", host.get("hostname")),
+            ("os", host.get("os")),
+            ("cpu", f"{host.get('cpu')} x{host.get('cpu_count')}"),
+            ("memory", f"{(host.get('memory_bytes') or 0) / 2**30:.1f} GiB"),
+            *((f"gpu {i}", g.get("name")) for i, g in enumerate(host.get("gpus", []))),
+            *((name, json.dumps(facts)) for name, facts in host.items() if name in ("torch", "numpy")),
+        ],
+    )
+    metrics = manifest.outputs.metrics
+    out.print("\n[bold]Metrics[/]")
+    if metrics:
+        table = Table(box=None, header_style="dim", pad_edge=False, padding=(0, 2, 0, 2))
+        for column in ("key", "last", "step", "count", "min", "max"):
+            table.add_column(column, justify="left" if column == "key" else "right")
+        for key, m in metrics.items():
+            table.add_row(key, number(m.last), str(m.step), str(m.count), number(m.min), number(m.max))
+        out.print(table)
+    else:
+        out.print("  (none)")
+    out.print("\n[bold]Artifacts[/]")
+    if manifest.outputs.artifacts:
+        table = Table(box=None, header_style="dim", pad_edge=False, padding=(0, 2, 0, 2))
+        for column in ("path", "kind", "size", "object"):
+            table.add_column(column)
+        for a in manifest.outputs.artifacts:
+            kind = f"dir ({a.files} files)" if a.kind == "dir" else a.kind
+            table.add_row(a.path, kind, f"{a.size:,}", a.oid)
+        out.print(table)
+    else:
+        out.print("  (none)")
+    _section(
+        "Fingerprints",
+        [("inputs", manifest.input_fingerprint), ("outputs", manifest.output_fingerprint)],
+    )
+    if manifest.warnings:
+        out.print("\n[bold]Warnings[/]")
+        for warning in manifest.warnings:
+            out.print(f"  [yellow]{warning}[/]", highlight=False)

@@ -1,0 +1,1 @@
+"""Data versioning: trees of content-addressed files."""

@@ -1,0 +1,112 @@
+"""``samerun record``: run a command as a child process and record it.
+
+The launcher pins ``PYTHONHASHSEED`` for the child (setting it inside a running interpreter has
+no effect), passes the seed as ``SAMERUN_SEED``, heartbeats while the child runs, forwards
+SIGTERM, and completes the run from the child's exit status and journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from samerun.capture.randomness import SEED_ENV, choose_seed
+from samerun.journal import FLUSH_INTERVAL_S
+from samerun.manifest import Manifest
+from samerun.recorder import RunRequest, begin, complete, prepare
+from samerun.store.project import Store
+from samerun.tracking import PARAMS_FILE, ROOT_ENV, RUN_ID_ENV
+
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
+
+
+@dataclass(frozen=True)
+class Outcome:
+    manifest: Manifest
+    exit_code: int  # what `samerun record` exits with
+
+
+def resolve_interpreter(executable: str | None, environ: Mapping[str, str]) -> str:
+    """The Python whose packages the command sees: itself if it is one, else the PATH's."""
+    if executable and Path(executable).name.startswith("python"):
+        return executable
+    path = environ.get("PATH")
+    found = shutil.which("python3", path=path) or shutil.which("python", path=path)
+    return found or sys.executable
+
+
+def child_environment(base: Mapping[str, str], run_id: str, root: Path, seed: int) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if not k.startswith("SAMERUN_")}
+    env[RUN_ID_ENV] = run_id
+    env[ROOT_ENV] = str(root)
+    env[SEED_ENV] = str(seed)
+    if env.get("PYTHONHASHSEED", "random") in ("", "random"):
+        env["PYTHONHASHSEED"] = str(seed)
+    return env
+
+
+def record(
+    store: Store,
+    request: RunRequest,
+    *,
+    on_start: Callable[[Manifest], None] = lambda _m: None,
+) -> Outcome:
+    """Record ``request.argv`` as a run of ``store``'s project; returns the finished manifest."""
+    root = store.project.root
+    base_env = dict(os.environ)
+    executable = shutil.which(request.argv[0], path=base_env.get("PATH"))
+    request = replace(request, interpreter=resolve_interpreter(executable, base_env))
+    prepared = prepare(root, request)
+
+    seed, source = choose_seed(request.seed)
+    provisional = child_environment(base_env, "", root, seed)
+    request = replace(request, seed=seed, seed_source=source, hash_seed=provisional["PYTHONHASHSEED"])
+    manifest = begin(store, request, prepared, environ=provisional)
+    env = child_environment(base_env, manifest.id, root, seed)
+    run_dir = store.project.run_dir(manifest.id)
+    (run_dir / PARAMS_FILE).write_text(json.dumps(manifest.inputs.params))
+    on_start(manifest)
+
+    heartbeat = run_dir / f"journal-{os.getpid()}.jsonl"
+    heartbeat.touch()
+    try:
+        child = subprocess.Popen(request.argv, env=env, cwd=Path.cwd())
+    except FileNotFoundError:
+        return _finish(store, manifest, EXIT_NOT_FOUND, f"command not found: {request.argv[0]}")
+    except PermissionError:
+        return _finish(store, manifest, EXIT_NOT_EXECUTABLE, f"not executable: {request.argv[0]}")
+
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets it from the tty
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=FLUSH_INTERVAL_S * 2)
+                break
+            except subprocess.TimeoutExpired:
+                os.utime(heartbeat)
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+    if code < 0:
+        final = complete(store, manifest, status="killed", signal=-code, error=f"killed by signal {-code}")
+        return Outcome(final, 128 - code)
+    return _finish(store, manifest, code, None)
+
+
+def _finish(store: Store, manifest: Manifest, code: int, error: str | None) -> Outcome:
+    status = "finished" if code == 0 else "failed"
+    if code and error is None:
+        error = f"the command exited with status {code}"
+    final = complete(store, manifest, status=status, exit_code=code, error=error)
+    if final.status != "finished" and code == 0:
+        return Outcome(final, 1)
+    return Outcome(final, code)

@@ -1,0 +1,222 @@
+"""The manifest: the canonical record of one run (schema ``samerun.run/1``).
+
+``inputs`` hold what the result depends on; their *identity* (content, not locations or
+timestamps) hashes to the input fingerprint. ``outputs`` hold artifacts and metric series; their
+identity hashes to the output fingerprint. ``host`` is informational only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from samerun.capture.code import CodeState
+from samerun.capture.environment import Environment
+from samerun.capture.randomness import Randomness
+from samerun.hashing import canonical_json, hash_json
+
+SCHEMA = "samerun.run/1"
+STATUSES = ("running", "finished", "failed", "killed")
+
+
+def iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def from_iso(text: str | None) -> float | None:
+    return None if text is None else datetime.fromisoformat(text).timestamp()
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    cwd: str  # relative to the project root, POSIX separators
+    interpreter: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        return {"argv": self.argv, "cwd": self.cwd}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    code: CodeState
+    command: Command
+    params: dict[str, Any]
+    environment: Environment
+    randomness: Randomness
+    env_vars: dict[str, str]
+    config: dict[str, Any] | None = None
+    data: list[dict[str, Any]] = field(default_factory=list)
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "code": self.code.identity(),
+            "command": self.command.identity(),
+            "params": self.params,
+            "config": None if self.config is None else self.config["hash"],
+            "data": self.data,
+            "environment": self.environment.identity(),
+            "randomness": self.randomness.identity(),
+            "env_vars": self.env_vars,
+        }
+
+    def fingerprint(self) -> str:
+        return hash_json(self.identity())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code.to_dict(),
+            "command": asdict(self.command),
+            "params": self.params,
+            "config": self.config,
+            "data": self.data,
+            "environment": self.environment.to_dict(),
+            "randomness": self.randomness.to_dict(),
+            "env_vars": self.env_vars,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Inputs:
+        return cls(
+            code=CodeState.from_dict(data["code"]),
+            command=Command(**data["command"]),
+            params=data["params"],
+            environment=Environment.from_dict(data["environment"]),
+            randomness=Randomness.from_dict(data["randomness"]),
+            env_vars=data["env_vars"],
+            config=data.get("config"),
+            data=data.get("data", []),
+        )
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str  # relative to the project root
+    oid: str  # the file's object, or the tree object of a directory
+    size: int
+    kind: str  # "file" or "dir"
+    files: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    last: float
+    step: int  # step of the last value
+    count: int
+    min: float
+    max: float
+    series: str  # object id of the full (step, value) series
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    artifacts: list[Artifact] = field(default_factory=list)
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "artifacts": {a.path: a.oid for a in self.artifacts},
+            "metrics": {k: m.series for k, m in self.metrics.items()},
+        }
+
+    def fingerprint(self) -> str:
+        return hash_json(self.identity())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "artifacts": [a.to_dict() for a in self.artifacts],
+            "metrics": {k: m.to_dict() for k, m in sorted(self.metrics.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outputs:
+        return cls(
+            artifacts=[Artifact(**a) for a in data.get("artifacts", [])],
+            metrics={k: MetricSummary(**m) for k, m in data.get("metrics", {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    id: str
+    name: str | None
+    status: str
+    started_at: float
+    inputs: Inputs
+    host: dict[str, Any]
+    outputs: Outputs = field(default_factory=Outputs)
+    ended_at: float | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    error: str | None = None
+    declared_outputs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def input_fingerprint(self) -> str:
+        return self.inputs.fingerprint()
+
+    @property
+    def output_fingerprint(self) -> str | None:
+        return None if self.status == "running" else self.outputs.fingerprint()
+
+    def evolve(self, **changes: Any) -> Manifest:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+            "error": self.error,
+            "inputs": self.inputs.to_dict(),
+            "host": self.host,
+            "outputs": self.outputs.to_dict(),
+            "declared_outputs": self.declared_outputs,
+            "warnings": self.warnings,
+            "fingerprints": {"inputs": self.input_fingerprint, "outputs": self.output_fingerprint},
+        }
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} manifest (schema {data.get('schema')!r})")
+        started = from_iso(data["started_at"])
+        assert started is not None
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            status=data["status"],
+            started_at=started,
+            ended_at=from_iso(data["ended_at"]),
+            exit_code=data["exit_code"],
+            signal=data["signal"],
+            error=data["error"],
+            inputs=Inputs.from_dict(data["inputs"]),
+            host=data["host"],
+            outputs=Outputs.from_dict(data["outputs"]),
+            declared_outputs=data.get("declared_outputs", []),
+            warnings=data.get("warnings", []),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Manifest:
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,1 @@
+"""Storage: the SQL metadata store, the content-addressed object store, and the project layout."""

@@ -1,0 +1,370 @@
+"""SQL metadata store: runs, params, metrics and artifacts, for queries.
+
+Writes go through SQLAlchemy Core (SQLite by default, PostgreSQL by URL). Reads are plain SQL
+text run through a :class:`_Reader`: for SQLite that is the standard library's ``sqlite3``, so
+read-only commands such as ``samerun runs`` do not pay for importing SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from samerun._exceptions import RunNotFound, StoreError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+RUN_COLUMNS = (
+    "id, name, status, started_at, ended_at, exit_code, signal, error, seed, commit_sha, dirty,"
+    " input_fp, output_fp, hostname, pid, pid_started, summary"
+)
+_BUSY_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One row of the ``runs`` table: what listing and reference resolution need."""
+
+    id: str
+    name: str | None
+    status: str
+    started_at: float
+    ended_at: float | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    seed: int | None
+    commit_sha: str | None
+    dirty: bool | None
+    input_fp: str
+    output_fp: str | None
+    hostname: str
+    pid: int
+    pid_started: float
+    summary: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_sql(cls, row: Sequence[Any]) -> RunRow:
+        values = list(row)
+        values[10] = None if values[10] is None else bool(values[10])
+        summary = json.loads(values[16]) if values[16] else {}
+        return cls(*values[:16], summary=summary)
+
+    def to_sql(self) -> dict[str, Any]:
+        values = {name: getattr(self, name) for name in RUN_COLUMNS.replace(" ", "").split(",")}
+        values["summary"] = json.dumps(self.summary) if self.summary else None
+        return values
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_s": self.duration_s,
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+            "error": self.error,
+            "seed": self.seed,
+            "commit": self.commit_sha,
+            "dirty": self.dirty,
+            "input_fingerprint": self.input_fp,
+            "output_fingerprint": self.output_fp,
+            "metrics": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class RunCompletion:
+    """Everything written when a run ends, in one transaction."""
+
+    status: str
+    name: str | None
+    ended_at: float
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    input_fp: str
+    output_fp: str | None
+    manifest: str
+    manifest_oid: str | None
+    summary: dict[str, float]
+    params: dict[str, Any]
+    metrics: Iterable[tuple[str, int, float, float]]
+    artifacts: Sequence[tuple[str, str, int, str]]
+
+
+class _Reader(Protocol):
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
+
+class _SqliteReader:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn = sqlite3.connect(
+            f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+        )
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise StoreError(f"metadata store {self._path}: {err}") from err
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _SqlAlchemyReader:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        import sqlalchemy as sa
+
+        with self._engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///…`` URL, or None for any other URL."""
+    prefix = "sqlite:///"
+    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
+
+
+class MetaStore:
+    """The metadata store at one URL. Open with :func:`open_meta_store`."""
+
+    def __init__(self, url: str, reader: _Reader) -> None:
+        self.url = url
+        self._reader = reader
+        self._engine: sa.Engine | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        self._reader.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = create_engine(self.url)
+        return self._engine
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except Exception as err:
+            if type(err).__module__.startswith("sqlalchemy"):
+                raise StoreError(f"metadata store {self.url}: {_first_line(err)}") from err
+            raise
+
+    # -- writes --------------------------------------------------------------------------------
+    def insert_run(self, row: RunRow, manifest: str) -> None:
+        from samerun.store.schema import runs
+
+        values = row.to_sql()
+        with self._write() as conn:
+            conn.execute(runs.insert().values(**values, manifest=manifest))
+
+    def update_manifest(self, run_id: str, manifest: str) -> None:
+        from samerun.store.schema import runs
+
+        with self._write() as conn:
+            conn.execute(runs.update().where(runs.c.id == run_id).values(manifest=manifest))
+
+    def complete_run(self, run_id: str, done: RunCompletion) -> bool:
+        """Write the end of a run if it is still ``running``; False if someone else already did."""
+        import sqlalchemy as sa
+
+        from samerun.store.schema import artifacts, metrics, params, runs
+
+        with self._write() as conn:
+            updated = conn.execute(
+                runs.update()
+                .where(sa.and_(runs.c.id == run_id, runs.c.status == "running"))
+                .values(
+                    status=done.status,
+                    name=done.name,
+                    input_fp=done.input_fp,
+                    ended_at=done.ended_at,
+                    exit_code=done.exit_code,
+                    signal=done.signal,
+                    error=done.error,
+                    output_fp=done.output_fp,
+                    manifest=done.manifest,
+                    manifest_oid=done.manifest_oid,
+                    summary=json.dumps(done.summary, allow_nan=True),
+                )
+            )
+            if updated.rowcount != 1:
+                return False
+            if done.params:
+                conn.execute(
+                    params.insert(),
+                    [
+                        {"run_id": run_id, "key": k, "value": json.dumps(v)}
+                        for k, v in done.params.items()
+                    ],
+                )
+            _insert_batched(conn, metrics, _metric_rows(run_id, done.metrics))
+            if done.artifacts:
+                conn.execute(
+                    artifacts.insert(),
+                    [
+                        {"run_id": run_id, "path": p, "oid": o, "size": s, "kind": k}
+                        for p, o, s, k in done.artifacts
+                    ],
+                )
+        return True
+
+    # -- reads ---------------------------------------------------------------------------------
+    def count_runs(self) -> int:
+        return int(self._reader.rows("SELECT count(*) FROM runs", {})[0][0])
+
+    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[RunRow]:
+        sql = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, id"
+        args: dict[str, Any] = {}
+        if limit is not None:
+            sql += " LIMIT :limit OFFSET :offset"
+            args = {"limit": limit, "offset": offset}
+        return [RunRow.from_sql(r) for r in self._reader.rows(sql, args)]
+
+    def running_runs(self) -> list[RunRow]:
+        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE status = 'running'"
+        return [RunRow.from_sql(r) for r in self._reader.rows(sql, {})]
+
+    def resolve(self, ref: str) -> RunRow:
+        """A run by full id, unique id prefix, or ``last`` (the most recently started run)."""
+        ref = ref.strip()
+        if ref == "last":
+            found = self.list_runs(limit=1)
+            if not found:
+                raise RunNotFound(ref, "the store has no runs yet")
+            return found[0]
+        if not ref or any(c not in "0123456789abcdef" for c in ref.lower()):
+            raise RunNotFound(ref, "a run reference is an id, a unique id prefix, or `last`")
+        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE id >= :lo AND id < :hi LIMIT 2"
+        lo = ref.lower()
+        rows = self._reader.rows(sql, {"lo": lo, "hi": lo + "g"})
+        if not rows:
+            raise RunNotFound(ref)
+        if len(rows) > 1:
+            raise RunNotFound(ref, "more than one run starts with it; give more characters")
+        return RunRow.from_sql(rows[0])
+
+    def manifest_json(self, run_id: str) -> str:
+        rows = self._reader.rows("SELECT manifest FROM runs WHERE id = :id", {"id": run_id})
+        if not rows:
+            raise RunNotFound(run_id)
+        return str(rows[0][0])
+
+    def metric_series(self, run_id: str, key: str) -> list[tuple[int, float, float]]:
+        sql = (
+            "SELECT step, value, timestamp FROM metrics WHERE run_id = :id AND key = :key"
+            " ORDER BY step, timestamp"
+        )
+        return [
+            (int(s), math.nan if v is None else float(v), float(t))
+            for s, v, t in self._reader.rows(sql, {"id": run_id, "key": key})
+        ]
+
+    def metric_count(self, run_id: str) -> int:
+        sql = "SELECT count(*) FROM metrics WHERE run_id = :id"
+        return int(self._reader.rows(sql, {"id": run_id})[0][0])
+
+    def schema_revision(self) -> str | None:
+        try:
+            rows = self._reader.rows("SELECT version_num FROM alembic_version", {})
+        except StoreError:
+            return None
+        return str(rows[0][0]) if rows else None
+
+
+def _metric_rows(
+    run_id: str, items: Iterable[tuple[str, int, float, float]]
+) -> Iterator[dict[str, Any]]:
+    for key, step, value, ts in items:
+        yield {
+            "run_id": run_id,
+            "key": key,
+            "step": step,
+            "value": None if math.isnan(value) else value,
+            "timestamp": ts,
+        }
+
+
+def _insert_batched(
+    conn: sa.Connection, table: sa.Table, rows: Iterator[dict[str, Any]], batch: int = 20_000
+) -> None:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            conn.execute(table.insert(), chunk)
+            chunk = []
+    if chunk:
+        conn.execute(table.insert(), chunk)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err)
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine whose transactions take the write lock up front on SQLite (no deadlocks)."""
+    import sqlalchemy as sa
+
+    if sqlite_path(url) is None:
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S}, poolclass=sa.NullPool)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def open_meta_store(url: str, *, create: bool = False) -> MetaStore:
+    """Open the metadata store at ``url``; create or upgrade its schema when needed."""
+    from samerun.store import migrate
+
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.exists():
+            if not create:
+                raise StoreError(f"no metadata store at {path}; run `samerun init` first")
+            migrate.create_sqlite(url, path)
+        store = MetaStore(url, _SqliteReader(path))
+    else:
+        store = MetaStore(url, _SqlAlchemyReader(create_engine(url)))
+    migrate.ensure_current(store, create=create)
+    return store

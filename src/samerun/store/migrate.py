@@ -1,0 +1,108 @@
+"""Create a fresh metadata schema fast, and upgrade older stores with Alembic migrations.
+
+A new store is built straight from :mod:`samerun.store.schema` and stamped with the head
+revision; Alembic (slow to import) is loaded only when an existing store is behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from samerun._exceptions import StoreError
+from samerun.store.schema import SCHEMA_REVISION
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from samerun.store.meta import MetaStore
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _create_schema(conn: sa.Connection) -> None:
+    import sqlalchemy as sa
+
+    from samerun.store.schema import metadata
+
+    metadata.create_all(conn)
+    version = sa.Table(
+        "alembic_version",
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), primary_key=True),
+    )
+    version.create(conn, checkfirst=True)
+    conn.execute(version.insert().values(version_num=SCHEMA_REVISION))
+
+
+def create_sqlite(url: str, path: Path) -> None:
+    """Create the SQLite database at ``path`` so that a concurrent creator can never clash.
+
+    The schema is built in a private file and hard-linked into place: the first process wins,
+    the others find a complete database and throw their copy away.
+    """
+    import sqlalchemy as sa
+
+    from samerun.store.meta import create_engine
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.new")
+    with sqlite3.connect(scratch) as setup:  # WAL lets readers work while a run writes
+        setup.execute("PRAGMA journal_mode=WAL")
+    setup.close()
+    engine = create_engine(f"sqlite:///{scratch}")
+    try:
+        with engine.begin() as conn:
+            _create_schema(conn)
+        engine.dispose()
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+    except sa.exc.SQLAlchemyError as err:
+        raise StoreError(f"cannot create the metadata store {url}: {err}") from err
+    finally:
+        engine.dispose()
+        for leftover in (scratch, scratch.with_name(scratch.name + "-wal")):
+            leftover.unlink(missing_ok=True)
+        scratch.with_name(scratch.name + "-shm").unlink(missing_ok=True)
+
+
+def ensure_current(store: MetaStore, *, create: bool) -> None:
+    """Bring ``store`` to :data:`SCHEMA_REVISION`, or explain why it cannot be used."""
+    revision = store.schema_revision()
+    if revision == SCHEMA_REVISION:
+        return
+    if revision is None:
+        if not create:
+            raise StoreError(f"{store.url} holds no samerun schema; run `samerun init` first")
+        with store.engine.begin() as conn:
+            _create_schema(conn)
+        return
+    known = known_revisions()
+    if revision not in known:
+        raise StoreError(
+            f"{store.url} is at schema revision {revision}, which this samerun does not know; "
+            "upgrade samerun"
+        )
+    upgrade(store.engine)
+
+
+def known_revisions() -> list[str]:
+    """Revision ids of the migration files, oldest first (their names start with the id)."""
+    names = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"))
+    return [name.split("_", 1)[0] for name in names]
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` on ``engine``'s database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)

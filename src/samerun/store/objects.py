@@ -1,0 +1,163 @@
+"""Content-addressed object store: bytes named by their blake3 hash, never overwritten.
+
+Opened by URL: a plain path (or ``file://``) gives :class:`LocalObjectStore`; any other fsspec URL
+(``s3://bucket/prefix``, ``memory://x``) gives :class:`FsspecObjectStore`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+from samerun._atomic import atomic_write
+from samerun._exceptions import CaptureError, ObjectCorrupt, ObjectNotFound, StoreError
+from samerun.hashing import hash_bytes, hash_file, split_oid
+
+
+class ObjectStore(Protocol):
+    """What every object store offers; callers never learn where the bytes live."""
+
+    url: str
+
+    def exists(self, oid: str) -> bool: ...
+
+    def put_bytes(self, data: bytes) -> str: ...
+
+    def put_file(self, path: Path) -> tuple[str, int]: ...
+
+    def get_bytes(self, oid: str) -> bytes: ...
+
+    def fetch_to(self, oid: str, dest: Path) -> None: ...
+
+
+def open_object_store(url: str) -> ObjectStore:
+    """Open the object store at ``url`` (a path, ``file://`` URL or any fsspec URL)."""
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    if "://" not in url:
+        return LocalObjectStore(Path(url))
+    return FsspecObjectStore(url)
+
+
+def _relative_key(oid: str) -> str:
+    try:
+        _, digest = split_oid(oid)
+    except ValueError as err:
+        raise StoreError(str(err)) from None
+    return f"{digest[:2]}/{digest[2:]}"
+
+
+class LocalObjectStore:
+    """Objects as read-only files under ``root/ab/cdef…`` on a local or mounted filesystem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = str(root)
+
+    def path_of(self, oid: str) -> Path:
+        return self.root / _relative_key(oid)
+
+    def exists(self, oid: str) -> bool:
+        return self.path_of(oid).is_file()
+
+    def put_bytes(self, data: bytes) -> str:
+        oid = hash_bytes(data)
+        target = self.path_of(oid)
+        if not target.exists():
+            atomic_write(target, data, mode=0o444)
+        return oid
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        """Store a file's bytes; raises CaptureError if the file changes while it is stored."""
+        size = path.stat().st_size
+        oid = hash_file(path)
+        target = self.path_of(oid)
+        if target.exists():
+            return oid, size
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            shutil.copyfile(path, tmp)
+            if hash_file(tmp) != oid:
+                raise CaptureError(f"{path} changed while it was being stored; write it, then log it")
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            tmp.chmod(0o444)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return oid, size
+
+    def get_bytes(self, oid: str) -> bytes:
+        path = self.path_of(oid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(oid) from None
+        if hash_bytes(data) != oid:
+            raise ObjectCorrupt(oid, str(path))
+        return data
+
+    def fetch_to(self, oid: str, dest: Path) -> None:
+        source = self.path_of(oid)
+        if not source.is_file():
+            raise ObjectNotFound(oid)
+        if hash_file(source) != oid:
+            raise ObjectCorrupt(oid, str(source))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+
+
+class FsspecObjectStore:
+    """Objects under any fsspec filesystem (S3, GCS, memory, …), keyed like the local store."""
+
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        import fsspec
+
+        self.url = url
+        self.fs, base = fsspec.core.url_to_fs(url, **storage_options)
+        self.base = base.rstrip("/")
+
+    def _key(self, oid: str) -> str:
+        return f"{self.base}/{_relative_key(oid)}"
+
+    def exists(self, oid: str) -> bool:
+        return bool(self.fs.exists(self._key(oid)))
+
+    def put_bytes(self, data: bytes) -> str:
+        oid = hash_bytes(data)
+        if not self.exists(oid):
+            self.fs.pipe_file(self._key(oid), data)
+        return oid
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        size = path.stat().st_size
+        oid = hash_file(path)
+        if not self.exists(oid):
+            self.fs.put_file(str(path), self._key(oid))
+        return oid, size
+
+    def get_bytes(self, oid: str) -> bytes:
+        key = self._key(oid)
+        try:
+            data = bytes(self.fs.cat_file(key))
+        except FileNotFoundError:
+            raise ObjectNotFound(oid) from None
+        if hash_bytes(data) != oid:
+            raise ObjectCorrupt(oid, key)
+        return data
+
+    def fetch_to(self, oid: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        key = self._key(oid)
+        if not self.exists(oid):
+            raise ObjectNotFound(oid)
+        self.fs.get_file(key, str(dest))
+        if hash_file(dest) != oid:
+            dest.unlink()
+            raise ObjectCorrupt(oid, key)

@@ -1,0 +1,66 @@
+"""The metadata schema, as SQLAlchemy Core tables. Changes go through a migration in migrations/."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: The Alembic revision a store created by this version of samerun is at.
+SCHEMA_REVISION = "0001"
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float, nullable=True),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("signal", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("seed", sa.BigInteger, nullable=True),
+    sa.Column("commit_sha", sa.String(64), nullable=True),
+    sa.Column("dirty", sa.Boolean, nullable=True),
+    sa.Column("input_fp", sa.String(80), nullable=False),
+    sa.Column("output_fp", sa.String(80), nullable=True),
+    sa.Column("hostname", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("pid_started", sa.Float, nullable=False),
+    sa.Column("summary", sa.Text, nullable=True),
+    sa.Column("manifest", sa.Text, nullable=False),
+    sa.Column("manifest_oid", sa.String(80), nullable=True),
+    sa.Index("ix_runs_started_at", "started_at"),
+    sa.Index("ix_runs_status", "status"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# ``value`` is NULL for NaN: SQLite cannot store a NaN REAL.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("oid", sa.String(80), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+)
