@@ -31,4 +31,3 @@ def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     with atomic_writer(path, mode) as handle:
         handle.write(data)
-

@@ -49,7 +49,9 @@ class ObjectCorrupt(StoreError):
     """An object's bytes no longer match the hash that names it."""
 
     def __init__(self, oid: str, path: str) -> None:
-        super().__init__(f"object {oid} at {path} is corrupt: its content no longer matches its hash")
+        super().__init__(
+            f"object {oid} at {path} is corrupt: its content no longer matches its hash"
+        )
         self.oid = oid
         self.path = path
 

@@ -29,7 +29,11 @@ def _normalize(value: Any) -> Any:
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8, floats as ``repr``: the bytes that get hashed."""
     return json.dumps(
-        _normalize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        _normalize(value),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
     ).encode()
 
 

@@ -32,7 +32,9 @@ class JournalWriter:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._interval = interval
-        self._thread = threading.Thread(target=self._flush_loop, name="samerun-journal", daemon=True)
+        self._thread = threading.Thread(
+            target=self._flush_loop, name="samerun-journal", daemon=True
+        )
         self._thread.start()
 
     def append(self, record: tuple[Any, ...]) -> None:

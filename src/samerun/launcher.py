@@ -43,7 +43,9 @@ def resolve_interpreter(executable: str | None, environ: Mapping[str, str]) -> s
     return found or sys.executable
 
 
-def child_environment(base: Mapping[str, str], run_id: str, root: Path, seed: int) -> dict[str, str]:
+def child_environment(
+    base: Mapping[str, str], run_id: str, root: Path, seed: int
+) -> dict[str, str]:
     env = {k: v for k, v in base.items() if not k.startswith("SAMERUN_")}
     env[RUN_ID_ENV] = run_id
     env[ROOT_ENV] = str(root)
@@ -68,7 +70,9 @@ def record(
 
     seed, source = choose_seed(request.seed)
     provisional = child_environment(base_env, "", root, seed)
-    request = replace(request, seed=seed, seed_source=source, hash_seed=provisional["PYTHONHASHSEED"])
+    request = replace(
+        request, seed=seed, seed_source=source, hash_seed=provisional["PYTHONHASHSEED"]
+    )
     manifest = begin(store, request, prepared, environ=provisional)
     env = child_environment(base_env, manifest.id, root, seed)
     run_dir = store.project.run_dir(manifest.id)
@@ -97,7 +101,9 @@ def record(
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
     if code < 0:
-        final = complete(store, manifest, status="killed", signal=-code, error=f"killed by signal {-code}")
+        final = complete(
+            store, manifest, status="killed", signal=-code, error=f"killed by signal {-code}"
+        )
         return Outcome(final, 128 - code)
     return _finish(store, manifest, code, None)
 

@@ -58,7 +58,9 @@ class RunRequest:
     seed: int | str | None = None
     env_vars: Iterable[str] = ()
     outputs: Iterable[str] = ()
-    seed_source: str = "given"  # where a seed set here came from: "given", or "drawn" by the launcher
+    seed_source: str = (
+        "given"  # where a seed set here came from: "given", or "drawn" by the launcher
+    )
     hash_seed: str | None = None  # the PYTHONHASHSEED the command runs with, if not this process's
 
 
@@ -89,7 +91,9 @@ def prepare(root: Path, request: RunRequest) -> Prepared:
     return Prepared(params, config, config_bytes, outputs, cwd)
 
 
-def begin(store: Store, request: RunRequest, prepared: Prepared, *, environ: Mapping[str, str]) -> Manifest:
+def begin(
+    store: Store, request: RunRequest, prepared: Prepared, *, environ: Mapping[str, str]
+) -> Manifest:
     """Capture the inputs, insert the run as ``running`` and return its manifest."""
     root = store.project.root
     objects = store.objects
@@ -180,7 +184,9 @@ def _collect(run_dir: Path) -> _Collected:
     for record in read_journal(run_dir):
         kind = record[0]
         if kind == "m":
-            collected.metrics.append((record[1], int(record[2]), float(record[3]), float(record[4])))
+            collected.metrics.append(
+                (record[1], int(record[2]), float(record[3]), float(record[4]))
+            )
         elif kind == "p":
             collected.params.update(record[1])
         elif kind == "a":

@@ -141,7 +141,10 @@ class Run:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        _tb: TracebackType | None,
     ) -> None:
         if error is None:
             self.end()
@@ -177,9 +180,13 @@ def start_run(
     global _active
     with _lock:
         if _active is not None:
-            raise RunStateError(f"run {_active.id[:8]} is already active; end it before starting another")
+            raise RunStateError(
+                f"run {_active.id[:8]} is already active; end it before starting another"
+            )
         run_id = os.environ.get(RUN_ID_ENV)
-        run = _attach(run_id, name, params) if run_id else _own(name, params, seed, config, env_vars)
+        run = (
+            _attach(run_id, name, params) if run_id else _own(name, params, seed, config, env_vars)
+        )
         _active = run
     return run
 
@@ -196,7 +203,9 @@ def _attach(run_id: str, name: str | None, params: Mapping[str, Any] | None) -> 
         raise RunStateError(
             f"{RUN_ID_ENV}={run_id} names no run being recorded in {project.root}"
         ) from None
-    run = Run(run_id, project.root, run_dir, seed=check_seed(os.environ["SAMERUN_SEED"]), params=given)
+    run = Run(
+        run_id, project.root, run_dir, seed=check_seed(os.environ["SAMERUN_SEED"]), params=given
+    )
     if current_hash_seed() == "random":
         logger.warning("hash randomization is on in this process although the launcher pinned it")
     if name:
@@ -298,7 +307,6 @@ def _end_at_exit() -> None:
         run.end("failed", f"uncaught {type(sys.last_value).__name__}: {sys.last_value}")
     else:
         run.end()
-
 
 
 atexit.register(_end_at_exit)

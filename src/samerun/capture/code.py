@@ -29,8 +29,8 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 #: Outside git, files with these suffixes make up the code identity.
 SOURCE_SUFFIXES = frozenset(
-    ".py .pyx .pxd .ipynb .sh .r .jl .sql .yaml .yml .json .toml .cfg .ini .txt .c .cc .cpp .h "
-    ".hpp .cu .rs .go .java .scala .js .ts".split()
+    ".py .pyx .pxd .ipynb .sh .r .jl .sql .yaml .yml .json .toml .cfg .ini .txt .c .cc .cpp .h"
+    " .hpp .cu .rs .go .java .scala .js .ts".split()
 )
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", ".samerun", ".git"})
 
@@ -117,7 +117,9 @@ def _is_text(path: Path) -> bool:
         return b"\0" not in handle.read(8192)
 
 
-def _select_untracked(root: Path, names: Iterable[str], exclude: set[str]) -> tuple[list[str], list[str]]:
+def _select_untracked(
+    root: Path, names: Iterable[str], exclude: set[str]
+) -> tuple[list[str], list[str]]:
     keep: list[str] = []
     left_out: list[str] = []
     for name in names:
@@ -155,9 +157,13 @@ def capture_code(
     return _capture_git(root, store_patch, set(exclude), run)
 
 
-def _capture_git(root: Path, store_patch: Callable[[bytes], str], exclude: set[str], run: Runner) -> CodeState:
+def _capture_git(
+    root: Path, store_patch: Callable[[bytes], str], exclude: set[str], run: Runner
+) -> CodeState:
     git = _Git(root, run)
-    index_path, objects_path = git("rev-parse", "--git-path", "index", "--git-path", "objects").splitlines()
+    index_path, objects_path = git(
+        "rev-parse", "--git-path", "index", "--git-path", "objects"
+    ).splitlines()
     head = git("rev-parse", "--verify", "-q", "HEAD", ok=(0, 1)) or None
     branch = git("symbolic-ref", "--short", "-q", "HEAD", ok=(0, 1)) or None
     remote = _remote_url(git)
@@ -182,12 +188,19 @@ def _capture_git(root: Path, store_patch: Callable[[bytes], str], exclude: set[s
         private = _Git(root, run, env)
         private("add", "--update")
         if keep:
-            private("add", "--pathspec-from-file=-", "--pathspec-file-nul", stdin="\0".join(keep).encode())
+            private(
+                "add",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+                stdin="\0".join(keep).encode(),
+            )
         tree = private("write-tree")
         base = git("rev-parse", f"{head}^{{tree}}") if head else EMPTY_TREE
         dirty = tree != base
         patch_bytes = (
-            private.raw("diff", "--cached", "--binary", "--no-color", "--no-ext-diff", head or EMPTY_TREE)
+            private.raw(
+                "diff", "--cached", "--binary", "--no-color", "--no-ext-diff", head or EMPTY_TREE
+            )
             if dirty
             else b""
         )
@@ -233,7 +246,9 @@ def _capture_plain_directory(start: Path, exclude: set[str]) -> CodeState:
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if d not in _SKIP_DIRS and not d.startswith(".") and not (here / d / "pyvenv.cfg").exists()
+            if d not in _SKIP_DIRS
+            and not d.startswith(".")
+            and not (here / d / "pyvenv.cfg").exists()
         )
         for name in sorted(filenames):
             path = here / name

@@ -67,7 +67,7 @@ def _same_interpreter(interpreter: str) -> bool:
 
 
 def capture_environment(interpreter: str | None = None) -> Environment:
-    """Describe ``interpreter`` (default: this one); another interpreter is asked in a subprocess."""
+    """Describe ``interpreter`` (default: this one); another one is asked in a subprocess."""
     from samerun.capture import _probe
 
     if interpreter is None or _same_interpreter(interpreter):

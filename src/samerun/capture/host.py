@@ -77,7 +77,10 @@ def library_facts() -> dict[str, Any]:
         facts["torch"] = info
     numpy = sys.modules.get("numpy")
     if numpy is not None:
-        facts["numpy"] = {"version": getattr(numpy, "__version__", None), "blas": _numpy_blas(numpy)}
+        facts["numpy"] = {
+            "version": getattr(numpy, "__version__", None),
+            "blas": _numpy_blas(numpy),
+        }
     return facts
 
 
@@ -88,4 +91,6 @@ def _numpy_blas(numpy: Any) -> Any:
         return None
     deps = (config or {}).get("Build Dependencies", {})
     blas = deps.get("blas", {})
-    return {k: blas.get(k) for k in ("name", "version", "openblas configuration") if k in blas} or None
+    return {
+        k: blas.get(k) for k in ("name", "version", "openblas configuration") if k in blas
+    } or None

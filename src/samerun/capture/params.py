@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from samerun._exceptions import ConfigError, UsageError
-from samerun.hashing import hash_bytes
 
 _KEY = re.compile(r"^[A-Za-z_][\w\-]*(\.[\w\-]+)*$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -64,13 +63,16 @@ def load_config(path: Path) -> tuple[dict[str, Any], bytes]:
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(str(path), f"invalid YAML{where}: {getattr(err, 'problem', err)}") from None
+            raise ConfigError(
+                str(path), f"invalid YAML{where}: {getattr(err, 'problem', err)}"
+            ) from None
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
-        raise ConfigError(str(path), f"expected a mapping of keys to values, found {type(loaded).__name__}")
+        raise ConfigError(
+            str(path), f"expected a mapping of keys to values, found {type(loaded).__name__}"
+        )
     return check_params(flatten(loaded), str(path)), raw
-
 
 
 def parse_value(text: str) -> Any:
@@ -124,7 +126,9 @@ def _json_value(value: Any, where: str) -> Any:
     text = getattr(value, "isoformat", None)  # dates from YAML
     if callable(text):
         return str(text())
-    raise UsageError(f"{where}: {type(value).__name__} is not a JSON value (number, string, bool, list, map)")
+    raise UsageError(
+        f"{where}: {type(value).__name__} is not a JSON value (number, string, bool, list, map)"
+    )
 
 
 def merge_params(*layers: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,9 @@ def _open_store(create: bool = False):  # type: ignore[no-untyped-def]
     created = not project.exists
     store = open_store(project, create=create)
     if created:
-        render.error_console().print(f"samerun: created a store in {project.store_dir}", highlight=False)
+        render.error_console().print(
+            f"samerun: created a store in {project.store_dir}", highlight=False
+        )
     reap_stale(store)
     return store
 
@@ -65,9 +67,24 @@ def init() -> None:
 @click.option("--name", "-n", help="A name for the run.")
 @click.option("--seed", "-s", help="The seed (0..4294967295); drawn and recorded when not given.")
 @click.option("--config", "-c", "config", type=click.Path(), help="YAML or JSON file of params.")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Set a param (repeatable).")
-@click.option("--output", "-o", "outputs", multiple=True, metavar="PATH", help="A file or directory the run writes (repeatable).")
-@click.option("--env", "env_vars", multiple=True, metavar="NAME", help="Also record this environment variable; globs allowed (repeatable).")
+@click.option(
+    "--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Set a param (repeatable)."
+)
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    multiple=True,
+    metavar="PATH",
+    help="A file or directory the run writes (repeatable).",
+)
+@click.option(
+    "--env",
+    "env_vars",
+    multiple=True,
+    metavar="NAME",
+    help="Also record this environment variable; globs allowed (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def record(
@@ -129,7 +146,9 @@ def record(
         line = f"samerun: run {final.id[:8]} {render.status(final.status)}"
         if final.error:
             line += f": {final.error}"
-        metrics = "  ".join(f"{k}={render.number(m.last)}" for k, m in list(final.outputs.metrics.items())[:3])
+        metrics = "  ".join(
+            f"{k}={render.number(m.last)}" for k, m in list(final.outputs.metrics.items())[:3]
+        )
         err.print(line + (f"  {metrics}" if metrics else ""), highlight=False)
     return outcome.exit_code
 
@@ -183,7 +202,12 @@ def show(run: str, as_json: bool) -> None:
 
 @app.command()
 @click.argument("run")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of stdout.",
+)
 def export(run: str, output: Path | None) -> None:
     """Print a run's manifest as canonical JSON (the bytes its fingerprints are built from).
 

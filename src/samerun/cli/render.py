@@ -134,7 +134,12 @@ def show_manifest(manifest: Manifest) -> None:
         [
             ("started", when(manifest.started_at)),
             ("ended", when(manifest.ended_at)),
-            ("duration", duration(None if manifest.ended_at is None else manifest.ended_at - manifest.started_at)),
+            (
+                "duration",
+                duration(
+                    None if manifest.ended_at is None else manifest.ended_at - manifest.started_at
+                ),
+            ),
             ("exit code", manifest.exit_code),
             ("signal", manifest.signal),
             ("error", manifest.error),
@@ -154,7 +159,11 @@ def show_manifest(manifest: Manifest) -> None:
     )
     _section(
         "Command",
-        [("argv", " ".join(inputs.command.argv)), ("cwd", inputs.command.cwd), ("interpreter", inputs.command.interpreter)],
+        [
+            ("argv", " ".join(inputs.command.argv)),
+            ("cwd", inputs.command.cwd),
+            ("interpreter", inputs.command.interpreter),
+        ],
     )
     config = inputs.config
     params = [(k, json.dumps(v)) for k, v in inputs.params.items()]
@@ -187,7 +196,11 @@ def show_manifest(manifest: Manifest) -> None:
             ("cpu", f"{host.get('cpu')} x{host.get('cpu_count')}"),
             ("memory", f"{(host.get('memory_bytes') or 0) / 2**30:.1f} GiB"),
             *((f"gpu {i}", g.get("name")) for i, g in enumerate(host.get("gpus", []))),
-            *((name, json.dumps(facts)) for name, facts in host.items() if name in ("torch", "numpy")),
+            *(
+                (name, json.dumps(facts))
+                for name, facts in host.items()
+                if name in ("torch", "numpy")
+            ),
         ],
     )
     metrics = manifest.outputs.metrics
@@ -197,7 +210,9 @@ def show_manifest(manifest: Manifest) -> None:
         for column in ("key", "last", "step", "count", "min", "max"):
             table.add_column(column, justify="left" if column == "key" else "right")
         for key, m in metrics.items():
-            table.add_row(key, number(m.last), str(m.step), str(m.count), number(m.min), number(m.max))
+            table.add_row(
+                key, number(m.last), str(m.step), str(m.count), number(m.min), number(m.max)
+            )
         out.print(table)
     else:
         out.print("  (none)")

@@ -35,7 +35,9 @@ class Tree:
         return sum(e.size for e in self.entries)
 
     def encode(self) -> bytes:
-        return canonical_json({"format": TREE_FORMAT, "entries": [e.to_list() for e in self.entries]})
+        return canonical_json(
+            {"format": TREE_FORMAT, "entries": [e.to_list() for e in self.entries]}
+        )
 
 
 def _walk_files(root: Path) -> list[Path]:

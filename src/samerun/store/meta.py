@@ -54,8 +54,8 @@ class RunRow:
     def from_sql(cls, row: Sequence[Any]) -> RunRow:
         values = list(row)
         values[10] = None if values[10] is None else bool(values[10])
-        summary = json.loads(values[16]) if values[16] else {}
-        return cls(*values[:16], summary=summary)
+        values[16] = json.loads(values[16]) if values[16] else {}
+        return cls(*values)
 
     def to_sql(self) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in RUN_COLUMNS.replace(" ", "").split(",")}

@@ -6,6 +6,7 @@ revision; Alembic (slow to import) is loaded only when an existing store is behi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -57,10 +58,8 @@ def create_sqlite(url: str, path: Path) -> None:
         with engine.begin() as conn:
             _create_schema(conn)
         engine.dispose()
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(scratch, path)
-        except FileExistsError:
-            pass
     except sa.exc.SQLAlchemyError as err:
         raise StoreError(f"cannot create the metadata store {url}: {err}") from err
     finally:

@@ -84,7 +84,9 @@ class LocalObjectStore:
         try:
             shutil.copyfile(path, tmp)
             if hash_file(tmp) != oid:
-                raise CaptureError(f"{path} changed while it was being stored; write it, then log it")
+                raise CaptureError(
+                    f"{path} changed while it was being stored; write it, then log it"
+                )
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             tmp.chmod(0o444)
