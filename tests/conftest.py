@@ -1,0 +1,94 @@
+"""Shared fixtures: a real git project in tmp_path and the real ``samerun`` CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's samerun variables, git identity or home."""
+    for name in list(os.environ):
+        if name.startswith("SAMERUN_") and name != "SAMERUN_REQUIRE_POSTGRES":
+            monkeypatch.delenv(name)
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A git repository with one commit (train.py, config.yaml), as the working directory."""
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "train.py").write_text(TRAIN_SCRIPT)
+    (root / "config.yaml").write_text("model:\n  lr: 0.1\n  depth: 3\nepochs: 2\n")
+    (root / ".gitignore").write_text("*.pkl\nout/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(root)
+    yield root
+
+
+#: A training script that uses the API: attaches to the launcher's run when there is one.
+TRAIN_SCRIPT = """\
+import os, random, sys, time
+import samerun
+
+run = samerun.start_run()
+random.seed(run.seed)
+params = samerun.get_params()
+steps = int(os.environ.get("STEPS", "5"))
+for step in range(steps):
+    samerun.log_metric("loss", 1.0 / (step + 1) + random.random() * 1e-3, step=step)
+    if os.environ.get("SLOW"):
+        time.sleep(float(os.environ["SLOW"]))
+if os.environ.get("WRITE_MODEL", "1") == "1":
+    with open("model.pkl", "wb") as handle:
+        handle.write(repr(sorted(params.items())).encode())
+samerun.log_metric("accuracy", 0.9)
+print("trained", params)
+"""
+
+CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def samerun_cli() -> CliRunner:
+    """Run the real ``samerun`` command in a subprocess; returns the completed process."""
+
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "samerun.cli", *args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
