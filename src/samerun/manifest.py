@@ -8,6 +8,7 @@ identity hashes to the output fingerprint. ``host`` is informational only.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +30,13 @@ def iso(timestamp: float | None) -> str | None:
 
 def from_iso(text: str | None) -> float | None:
     return None if text is None else datetime.fromisoformat(text).timestamp()
+
+
+def now() -> float:
+    """The current time, at the millisecond precision manifests keep (so they round-trip)."""
+    stamp = from_iso(iso(time.time()))
+    assert stamp is not None
+    return stamp
 
 
 @dataclass(frozen=True)

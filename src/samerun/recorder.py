@@ -23,7 +23,7 @@ from samerun.capture.params import check_params, load_config, merge_params
 from samerun.capture.randomness import Randomness, choose_seed
 from samerun.hashing import hash_bytes, is_within
 from samerun.journal import last_heartbeat, read_journal
-from samerun.manifest import Artifact, Command, Inputs, Manifest, MetricSummary, Outputs
+from samerun.manifest import Artifact, Command, Inputs, Manifest, MetricSummary, Outputs, now
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
@@ -121,7 +121,7 @@ def begin(
         id=uuid.uuid4().hex,
         name=request.name,
         status="running",
-        started_at=time.time(),
+        started_at=now(),
         inputs=inputs,
         host=capture_host(),
         declared_outputs=prepared.outputs,
@@ -276,7 +276,7 @@ def complete(
     final = manifest.evolve(
         name=manifest.name or collected.name,
         status=status,
-        ended_at=time.time(),
+        ended_at=now(),
         exit_code=exit_code,
         signal=signal,
         error=error,

@@ -48,10 +48,10 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def when(timestamp: float | None) -> str:
+def when(timestamp: float | None, short: bool = False) -> str:
     if timestamp is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    return time.strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
 def duration(seconds: float | None) -> str:
@@ -75,7 +75,7 @@ def status(text: str) -> str:
 
 
 def commit_label(commit: str | None, dirty: bool | None) -> str:
-    label = commit[:8] if commit else "(no commit)"
+    label = commit[:8] if commit else "-"
     return f"{label}[yellow]+dirty[/]" if dirty else label
 
 
@@ -84,14 +84,17 @@ def runs_table(rows: list[RunRow], total: int, key_metrics: int = 3) -> None:
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("id", "name", "status", "started", "duration", "metrics", "seed", "commit"):
-        table.add_column(column, no_wrap=column != "metrics")
+        if column == "metrics":
+            table.add_column(column, min_width=12, overflow="fold")
+        else:
+            table.add_column(column, no_wrap=True)
     for row in rows:
         metrics = "  ".join(f"{k}={number(v)}" for k, v in list(row.summary.items())[:key_metrics])
         table.add_row(
             row.id[:8],
             row.name or "",
             status(row.status),
-            when(row.started_at),
+            when(row.started_at, short=True),
             duration(row.duration_s),
             metrics,
             "-" if row.seed is None else str(row.seed),
