@@ -79,31 +79,36 @@ def commit_label(commit: str | None, dirty: bool | None) -> str:
     return f"{label}[yellow]+dirty[/]" if dirty else label
 
 
-def runs_table(rows: list[RunRow], total: int, key_metrics: int = 3) -> None:
+def runs_table(rows: list[RunRow], total: int, key_metrics: int = 2) -> None:
+    """The runs as a table; the metrics column wraps so the others never get cut."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("id", "name", "status", "started", "duration", "metrics", "seed", "commit"):
-        if column == "metrics":
-            table.add_column(column, min_width=12, overflow="fold")
-        else:
-            table.add_column(column, no_wrap=True)
-    for row in rows:
-        metrics = "  ".join(f"{k}={number(v)}" for k, v in list(row.summary.items())[:key_metrics])
-        table.add_row(
+    out = console()
+    if not rows:
+        out.print("no runs yet: record one with `samerun record -- python train.py`")
+        return
+    columns = ("id", "name", "status", "started", "duration", "seed", "commit", "metrics")
+    cells = [
+        (
             row.id[:8],
             row.name or "",
             status(row.status),
             when(row.started_at, short=True),
             duration(row.duration_s),
-            metrics,
             "-" if row.seed is None else str(row.seed),
             commit_label(row.commit_sha, row.dirty),
+            "\n".join(f"{k}={v:.4g}" for k, v in list(row.summary.items())[:key_metrics]),
         )
-    out = console()
-    if not rows:
-        out.print("no runs yet: record one with `samerun record -- python train.py`")
-        return
+        for row in rows
+    ]
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for index, column in enumerate(columns[:-1]):
+        plain = [Text.from_markup(c[index]).cell_len for c in cells]
+        table.add_column(column, no_wrap=True, min_width=max([len(column), *plain]))
+    table.add_column(columns[-1], overflow="fold")
+    for line in cells:
+        table.add_row(*line)
     out.print(table)
     if total > len(rows):
         out.print(f"[dim]showing {len(rows)} of {total} runs; --limit N or --all for more[/]")
