@@ -274,6 +274,7 @@ def test_uncommitted_change_is_a_patch_that_applies_at_the_commit(
 ) -> None:
     (project / "train.py").write_text(TRAIN_SCRIPT.replace("0.9", "0.95"))
     (project / "helper.py").write_text("VALUE = 1\n")  # untracked, not ignored
+    (project / "model.pkl").write_text("left by an earlier run\n")  # ignored by git
     done = samerun_cli("record", "--seed", "3", "--", "python", "train.py")
     assert done.returncode == 0, done.stderr
     manifest = manifest_of(samerun_cli)
@@ -285,7 +286,7 @@ def test_uncommitted_change_is_a_patch_that_applies_at_the_commit(
     patch = open_project_store(project).objects.get_bytes(code["patch"])
     assert code["patch_size"] == len(patch)
     assert b"helper.py" in patch
-    assert b"model.pkl" not in patch  # ignored files are not code
+    assert b"b/model.pkl" not in patch  # ignored files are not code
 
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(project), str(clone))

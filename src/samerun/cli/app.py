@@ -110,7 +110,8 @@ def record(
     from samerun.capture.params import parse_overrides
     from samerun.capture.randomness import check_seed
     from samerun.launcher import record as launch
-    from samerun.recorder import RunRequest
+    from samerun.recorder import RunRequest, prepare
+    from samerun.store.project import find_root
 
     request = RunRequest(
         argv=list(command),
@@ -122,6 +123,7 @@ def record(
         env_vars=env_vars,
         outputs=outputs,
     )
+    prepare(find_root(), request)  # bad input fails here, before a store is created
     store = _open_store(create=True)
     err = render.error_console()
 
@@ -226,5 +228,5 @@ def export(run: str, output: Path | None) -> None:
     if output is None:
         click.echo(text)
     else:
-        atomic_write(output, data + b"\n")
+        atomic_write(output, data)  # exactly the canonical bytes: the file hashes like the record
         render.error_console().print(f"wrote {output}", highlight=False)
