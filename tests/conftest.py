@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ def git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository with one commit (train.py, config.yaml), as the working directory."""
     root = tmp_path / "project"
     root.mkdir()
@@ -49,7 +49,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
     monkeypatch.chdir(root)
-    yield root
+    return root
 
 
 #: A training script that uses the API: attaches to the launcher's run when there is one.
