@@ -136,8 +136,12 @@ class _SqlAlchemyReader:
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         import sqlalchemy as sa
 
-        with self._engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+        try:
+            with self._engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+        except sa.exc.SQLAlchemyError as err:
+            url = self._engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"metadata store {url}: {_first_line(err)}") from err
 
     def close(self) -> None:
         self._engine.dispose()
@@ -297,6 +301,7 @@ class MetaStore:
         try:
             rows = self._reader.rows("SELECT version_num FROM alembic_version", {})
         except StoreError:
+            self._reader.rows("SELECT 1", {})  # unreachable, not just empty: let that error out
             return None
         return str(rows[0][0]) if rows else None
 

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from samerun.store.meta import MetaStore
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock ("samerun" in hex) taken by every schema change, so that processes
+#: creating or upgrading one store at once wait for each other. SQLite needs none: its
+#: transactions begin IMMEDIATE, which takes the write lock up front.
+_SCHEMA_LOCK = 0x73616D6572756E
+
+
+def _lock_schema(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
 
 
 def _create_schema(conn: sa.Connection) -> None:
@@ -77,8 +86,12 @@ def ensure_current(store: MetaStore, *, create: bool) -> None:
     if revision is None:
         if not create:
             raise StoreError(f"{store.url} holds no samerun schema; run `samerun init` first")
-        with store.engine.begin() as conn:
-            _create_schema(conn)
+        import sqlalchemy as sa
+
+        with store._write() as conn:  # errors become one-line StoreErrors
+            _lock_schema(conn)
+            if not sa.inspect(conn).has_table("alembic_version"):  # else another process won
+                _create_schema(conn)
         return
     known = known_revisions()
     if revision not in known:
@@ -103,5 +116,6 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
+        _lock_schema(conn)  # a concurrent upgrader goes first; Alembic then finds it done
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
