@@ -66,3 +66,64 @@ class RunNotFound(SamerunError):
 
 class RunStateError(SamerunError):
     """The run is not in a state that allows the operation (e.g. logging after it finished)."""
+
+
+class PointerError(UsageError):
+    """A dataset pointer file (``*.samerun``) is malformed or names an unsafe path."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"pointer file {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UnsafePath(UsageError):
+    """A path read from a pointer, a tree or the workspace would leave its root."""
+
+    def __init__(self, path: str, where: str, reason: str) -> None:
+        super().__init__(f"{where}: refusing path {path!r}: {reason}")
+        self.path = path
+        self.where = where
+        self.reason = reason
+
+
+class FileChanged(CaptureError):
+    """A file changed while it was being hashed, so no hash of it can be trusted."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} changed while it was being hashed; wait until it is fully written, then retry"
+        )
+        self.path = path
+
+
+class WorkspaceConflict(SamerunError):
+    """Checking out would overwrite or delete files whose content is stored nowhere."""
+
+    def __init__(self, dataset: str, paths: list[str], what: str) -> None:
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        super().__init__(
+            f"{dataset}: checkout would {what}: {shown}; "
+            f"`samerun data add {dataset}` to keep them, or use --force"
+        )
+        self.dataset = dataset
+        self.paths = paths
+
+
+class RemoteError(StoreError):
+    """A data remote is unknown, misconfigured or unreachable."""
+
+
+class ReplayError(SamerunError):
+    """A run cannot be replayed as recorded (missing commit, object, or command)."""
+
+
+class TraceNotFound(SamerunError):
+    """A run recorded no trace to compare."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id[:8]} recorded no trace; call samerun.trace(step, ...) or "
+            "samerun.torch.trace_model(model) in its script to record one"
+        )
+        self.run_id = run_id

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import stat
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from samerun._exceptions import PathOutsideProject
-from samerun.hashing import canonical_json, is_within
+from samerun._exceptions import StoreError
+from samerun.data.paths import check_relative
+from samerun.hashing import canonical_json, split_oid
 from samerun.store.objects import ObjectStore
 
 TREE_FORMAT = "samerun.tree/1"
+#: Every tree object starts with these bytes (canonical JSON sorts ``entries`` first).
+TREE_PREFIX = b'{"entries":['
+MODES = (0o644, 0o755)
 
 
 @dataclass(frozen=True)
@@ -39,31 +42,54 @@ class Tree:
             {"format": TREE_FORMAT, "entries": [e.to_list() for e in self.entries]}
         )
 
+    @classmethod
+    def decode(cls, data: bytes, where: str) -> Tree:
+        """Parse and check a tree object: every path must stay inside the tree's root."""
+        try:
+            document = json.loads(data)
+        except ValueError:
+            raise _malformed(where, "not JSON") from None
+        if not isinstance(document, dict) or document.get("format") != TREE_FORMAT:
+            raise _malformed(where, "wrong format")
+        entries = []
+        previous = ""
+        for item in document.get("entries", []):
+            entries.append(_entry(item, where))
+            path = entries[-1].path
+            if path <= previous or (previous and path.startswith(previous + "/")):
+                raise _malformed(where, "entries not sorted, or a path both file and directory")
+            previous = path
+        return cls(tuple(entries))
 
-def _walk_files(root: Path) -> list[Path]:
-    """Regular files under ``root``, following symlinks only while they stay inside it."""
-    real_root = root.resolve()
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        here = Path(dirpath)
-        for name in list(dirnames):
-            if not is_within((here / name).resolve(), real_root):
-                raise PathOutsideProject(str(here / name), str(root))
-        for name in filenames:
-            path = here / name
-            if not is_within(path.resolve(), real_root):
-                raise PathOutsideProject(str(path), str(root))
-            if path.is_file():
-                found.append(path)
-    return found
+
+def _malformed(where: str, reason: str) -> StoreError:
+    return StoreError(f"tree {where} is not a valid {TREE_FORMAT} object: {reason}")
+
+
+def _entry(item: Any, where: str) -> TreeEntry:
+    if not (isinstance(item, list) and len(item) == 4):
+        raise _malformed(where, "a malformed entry")
+    path, oid, size, mode = item
+    check_relative(path, where)
+    try:
+        split_oid(oid)
+    except (ValueError, AttributeError):
+        raise _malformed(where, f"entry {path!r} names no object") from None
+    if not isinstance(size, int) or size < 0 or mode not in MODES:
+        raise _malformed(where, f"entry {path!r} has a bad size or mode")
+    return TreeEntry(path, oid, size, mode)
+
+
+def load_tree(objects: ObjectStore, oid: str) -> Tree:
+    """The tree object ``oid``, hash-checked and path-checked."""
+    return Tree.decode(objects.get_bytes(oid), oid)
 
 
 def store_tree(root: Path, objects: ObjectStore) -> tuple[str, Tree]:
     """Store every file under ``root`` and the tree naming them; returns the tree's object id."""
-    entries = []
-    for path in _walk_files(root):
-        oid, size = objects.put_file(path)
-        mode = 0o755 if path.stat().st_mode & stat.S_IXUSR else 0o644
-        entries.append(TreeEntry(path.relative_to(root).as_posix(), oid, size, mode))
-    tree = Tree(tuple(sorted(entries, key=lambda e: e.path)))
-    return objects.put_bytes(tree.encode()), tree
+    from samerun.data.scan import snapshot
+    from samerun.data.statcache import StatCache
+
+    snap = snapshot(root, StatCache(), store=objects)
+    assert snap.tree is not None
+    return snap.oid, snap.tree

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from samerun._atomic import atomic_write
 from samerun._exceptions import CaptureError, ObjectCorrupt, ObjectNotFound, StoreError
-from samerun.hashing import hash_bytes, hash_file, split_oid
+from samerun.hashing import hash_bytes, hash_file, split_oid, tag
 
 
 class ObjectStore(Protocol):
@@ -32,6 +33,10 @@ class ObjectStore(Protocol):
 
     def fetch_to(self, oid: str, dest: Path) -> None: ...
 
+    def iter_oids(self) -> Iterator[str]: ...
+
+    def remove(self, oid: str) -> None: ...
+
 
 def open_object_store(url: str) -> ObjectStore:
     """Open the object store at ``url`` (a path, ``file://`` URL or any fsspec URL)."""
@@ -40,6 +45,16 @@ def open_object_store(url: str) -> ObjectStore:
     if "://" not in url:
         return LocalObjectStore(Path(url))
     return FsspecObjectStore(url)
+
+
+def _oid_of_key(prefix: str, rest: str) -> str | None:
+    """The object id a stored ``ab/cdef…`` key names, or None for anything else (temp files)."""
+    candidate = tag(prefix + rest)
+    try:
+        split_oid(candidate)
+    except ValueError:
+        return None
+    return candidate
 
 
 def _relative_key(oid: str) -> str:
@@ -95,6 +110,43 @@ class LocalObjectStore:
             tmp.unlink(missing_ok=True)
         return oid, size
 
+    def new_temp(self) -> Path:
+        """A new empty file on the store's filesystem, for :meth:`install` to move into place."""
+        incoming = self.root / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=incoming, suffix=".tmp")
+        os.close(fd)
+        return Path(name)
+
+    def install(self, tmp: Path, oid: str) -> bool:
+        """Move ``tmp``, whose content the caller hashed to ``oid``, into place (read-only).
+
+        The rename is atomic, so no partial object is ever visible; returns False (and drops
+        ``tmp``) when the object was already there.
+        """
+        target = self.path_of(oid)
+        if target.exists():
+            tmp.unlink(missing_ok=True)
+            return False
+        tmp.chmod(0o444)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+        return True
+
+    def iter_oids(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for prefix in os.scandir(self.root):
+            if len(prefix.name) != 2 or not prefix.is_dir():
+                continue
+            for entry in os.scandir(prefix.path):
+                oid = _oid_of_key(prefix.name, entry.name)
+                if oid is not None:
+                    yield oid
+
+    def remove(self, oid: str) -> None:
+        self.path_of(oid).unlink(missing_ok=True)
+
     def get_bytes(self, oid: str) -> bytes:
         path = self.path_of(oid)
         try:
@@ -143,6 +195,21 @@ class FsspecObjectStore:
         if not self.exists(oid):
             self.fs.put_file(str(path), self._key(oid))
         return oid, size
+
+    def iter_oids(self) -> Iterator[str]:
+        try:
+            keys = self.fs.find(self.base)
+        except FileNotFoundError:
+            return
+        for key in keys:
+            prefix, _, rest = str(key)[len(self.base) :].strip("/").partition("/")
+            oid = _oid_of_key(prefix, rest) if len(prefix) == 2 else None
+            if oid is not None:
+                yield oid
+
+    def remove(self, oid: str) -> None:
+        if self.exists(oid):
+            self.fs.rm_file(self._key(oid))
 
     def get_bytes(self, oid: str) -> bytes:
         key = self._key(oid)

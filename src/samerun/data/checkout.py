@@ -1,0 +1,268 @@
+"""Materialize versions: reflink, else hardlink (read-only), else copy; hashes verified first.
+
+:func:`materialize` puts one file or tree object at a new path (used by replay);
+:func:`checkout` makes a dataset in the workspace match its pointer exactly, and never deletes
+or overwrites a file whose content is stored nowhere unless told to.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UsageError, WorkspaceConflict
+from samerun.data.paths import inside
+from samerun.data.pointer import Dataset
+from samerun.data.scan import TEMP_SUFFIX, FileStat, hash_files, walk
+from samerun.data.statcache import StatCache
+from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
+from samerun.data.workspace import DataContext
+from samerun.hashing import hash_file
+from samerun.store.objects import LocalObjectStore, ObjectStore
+
+_FICLONE = 0x40049409  # Linux ioctl: share the source's extents (btrfs, XFS, ...)
+_NO_REFLINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF}
+
+
+class Placer:
+    """Puts verified objects at paths, by the cheapest method the filesystem allows."""
+
+    def __init__(self, objects: ObjectStore, *, link: bool, cache: StatCache | None) -> None:
+        self.objects = objects
+        self.local = objects if isinstance(objects, LocalObjectStore) else None
+        self.cache = cache or StatCache()
+        self.methods = ["reflink", "hardlink", "copy"] if link else ["copy"]
+        if self.local is None:
+            self.methods = ["download"]
+        self.used: set[str] = set()
+
+    def verify(self, oid: str, shown: str) -> Path:
+        """The path of local object ``oid`` after checking its hash (stat cache first)."""
+        assert self.local is not None
+        source = self.local.path_of(oid)
+        try:
+            st = source.stat()
+        except FileNotFoundError:
+            raise ObjectNotFound(oid) from None
+        if self.cache.get(st.st_ino, st.st_mtime_ns, st.st_size) == oid:
+            return source
+        read_at = time.time_ns()
+        if hash_file(source) != oid:
+            raise ObjectCorrupt(oid, f"{source} (the content of {shown})")
+        self.cache.put(st.st_ino, st.st_mtime_ns, st.st_size, oid, read_at_ns=read_at)
+        return source
+
+    def place(self, entry: TreeEntry, dest: Path, shown: str) -> None:
+        """Atomically replace ``dest`` with the content of ``entry``."""
+        tmp = dest.with_name(f".{dest.name}{TEMP_SUFFIX}")
+        tmp.unlink(missing_ok=True)
+        try:
+            if self.local is None:
+                self.objects.fetch_to(entry.oid, tmp)
+                os.chmod(tmp, entry.mode)
+            else:
+                self._link(self.verify(entry.oid, shown), tmp, entry.mode)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _link(self, source: Path, tmp: Path, mode: int) -> None:
+        for method in list(self.methods):
+            if method == "hardlink" and mode != 0o644:
+                continue  # a hardlink shares the object's read-only, non-executable mode
+            try:
+                _METHODS[method](source, tmp)
+            except OSError as err:
+                if method == "copy" or (method == "reflink" and err.errno not in _NO_REFLINK):
+                    raise
+                if method in self.methods and err.errno != errno.EEXIST:
+                    self.methods.remove(method)  # not on this filesystem: don't try again
+                tmp.unlink(missing_ok=True)
+                continue
+            if method != "hardlink":
+                os.chmod(tmp, mode)
+            self.used.add(method)
+            return
+
+
+def _reflink(source: Path, dest: Path) -> None:
+    import fcntl
+
+    with open(source, "rb") as src, open(dest, "wb") as out:
+        fcntl.ioctl(out.fileno(), _FICLONE, src.fileno())
+
+
+_METHODS: dict[str, Callable[[Path, Path], Any]] = {
+    "reflink": _reflink,
+    "hardlink": os.link,
+    "copy": shutil.copyfile,
+}
+
+
+def _run(tasks: Iterable[Callable[[], None]]) -> None:
+    with ThreadPoolExecutor((os.cpu_count() or 1) * 2, thread_name_prefix="samerun-place") as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def _tree_of(objects: ObjectStore, oid: str, dest: Path) -> Tree | None:
+    """The tree ``oid`` names, or None when it is a file object."""
+    if isinstance(objects, LocalObjectStore):
+        try:
+            with open(objects.path_of(oid), "rb") as handle:
+                head = handle.read(len(TREE_PREFIX))
+        except FileNotFoundError:
+            raise ObjectNotFound(oid) from None
+        return load_tree(objects, oid) if head == TREE_PREFIX else None
+    objects.fetch_to(oid, dest)
+    with open(dest, "rb") as handle:
+        if handle.read(len(TREE_PREFIX)) != TREE_PREFIX:
+            return None
+    try:
+        return Tree.decode(dest.read_bytes(), oid)
+    finally:
+        dest.unlink()
+
+
+def materialize(oid: str, dest: Path, objects: ObjectStore, *, link: bool = True) -> None:
+    """Put the file or tree object ``oid`` at the new path ``dest``, hashes verified.
+
+    Files are linked where the filesystem allows (reflink, else a read-only hardlink), else
+    copied. Raises ObjectNotFound / ObjectCorrupt naming the file that could not be made.
+    """
+    if dest.exists() or dest.is_symlink():
+        raise UsageError(f"{dest} already exists; materialize into a new path")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tree = _tree_of(objects, oid, dest)
+    placer = Placer(objects, link=link, cache=None)
+    if tree is None:
+        if not dest.exists():  # a local object; a downloaded one is already in place
+            placer.place(TreeEntry(dest.name, oid, 0, 0o644), dest, str(dest))
+        return
+    dest.mkdir()
+    _place_all(placer, dest, tree.entries, oid)
+
+
+def _place_all(placer: Placer, root: Path, entries: Iterable[TreeEntry], where: str) -> None:
+    checked: set[Path] = set()
+
+    def task(entry: TreeEntry) -> Callable[[], None]:
+        return lambda: placer.place(entry, root / entry.path, entry.path)
+
+    todo = []
+    for entry in entries:
+        parent = (root / entry.path).parent
+        if parent not in checked:
+            parent.mkdir(parents=True, exist_ok=True)
+            inside(root, entry.path, where)
+            checked.add(parent)
+        todo.append(task(entry))
+    _run(todo)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    dataset: str
+    written: int
+    removed: int
+    unchanged: int
+    methods: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def checkout(
+    ctx: DataContext,
+    ds: Dataset,
+    *,
+    force: bool = False,
+    confirm: Callable[[list[str]], bool] = lambda _extra: False,
+    link: bool = True,
+) -> CheckoutResult:
+    """Make ``ds``'s path hold exactly the version its pointer names.
+
+    A file whose content differs and is in no object would be lost: modified ones need
+    ``force``; files that are not part of the version need ``force`` or ``confirm(paths)``.
+    """
+    pointer = ds.pointer
+    target = ds.path
+    if pointer.kind == "file":
+        wanted = {"": TreeEntry(target.name, pointer.oid, pointer.size, 0o644)}
+        root = target.parent
+        current = _current_file(target)
+    else:
+        wanted = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
+        root = target
+        current = _current_tree(target)
+    oids = dict(zip(current, hash_files(list(current.values()), ctx.cache), strict=True))
+    unchanged = {p for p, oid in oids.items() if p in wanted and _same(wanted[p], oid, current[p])}
+    replaced = [p for p in oids if p in wanted and p not in unchanged]
+    extra = [p for p in oids if p not in wanted]
+    lost = [p for p in replaced if not ctx.objects.exists(oids[p])]
+    if lost and not force:
+        shown = [_shown(ds, p) for p in lost]
+        raise WorkspaceConflict(ds.rel, shown, "overwrite changes stored nowhere")
+    untracked = [_shown(ds, p) for p in extra if not ctx.objects.exists(oids[p])]
+    if untracked and not force and not confirm(untracked):
+        raise WorkspaceConflict(ds.rel, untracked, "delete files that are not in this version")
+    for path in extra:
+        Path(current[path].path).unlink()
+    if pointer.kind == "dir":
+        _prune_empty(target)
+        target.mkdir(parents=True, exist_ok=True)
+    placer = Placer(ctx.objects, link=link, cache=ctx.cache)
+    todo = [wanted[p] for p in sorted(wanted.keys() - unchanged)]
+    if pointer.kind == "file":
+        if todo:
+            placer.place(todo[0], target, ds.rel)
+    else:
+        _place_all(placer, target, todo, ds.pointer_rel)
+    _remember(ctx.cache, root, todo)
+    ctx.cache.save()
+    return CheckoutResult(ds.rel, len(todo), len(extra), len(unchanged), sorted(placer.used))
+
+
+def _current_file(target: Path) -> dict[str, FileStat]:
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory but the version is a file; move it away first")
+    if not target.exists():
+        return {}
+    return {"": FileStat.of("", str(target), target.stat())}
+
+
+def _current_tree(target: Path) -> dict[str, FileStat]:
+    if target.is_file():
+        raise UsageError(f"{target} is a file but the version is a directory; move it away first")
+    return {f.rel: f for f in walk(target)} if target.exists() else {}
+
+
+def _same(entry: TreeEntry, oid: str, f: FileStat) -> bool:
+    return entry.oid == oid and entry.mode == f.mode
+
+
+def _shown(ds: Dataset, rel: str) -> str:
+    return f"{ds.rel}/{rel}" if rel else ds.rel
+
+
+def _prune_empty(root: Path) -> None:
+    """Remove every empty directory under ``root`` (a version holds no empty directories)."""
+    for dirpath, _dirs, _files in os.walk(root, topdown=False):
+        if Path(dirpath) != root:
+            with suppress(OSError):
+                os.rmdir(dirpath)
+
+
+def _remember(cache: StatCache, root: Path, placed: list[TreeEntry]) -> None:
+    now = time.time_ns()
+    for entry in placed:
+        st = (root / entry.path).stat()
+        cache.put(st.st_ino, st.st_mtime_ns, st.st_size, entry.oid, read_at_ns=now)

@@ -1,0 +1,95 @@
+"""The data a run reads, as recorded in ``inputs.data``: what is really in the workspace.
+
+Each entry names the dataset's path, its pointer and the version the pointer names, and the
+object of what the workspace holds. When the two differ, the workspace content is stored too
+(and a warning says so), so the run can always be replayed from the store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from samerun._exceptions import UsageError
+from samerun.data.paths import inside, project_relative
+from samerun.data.pointer import SUFFIX, Dataset, find_pointers, pointer_for, read_pointer
+from samerun.data.scan import snapshot
+from samerun.data.statcache import StatCache, project_cache
+from samerun.store.objects import ObjectStore
+
+
+def dataset_input(
+    root: Path, objects: ObjectStore, path: str | os.PathLike[str], cache: StatCache
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``inputs.data`` entry for ``path`` (a dataset, its pointer, or any project path)."""
+    rel = project_relative(root, path)
+    if rel == ".":
+        raise UsageError("the whole project cannot be a data input; name a file or directory")
+    pointer_file = root / rel if rel.endswith(SUFFIX) else pointer_for(root / rel)
+    if pointer_file.is_file():
+        return _versioned(read_pointer(root, pointer_file), objects, cache)
+    target = inside(root, rel, "data input")
+    if not target.exists():
+        raise UsageError(f"data input {rel}: no such file or directory")
+    snap = snapshot(target, cache, store=objects)
+    entry = _entry(rel, None, None, snap.oid, snap.kind, snap.size, snap.files)
+    return entry, []
+
+
+def _entry(
+    path: str,
+    pointer: str | None,
+    version: str | None,
+    oid: str | None,
+    kind: str,
+    size: int,
+    files: int,
+) -> dict[str, Any]:
+    return {
+        "path": path,
+        "pointer": pointer,
+        "version": version,
+        "oid": oid,
+        "kind": kind,
+        "size": size,
+        "files": files,
+    }
+
+
+def _versioned(
+    ds: Dataset, objects: ObjectStore, cache: StatCache
+) -> tuple[dict[str, Any], list[str]]:
+    pointer = ds.pointer
+    if not ds.path.exists():
+        warning = f"{ds.rel} is not in the workspace (`samerun data checkout {ds.rel}`)"
+        entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, None, pointer.kind, 0, 0)
+        return entry, [warning]
+    snap = snapshot(ds.path, cache)
+    warnings = []
+    if snap.oid != pointer.oid or not objects.exists(snap.oid):
+        snap = snapshot(ds.path, cache, store=objects)
+    if snap.oid != pointer.oid:
+        warnings.append(
+            f"{ds.rel} differs from the version {ds.pointer_rel} names; recorded and stored "
+            f"what the workspace holds ({snap.oid[:19]}…) so the run can be replayed"
+        )
+    entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, snap.oid, snap.kind, snap.size, snap.files)
+    return entry, warnings
+
+
+def capture_datasets(
+    root: Path, objects: ObjectStore, extra: Iterable[str] = ()
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries for every dataset of the project plus ``extra`` paths (relative to ``root``)."""
+    cache = project_cache(root)
+    entries: dict[str, dict[str, Any]] = {}
+    warnings: list[str] = []
+    for path in [*find_pointers(root), *(root / p for p in extra)]:
+        entry, notes = dataset_input(root, objects, path, cache)
+        if entry["path"] not in entries:
+            entries[entry["path"]] = entry
+            warnings.extend(notes)
+    cache.save()
+    return [entries[p] for p in sorted(entries)], warnings

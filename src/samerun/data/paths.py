@@ -1,0 +1,46 @@
+"""Checks on paths read from pointer files, trees and the workspace: nothing leaves its root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from samerun._exceptions import PathOutsideProject, UnsafePath
+from samerun.hashing import is_within
+
+
+def check_relative(path: str, where: str) -> str:
+    """``path`` if it is a plain relative POSIX path (no ``..``, not absolute); else raises."""
+    if not isinstance(path, str) or not path:
+        raise UnsafePath(str(path), where, "it is empty or not a string")
+    if "\\" in path or "\0" in path:
+        raise UnsafePath(path, where, "it contains a backslash or a NUL byte")
+    pure = PurePosixPath(path)
+    if pure.is_absolute():
+        raise UnsafePath(path, where, "it is absolute")
+    if any(part in ("..", ".") for part in path.split("/")) or pure.as_posix() != path:
+        raise UnsafePath(path, where, "it is not a normalized path inside the dataset (`..`)")
+    return path
+
+
+def inside(root: Path, relative: str, where: str) -> Path:
+    """``root / relative`` after checking that no symlink on the way leads out of ``root``."""
+    target = root / check_relative(relative, where)
+    real_root = root.resolve()
+    if not is_within(target.parent.resolve(), real_root) or (
+        target.is_symlink() and not is_within(target.resolve(), real_root)
+    ):
+        raise UnsafePath(relative, where, f"a symlink leads outside {root}")
+    return target
+
+
+def project_relative(root: Path, path: str | os.PathLike[str], *, base: Path | None = None) -> str:
+    """``path`` as a POSIX path relative to ``root``; raises if it resolves outside the root."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = (base or Path.cwd()) / candidate
+    resolved = candidate.resolve()
+    real_root = root.resolve()
+    if not is_within(resolved, real_root):
+        raise PathOutsideProject(str(path), str(root))
+    return resolved.relative_to(real_root).as_posix() or "."

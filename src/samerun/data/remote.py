@@ -1,0 +1,186 @@
+"""Data remotes: named object stores (a local/NFS path or any fsspec URL, ``s3://`` included).
+
+They are listed in ``.samerun/remotes.yaml``. Push and pull list what the other side holds once,
+then transfer only the missing objects, in parallel; every object lands atomically (a temp file
+renamed into place, or one S3 PUT), so an interrupted transfer resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samerun._atomic import atomic_write
+from samerun._exceptions import ObjectCorrupt, ObjectNotFound, RemoteError
+from samerun.data.pointer import Dataset
+from samerun.data.tree import load_tree
+from samerun.data.workspace import DataContext
+from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
+from samerun.store.project import Project
+
+REMOTES_FILE = "remotes.yaml"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Parallel transfers; remotes are latency-bound, so many more than there are cores.
+JOBS = 16
+
+
+@dataclass(frozen=True)
+class Remotes:
+    urls: dict[str, str]
+    default: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"default": self.default, "remotes": dict(sorted(self.urls.items()))}
+
+
+def _file(project: Project) -> Path:
+    return project.store_dir / REMOTES_FILE
+
+
+def load_remotes(project: Project) -> Remotes:
+    import yaml
+
+    path = _file(project)
+    if not path.exists():
+        return Remotes({}, None)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+        urls = {str(k): str(v) for k, v in (document.get("remotes") or {}).items()}
+        default = document.get("default")
+    except (yaml.YAMLError, AttributeError):
+        raise RemoteError(f"{path} is not a valid remotes file; fix or delete it") from None
+    return Remotes(urls, str(default) if default in urls else None)
+
+
+def _save(project: Project, remotes: Remotes) -> None:
+    import yaml
+
+    project.init()
+    atomic_write(_file(project), yaml.safe_dump(remotes.to_dict(), sort_keys=True).encode())
+
+
+def add_remote(project: Project, name: str, url: str, *, default: bool = False) -> Remotes:
+    """Add (or re-point) remote ``name``; the first remote becomes the default."""
+    if not _NAME.match(name):
+        raise RemoteError(f"remote name {name!r}: use letters, digits, '.', '_' and '-'")
+    current = load_remotes(project)
+    urls = {**current.urls, name: url}
+    chosen = name if default or current.default is None else current.default
+    remotes = Remotes(urls, chosen)
+    _save(project, remotes)
+    return remotes
+
+
+def remove_remote(project: Project, name: str) -> Remotes:
+    current = load_remotes(project)
+    if name not in current.urls:
+        raise RemoteError(f"no remote named {name!r}; see `samerun remote list`")
+    urls = {k: v for k, v in current.urls.items() if k != name}
+    remotes = Remotes(urls, current.default if current.default != name else None)
+    _save(project, remotes)
+    return remotes
+
+
+def open_remote(project: Project, name: str | None) -> ObjectStore:
+    remotes = load_remotes(project)
+    chosen = name or remotes.default
+    if chosen is None:
+        raise RemoteError("no remote configured; add one with `samerun remote add NAME URL`")
+    if chosen not in remotes.urls:
+        raise RemoteError(f"no remote named {chosen!r}; see `samerun remote list`")
+    url = remotes.urls[chosen]
+    if "://" not in url and not Path(url).is_absolute():
+        url = str(project.root / url)
+    try:
+        return open_object_store(url)
+    except (ImportError, ValueError) as err:
+        raise RemoteError(f"remote {chosen!r} ({url}) cannot be opened: {err}") from None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a push or pull did: objects sent, objects the other side already had."""
+
+    transferred: int
+    present: int
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _local(ctx: DataContext) -> LocalObjectStore:
+    if not isinstance(ctx.objects, LocalObjectStore):
+        raise RemoteError("push and pull need the project's object store on a local filesystem")
+    return ctx.objects
+
+
+def _parallel(jobs: int, work: Callable[[str], int], oids: Iterable[str]) -> int:
+    with ThreadPoolExecutor(jobs, thread_name_prefix="samerun-transfer") as pool:
+        return sum(pool.map(work, oids))
+
+
+def _needed(objects: ObjectStore, datasets: list[Dataset]) -> tuple[list[str], list[str]]:
+    """(file objects, tree objects) the versions name; their trees must be in ``objects``."""
+    files: dict[str, None] = {}
+    trees: dict[str, None] = {}
+    for ds in datasets:
+        if ds.pointer.kind == "file":
+            files[ds.pointer.oid] = None
+            continue
+        trees[ds.pointer.oid] = None
+        files.update((e.oid, None) for e in load_tree(objects, ds.pointer.oid).entries)
+    return list(files), list(trees)
+
+
+def push(
+    ctx: DataContext, remote: ObjectStore, datasets: list[Dataset], *, jobs: int = JOBS
+) -> Transfer:
+    """Send the objects of ``datasets`` the remote lacks: files first, then their trees."""
+    local = _local(ctx)
+    files, trees = _needed(local, datasets)
+    there = set(remote.iter_oids())
+
+    def send(oid: str) -> int:
+        path = local.path_of(oid)
+        if not path.is_file():
+            raise ObjectNotFound(oid)
+        stored, size = remote.put_file(path)
+        if stored != oid:
+            raise ObjectCorrupt(oid, str(path))
+        return size
+
+    missing = [[oid for oid in group if oid not in there] for group in (files, trees)]
+    sent = sum(_parallel(jobs, send, group) for group in missing)
+    count = sum(len(group) for group in missing)
+    return Transfer(count, len(files) + len(trees) - count, sent)
+
+
+def pull(
+    ctx: DataContext, remote: ObjectStore, datasets: list[Dataset], *, jobs: int = JOBS
+) -> Transfer:
+    """Fetch the objects of ``datasets`` this store lacks (trees first), each hash-checked."""
+    local = _local(ctx)
+
+    def fetch(oid: str) -> int:
+        tmp = local.new_temp()
+        try:
+            remote.fetch_to(oid, tmp)
+            size = tmp.stat().st_size
+            local.install(tmp, oid)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size
+
+    trees = list(dict.fromkeys(ds.pointer.oid for ds in datasets if ds.pointer.kind == "dir"))
+    missing_trees = [oid for oid in trees if not local.exists(oid)]
+    got = _parallel(jobs, fetch, missing_trees)
+    files, _ = _needed(local, datasets)
+    missing = [oid for oid in files if not local.exists(oid)]
+    got += _parallel(jobs, fetch, missing)
+    count = len(missing_trees) + len(missing)
+    return Transfer(count, len(files) + len(trees) - count, got)

@@ -1,0 +1,207 @@
+"""Hash a file or directory on all cores, reusing the stat cache, optionally storing it.
+
+Small files are read once: the bytes that are hashed are the bytes that are stored. Large files
+are streamed in chunks (never held whole in memory) through blake3's multithreaded hasher into
+a temp file of the store, renamed into place once named. A file whose inode, mtime or size moves
+while it is read raises :class:`FileChanged`; it is never recorded with a wrong hash.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import blake3
+
+from samerun._exceptions import FileChanged, UnsafePath
+from samerun.data.statcache import StatCache
+from samerun.data.tree import Tree, TreeEntry
+from samerun.hashing import hash_bytes, is_within, tag
+from samerun.store.objects import LocalObjectStore, ObjectStore
+
+#: Files up to this size are read in one go (bounded memory per worker).
+INLINE_MAX = 4 << 20
+_CHUNK = 16 << 20
+#: Suffix of the temp files checkout writes next to their destination (never dataset files).
+TEMP_SUFFIX = ".samerun-tmp"
+
+
+@dataclass(frozen=True)
+class FileStat:
+    rel: str  # POSIX path relative to the dataset root ("" for a single-file dataset)
+    path: str
+    ino: int
+    mtime_ns: int
+    size: int
+    mode: int  # 0o644 or 0o755
+
+    @classmethod
+    def of(cls, rel: str, path: str, st: os.stat_result) -> FileStat:
+        mode = 0o755 if st.st_mode & stat.S_IXUSR else 0o644
+        return cls(rel, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)
+
+    def same(self, st: os.stat_result) -> bool:
+        return (st.st_ino, st.st_mtime_ns, st.st_size) == (self.ino, self.mtime_ns, self.size)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a path holds right now: a file object, or a directory's tree."""
+
+    kind: str  # "file" or "dir"
+    oid: str
+    size: int
+    files: int
+    tree: Tree | None = None
+
+
+def walk(root: Path) -> list[FileStat]:
+    """Regular files under ``root``, sorted by path; symlinks are followed only inside it."""
+    real_root = root.resolve()
+    found: list[FileStat] = []
+    seen_dirs = {real_root}
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not is_within(target, real_root):
+                        raise UnsafePath(rel, str(root), "a symlink leads outside the dataset")
+                    if entry.is_dir():
+                        if target in seen_dirs:
+                            continue  # a symlink loop
+                        seen_dirs.add(target)
+                if entry.is_dir():
+                    stack.append((entry.path, rel + "/"))
+                elif entry.is_file() and not entry.name.endswith(TEMP_SUFFIX):
+                    found.append(FileStat.of(rel, entry.path, entry.stat()))
+    found.sort(key=lambda f: f.rel)
+    return found
+
+
+def stat_path(path: Path) -> FileStat:
+    return FileStat.of("", str(path), path.stat())
+
+
+def _changed(f: FileStat) -> FileChanged:
+    return FileChanged(f.path)
+
+
+def _check(f: FileStat, path_or_fd: str | int) -> None:
+    try:
+        st = os.stat(path_or_fd)
+    except FileNotFoundError:
+        raise _changed(f) from None
+    if not f.same(st):
+        raise _changed(f)
+
+
+def _hash_file(f: FileStat, store: LocalObjectStore | None) -> tuple[str, int]:
+    """Hash (and with ``store``, store) one file; returns its oid and when it was read."""
+    read_at = time.time_ns()
+    try:
+        src = open(f.path, "rb")  # noqa: SIM115 - closed below, after the last check
+    except FileNotFoundError:
+        raise _changed(f) from None
+    with src:
+        _check(f, src.fileno())
+        if f.size <= INLINE_MAX:
+            data = src.read(INLINE_MAX + 1)
+            if len(data) != f.size:
+                raise _changed(f)
+            _check(f, f.path)
+            oid = hash_bytes(data)
+            if store is not None and not store.exists(oid):
+                tmp = store.new_temp()
+                tmp.write_bytes(data)
+                store.install(tmp, oid)
+            return oid, read_at
+        oid = _stream(f, src, store)
+    return oid, read_at
+
+
+def _stream(f: FileStat, src: io.BufferedReader, store: LocalObjectStore | None) -> str:
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    tmp = store.new_temp() if store is not None else None
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    total = 0
+    try:
+        with ExitStack() as stack:
+            out = stack.enter_context(open(tmp, "wb")) if tmp is not None else None
+            while count := src.readinto(buffer):
+                hasher.update(view[:count])
+                if out is not None:
+                    out.write(view[:count])
+                total += count
+        if total != f.size:
+            raise _changed(f)
+        _check(f, f.path)
+        oid = tag(hasher.hexdigest())
+        if store is not None and tmp is not None:
+            store.install(tmp, oid)
+        return oid
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def hash_files(
+    files: list[FileStat], cache: StatCache, store: ObjectStore | None = None
+) -> list[str]:
+    """The oid of every file (in order), from the cache where it is fresh, hashed otherwise.
+
+    With ``store``, every file's object is also made present in it.
+    """
+    local = store if isinstance(store, LocalObjectStore) else None
+    oids: list[str | None] = [cache.get(f.ino, f.mtime_ns, f.size) for f in files]
+    todo = [
+        i
+        for i, oid in enumerate(oids)
+        if oid is None or (local is not None and not local.exists(oid))
+    ]
+    if todo:
+        workers = min(len(todo), (os.cpu_count() or 1) * 2)
+        with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as pool:
+            try:
+                for i, (oid, read_at) in zip(
+                    todo, pool.map(lambda i: _hash_file(files[i], local), todo), strict=True
+                ):
+                    f = files[i]
+                    oids[i] = oid
+                    cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+    if store is not None and local is None:
+        for f, known in zip(files, oids, strict=True):
+            if known is not None and not store.exists(known):
+                stored, _ = store.put_file(Path(f.path))
+                if stored != known:
+                    raise _changed(f)
+    return [oid for oid in oids if oid is not None]
+
+
+def snapshot(path: Path, cache: StatCache, *, store: ObjectStore | None = None) -> Snapshot:
+    """Hash what ``path`` holds now (storing it with ``store``): a file, or a tree of files."""
+    if path.is_file():
+        f = stat_path(path)
+        (oid,) = hash_files([f], cache, store)
+        return Snapshot("file", oid, f.size, 1)
+    files = walk(path)
+    oids = hash_files(files, cache, store)
+    tree = Tree(
+        tuple(TreeEntry(f.rel, oid, f.size, f.mode) for f, oid in zip(files, oids, strict=True))
+    )
+    data = tree.encode()
+    oid = store.put_bytes(data) if store is not None else hash_bytes(data)
+    return Snapshot("dir", oid, tree.size, len(tree.entries), tree)

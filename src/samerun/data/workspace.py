@@ -1,0 +1,172 @@
+"""The data commands on a project's workspace: add, status and ls of its datasets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samerun._exceptions import UsageError
+from samerun.data.paths import inside, project_relative
+from samerun.data.pointer import (
+    SUFFIX,
+    Dataset,
+    Pointer,
+    find_pointers,
+    parse_pointer,
+    pointer_for,
+    read_pointer,
+    write_pointer,
+)
+from samerun.data.scan import snapshot
+from samerun.data.statcache import StatCache, project_cache
+from samerun.data.tree import TreeEntry, load_tree
+from samerun.store.objects import LocalObjectStore, ObjectStore
+from samerun.store.project import STORE_DIRNAME, Project
+
+
+@dataclass
+class DataContext:
+    """What every data operation needs: the project root, its object store, its stat cache."""
+
+    root: Path
+    objects: ObjectStore
+    cache: StatCache
+
+    @classmethod
+    def of(cls, project: Project) -> DataContext:
+        from samerun.store.objects import open_object_store
+
+        return cls(
+            project.root, open_object_store(project.objects_url), project_cache(project.root)
+        )
+
+
+def add(ctx: DataContext, paths: list[str]) -> list[Dataset]:
+    """Hash and store each path, then write its pointer file and ignore it in git."""
+    targets = [_addable(ctx.root, p) for p in paths]
+    snaps = [snapshot(path, ctx.cache, store=ctx.objects) for path in targets]
+    ctx.cache.save()
+    if isinstance(ctx.objects, LocalObjectStore):
+        os.sync()  # objects are on disk before any pointer names them
+    added = []
+    for path, snap in zip(targets, snaps, strict=True):
+        pointer = Pointer(path.name, snap.kind, snap.oid, snap.size, snap.files)
+        pointer_file = pointer_for(path)
+        write_pointer(pointer_file, pointer)
+        _ignore_in_git(path)
+        added.append(Dataset(pointer_file, pointer, ctx.root))
+    return added
+
+
+def _addable(root: Path, path: str) -> Path:
+    rel = project_relative(root, path)
+    first = rel.split("/")[0]
+    if rel == "." or first in (STORE_DIRNAME, ".git"):
+        raise UsageError(f"{path}: add a file or directory of the project, not {rel}")
+    if rel.endswith(SUFFIX):
+        raise UsageError(f"{path} is a pointer file; add the data it names instead")
+    target = inside(root, rel, "data add")
+    if not target.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    return target
+
+
+def _ignore_in_git(dataset: Path) -> None:
+    """Add ``/<name>`` to the ``.gitignore`` next to the dataset, once."""
+    ignore = dataset.parent / ".gitignore"
+    line = f"/{dataset.name}"
+    existing = ignore.read_text().splitlines() if ignore.exists() else []
+    if line not in existing:
+        prefix = "" if not existing or ignore.read_text().endswith("\n") else "\n"
+        with open(ignore, "a") as handle:
+            handle.write(f"{prefix}{line}\n")
+
+
+def select(root: Path, paths: list[str], *, rev: str | None = None) -> list[Dataset]:
+    """The datasets named by ``paths`` (dataset or pointer paths), or all of the project's."""
+    if not paths:
+        if rev is not None:
+            raise UsageError("--rev needs the PATH of a dataset")
+        return [read_pointer(root, p) for p in find_pointers(root)]
+    found = []
+    for path in paths:
+        rel = project_relative(root, path)
+        pointer_file = root / rel if rel.endswith(SUFFIX) else pointer_for(root / rel)
+        if rev is not None:
+            found.append(_pointer_at(root, pointer_file, rev))
+        elif pointer_file.is_file():
+            found.append(read_pointer(root, pointer_file))
+        else:
+            raise UsageError(
+                f"{path} is not a dataset (no {pointer_file.name}); `samerun data add` it first"
+            )
+    return found
+
+
+def _pointer_at(root: Path, pointer_file: Path, rev: str) -> Dataset:
+    rel = pointer_file.relative_to(root).as_posix()
+    done = subprocess.run(
+        ["git", "show", f"{rev}:./{rel}"], cwd=root, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise UsageError(f"{rel} does not exist at git revision {rev!r}")
+    dataset = Dataset(pointer_file, parse_pointer(done.stdout, f"{rel}@{rev}"), root)
+    inside(root, dataset.rel, f"{rel}@{rev}")
+    return dataset
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    """How the workspace differs from the version a pointer names."""
+
+    dataset: str
+    pointer: str
+    state: str  # "unchanged", "modified" or "missing"
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def status(ctx: DataContext, datasets: list[Dataset]) -> list[DatasetStatus]:
+    result = [_status(ctx, ds) for ds in datasets]
+    ctx.cache.save()
+    return result
+
+
+def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
+    pointer = ds.pointer
+    if not ds.path.exists():
+        return DatasetStatus(ds.rel, ds.pointer_rel, "missing")
+    snap = snapshot(ds.path, ctx.cache)
+    if snap.oid == pointer.oid:
+        return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
+    if snap.tree is None or pointer.kind == "file":
+        return DatasetStatus(ds.rel, ds.pointer_rel, "modified", modified=[ds.path.name])
+    if not ctx.objects.exists(pointer.oid):
+        note = "its version is not in the object store; `samerun data pull` it to see the files"
+        return DatasetStatus(ds.rel, ds.pointer_rel, "modified", note=note)
+    before = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
+    now = {e.path: e for e in snap.tree.entries}
+    return DatasetStatus(
+        ds.rel,
+        ds.pointer_rel,
+        "modified",
+        added=sorted(now.keys() - before.keys()),
+        modified=sorted(p for p in now.keys() & before.keys() if now[p] != before[p]),
+        deleted=sorted(before.keys() - now.keys()),
+    )
+
+
+def entries(objects: ObjectStore, ds: Dataset) -> list[TreeEntry]:
+    """The files of the version ``ds`` names (a file dataset is one entry)."""
+    pointer = ds.pointer
+    if pointer.kind == "file":
+        return [TreeEntry(ds.path.name, pointer.oid, pointer.size, 0o644)]
+    return list(load_tree(objects, pointer.oid).entries)
