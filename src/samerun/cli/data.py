@@ -1,0 +1,381 @@
+"""``samerun data …``, ``samerun remote …``, ``samerun gc`` and ``samerun fsck``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from samerun.cli import render
+
+if TYPE_CHECKING:
+    from samerun.data.pointer import Dataset
+    from samerun.data.remote import Transfer
+    from samerun.data.workspace import DataContext
+    from samerun.store.project import Project
+
+
+def _project() -> Project:
+    from samerun.store.project import Project, find_root
+
+    return Project(find_root())
+
+
+def _context(project: Project | None = None) -> DataContext:
+    from samerun.data.workspace import DataContext
+
+    return DataContext.of(project or _project())
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _print(text: str) -> None:
+    render.console().print(text, highlight=False, soft_wrap=True)
+
+
+@click.group()
+def data() -> None:
+    """Version datasets: content-addressed, with small pointer files committed to git.
+
+    \b
+    Example:
+      samerun data add data/raw
+      git add data/raw.samerun data/.gitignore && git commit -m "raw data v1"
+    """
+
+
+@data.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the pointers written as JSON.")
+def add(paths: tuple[str, ...], as_json: bool) -> None:
+    """Hash and store PATHS (files or directories) and write a PATH.samerun pointer for each.
+
+    The data is ignored in git (a .gitignore entry next to it); commit the pointer.
+
+    \b
+    Example:
+      samerun data add data/raw data/labels.csv
+    """
+    from samerun.data.workspace import add as add_data
+
+    project = _project()
+    if not project.exists:
+        project.init()
+    added = add_data(_context(project), list(paths))
+    if as_json:
+        render.print_json([{"pointer": d.pointer_rel, **d.pointer.to_dict()} for d in added])
+        return
+    for ds in added:
+        p = ds.pointer
+        _print(
+            f"added {ds.rel}: {p.files} files, {_size(p.size)} → {ds.pointer_rel} ({p.oid[:19]}…)"
+        )
+
+
+@data.command()
+@click.argument("paths", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(paths: tuple[str, ...], as_json: bool) -> int:
+    """Show, per dataset, whether the workspace matches the version its pointer names.
+
+    Exits 1 when a dataset is modified or missing.
+
+    \b
+    Example:
+      samerun data status
+    """
+    from samerun.data.workspace import select
+    from samerun.data.workspace import status as data_status
+
+    ctx = _context()
+    result = data_status(ctx, select(ctx.root, list(paths)))
+    if as_json:
+        render.print_json([s.to_dict() for s in result])
+    elif not result:
+        _print("no datasets yet: add one with `samerun data add PATH`")
+    for s in [] if as_json else result:
+        style = {"unchanged": "green", "modified": "yellow", "missing": "red"}[s.state]
+        _print(f"[{style}]{s.state:9}[/] {s.dataset}")
+        for label, files in (("added", s.added), ("modified", s.modified), ("deleted", s.deleted)):
+            for name in files[:20]:
+                _print(f"    {label}: {name}")
+            if len(files) > 20:
+                _print(f"    … and {len(files) - 20} more {label}")
+        if s.note:
+            _print(f"    [dim]{s.note}[/]")
+    return 0 if all(s.state == "unchanged" for s in result) else 1
+
+
+def _confirm(paths: list[str]) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    _print(f"not in this version and stored nowhere: {', '.join(paths[:10])}")
+    return click.confirm(f"delete these {len(paths)} files?", default=False)
+
+
+@data.command()
+@click.argument("paths", nargs=-1)
+@click.option("--rev", help="Check out the version the pointer names at this git revision.")
+@click.option("--force", "-f", is_flag=True, help="Overwrite or delete files stored nowhere.")
+@click.option("--copy", is_flag=True, help="Write independent copies instead of links.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+def checkout(
+    paths: tuple[str, ...], rev: str | None, force: bool, copy: bool, as_json: bool
+) -> None:
+    """Make each dataset in the workspace match the version its pointer names, exactly.
+
+    Files are reflinked, else hardlinked read-only, else copied. Files whose content is
+    stored nowhere are never overwritten without --force; files that are not part of the
+    version are deleted only after confirmation or with --force. With --rev the pointer file
+    is also restored from that revision.
+
+    \b
+    Example:
+      samerun data checkout data/raw --rev v1.0
+    """
+    from samerun.data.checkout import checkout as run_checkout
+    from samerun.data.pointer import write_pointer
+    from samerun.data.workspace import select
+
+    ctx = _context()
+    done = []
+    for ds in select(ctx.root, list(paths), rev=rev):
+        done.append(run_checkout(ctx, ds, force=force, confirm=_confirm, link=not copy))
+        if rev is not None:
+            write_pointer(ds.pointer_file, ds.pointer)
+    if as_json:
+        render.print_json([r.to_dict() for r in done])
+        return
+    for r in done:
+        how = f" ({', '.join(r.methods)})" if r.methods else ""
+        _print(
+            f"{r.dataset}: {r.written} written{how}, {r.removed} removed, {r.unchanged} unchanged"
+        )
+
+
+@data.command(name="ls")
+@click.argument("path")
+@click.option("--rev", help="List the version the pointer names at this git revision.")
+@click.option("--json", "as_json", is_flag=True, help="Print the files as JSON.")
+def ls_(path: str, rev: str | None, as_json: bool) -> None:
+    """List the files of a dataset version: path, size and hash.
+
+    \b
+    Example:
+      samerun data ls data/raw --rev HEAD~1
+    """
+    from samerun.data.workspace import entries, select
+
+    ctx = _context()
+    (ds,) = select(ctx.root, [path], rev=rev)
+    files = entries(ctx.objects, ds)
+    if as_json:
+        render.print_json([{"path": e.path, "size": e.size, "oid": e.oid} for e in files])
+        return
+    for e in files:
+        click.echo(f"{e.size:>14,}  {e.oid}  {e.path}")
+    _print(f"[dim]{len(files)} files, {_size(sum(e.size for e in files))}[/]")
+
+
+def _transfer(
+    direction: str, paths: tuple[str, ...], remote_name: str | None, jobs: int
+) -> tuple[DataContext, list[Dataset], Transfer]:
+    from samerun.data import remote as remotes
+    from samerun.data.workspace import select
+
+    project = _project()
+    ctx = _context(project)
+    store = remotes.open_remote(project, remote_name)
+    datasets = select(ctx.root, list(paths))
+    move = remotes.push if direction == "push" else remotes.pull
+    return ctx, datasets, move(ctx, store, datasets, jobs=jobs)
+
+
+_remote_option = click.option(
+    "--remote", "-r", "remote_name", help="Remote name (default: the default remote)."
+)
+_jobs_option = click.option(
+    "--jobs", "-j", default=16, show_default=True, help="Parallel transfers."
+)
+
+
+@data.command()
+@click.argument("paths", nargs=-1)
+@_remote_option
+@_jobs_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was sent as JSON.")
+def push(paths: tuple[str, ...], remote_name: str | None, jobs: int, as_json: bool) -> None:
+    """Send the objects of datasets (default: all) that the remote lacks, in parallel.
+
+    \b
+    Example:
+      samerun data push --remote origin
+    """
+    _, _, done = _transfer("push", paths, remote_name, jobs)
+    if as_json:
+        render.print_json(done.to_dict())
+    else:
+        _print(
+            f"pushed {done.transferred} objects ({_size(done.bytes)}); {done.present} already there"
+        )
+
+
+@data.command()
+@click.argument("paths", nargs=-1)
+@_remote_option
+@_jobs_option
+@click.option("--force", "-f", is_flag=True, help="Overwrite or delete files stored nowhere.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was fetched as JSON.")
+def pull(
+    paths: tuple[str, ...], remote_name: str | None, jobs: int, force: bool, as_json: bool
+) -> None:
+    """Fetch the objects of datasets (default: all) this store lacks, then check them out.
+
+    \b
+    Example:
+      samerun data pull data/raw
+    """
+    from samerun.data.checkout import checkout as run_checkout
+
+    ctx, datasets, done = _transfer("pull", paths, remote_name, jobs)
+    results = [run_checkout(ctx, ds, force=force, confirm=_confirm) for ds in datasets]
+    if as_json:
+        render.print_json({**done.to_dict(), "checkouts": [r.to_dict() for r in results]})
+        return
+    _print(f"pulled {done.transferred} objects ({_size(done.bytes)}); {done.present} already here")
+    for r in results:
+        _print(f"{r.dataset}: {r.written} written, {r.removed} removed, {r.unchanged} unchanged")
+
+
+@click.group()
+def remote() -> None:
+    """Name the places datasets are pushed to: a local/NFS path or any fsspec URL (s3://…).
+
+    \b
+    Example:
+      samerun remote add origin s3://bucket/datasets
+    """
+
+
+@remote.command(name="add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--default", "make_default", is_flag=True, help="Make it the default remote.")
+def remote_add(name: str, url: str, make_default: bool) -> None:
+    """Add remote NAME at URL (the first one becomes the default).
+
+    \b
+    Example:
+      samerun remote add backup /mnt/nfs/datasets --default
+    """
+    from samerun.data.remote import add_remote
+
+    remotes = add_remote(_project(), name, url, default=make_default)
+    _print(f"remote {name} → {url}" + (" (default)" if remotes.default == name else ""))
+
+
+@remote.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print the remotes as JSON.")
+def remote_list(as_json: bool) -> None:
+    """List the remotes; the default one is marked.
+
+    \b
+    Example:
+      samerun remote list
+    """
+    from samerun.data.remote import load_remotes
+
+    remotes = load_remotes(_project())
+    if as_json:
+        render.print_json(remotes.to_dict())
+        return
+    if not remotes.urls:
+        _print("no remotes yet: add one with `samerun remote add NAME URL`")
+    for name, url in sorted(remotes.urls.items()):
+        _print(f"{name}\t{url}" + ("\t(default)" if name == remotes.default else ""))
+
+
+@remote.command(name="remove")
+@click.argument("name")
+def remote_remove(name: str) -> None:
+    """Forget remote NAME (its data stays where it is).
+
+    \b
+    Example:
+      samerun remote remove backup
+    """
+    from samerun.data.remote import remove_remote
+
+    remove_remote(_project(), name)
+    _print(f"removed remote {name}")
+
+
+@click.command()
+@click.option(
+    "--keep-recent",
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Keep objects younger than this (a `data add` may not have written its pointer yet).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def gc(keep_recent: float, dry_run: bool, as_json: bool) -> None:
+    """Remove objects that no run and no pointer file (in the workspace or any git commit) names.
+
+    \b
+    Example:
+      samerun gc --dry-run
+    """
+    from samerun.cli.app import open_project_store
+    from samerun.data.gc import gc as collect
+
+    store = open_project_store()
+    try:
+        result = collect(store, grace_s=keep_recent, dry_run=dry_run)
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(result.to_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    _print(f"{verb} {result.removed} objects ({_size(result.freed_bytes)}); kept {result.kept}")
+
+
+@click.command()
+@click.option(
+    "--repair", is_flag=True, help="Move corrupt objects aside so a pull fetches them again."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def fsck(repair: bool, as_json: bool) -> int:
+    """Re-hash every object in the store and report the corrupt ones. Exits 1 if any.
+
+    \b
+    Example:
+      samerun fsck --repair
+    """
+    from samerun.cli.app import open_project_store
+    from samerun.data.gc import fsck as check
+
+    store = open_project_store()
+    try:
+        result = check(store, repair=repair)
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(result.to_dict())
+    else:
+        _print(f"checked {result.checked} objects: {len(result.corrupt)} corrupt")
+        for path in result.corrupt:
+            _print(f"[red]corrupt[/] {path}" + (" (moved aside)" if repair else ""))
+        for pointer in result.missing:
+            _print(f"[yellow]missing[/] the version {pointer} names is not in the store")
+    return 1 if result.corrupt else 0
