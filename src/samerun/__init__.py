@@ -10,7 +10,10 @@ The Python API::
         samerun.log_artifact("model.pkl")
 """
 
+from typing import Any
+
 from samerun._exceptions import SamerunError
+from samerun.seeding import ReproducibilityWarning, Seeding, derive_seed, seed_everything
 from samerun.tracking import (
     Run,
     active_run,
@@ -22,15 +25,19 @@ from samerun.tracking import (
     log_param,
     log_params,
     start_run,
+    trace,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ReproducibilityWarning",
     "Run",
     "SamerunError",
+    "Seeding",
     "__version__",
     "active_run",
+    "derive_seed",
     "end_run",
     "get_params",
     "log_artifact",
@@ -38,5 +45,16 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "seed_everything",
     "start_run",
+    "trace",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``samerun.torch`` on first use, so that ``import samerun`` never imports torch."""
+    if name == "torch":
+        import importlib
+
+        return importlib.import_module("samerun.torch")
+    raise AttributeError(f"module 'samerun' has no attribute {name!r}")

@@ -127,11 +127,24 @@ class MetricSummary:
 
 
 @dataclass(frozen=True)
+class TraceSummary:
+    oid: str  # object id of the stored trace (samerun.tracing.model)
+    steps: int
+    entries: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Outputs:
     artifacts: list[Artifact] = field(default_factory=list)
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    trace: TraceSummary | None = None
 
     def identity(self) -> dict[str, Any]:
+        # The trace is left out: it is evidence for finding *where* two runs part, not a result,
+        # and tracing more or fewer steps (or none) must not make equal results look different.
         return {
             "artifacts": {a.path: a.oid for a in self.artifacts},
             "metrics": {k: m.series for k, m in self.metrics.items()},
@@ -141,16 +154,20 @@ class Outputs:
         return hash_json(self.identity())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "artifacts": [a.to_dict() for a in self.artifacts],
             "metrics": {k: m.to_dict() for k, m in sorted(self.metrics.items())},
         }
+        if self.trace is not None:
+            data["trace"] = self.trace.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outputs:
         return cls(
             artifacts=[Artifact(**a) for a in data.get("artifacts", [])],
             metrics={k: MetricSummary(**m) for k, m in data.get("metrics", {}).items()},
+            trace=TraceSummary(**data["trace"]) if data.get("trace") else None,
         )
 
 

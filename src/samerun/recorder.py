@@ -27,6 +27,7 @@ from samerun.manifest import Artifact, Command, Inputs, Manifest, MetricSummary,
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
+from samerun.tracing.stored import save_trace
 
 SERIES_MAGIC = b"samerun.series/1\n"
 #: A running run whose owner process is gone and whose journal was last touched longer ago than
@@ -175,6 +176,8 @@ class _Collected:
     params: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     seeded: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    trace: list[list[Any]] = field(default_factory=list)
     name: str | None = None
     metrics: list[tuple[str, int, float, float]] = field(default_factory=list)
 
@@ -194,6 +197,10 @@ def _collect(run_dir: Path) -> _Collected:
             collected.artifacts[artifact.path] = artifact
         elif kind == "seeded":
             collected.seeded.extend(x for x in record[1] if x not in collected.seeded)
+        elif kind == "set":
+            collected.settings.update(record[1])
+        elif kind == "t":
+            collected.trace.append(record[1:])
         elif kind == "n":
             collected.name = record[1]
     return collected
@@ -265,12 +272,11 @@ def complete(
     inputs = manifest.inputs
     params = merge_params(inputs.params, check_params(collected.params))
     randomness = inputs.randomness
-    if collected.seeded:
-        randomness = Randomness(
-            randomness.seed,
-            randomness.seed_source,
-            randomness.python_hash_seed,
-            sorted({*randomness.seeded, *collected.seeded}),
+    if collected.seeded or collected.settings:
+        randomness = replace(
+            randomness,
+            seeded=sorted({*randomness.seeded, *collected.seeded}),
+            settings={**randomness.settings, **collected.settings},
         )
     host = {**manifest.host, **library_facts()} if collect_outputs else manifest.host
     final = manifest.evolve(
@@ -285,6 +291,7 @@ def complete(
         outputs=Outputs(
             artifacts=sorted(artifacts.values(), key=lambda a: a.path),
             metrics=_summarize(collected.metrics, store.objects),
+            trace=save_trace(collected.trace, store.objects),
         ),
     )
     canonical = final.canonical()

@@ -119,6 +119,21 @@ class Run:
         """Note what was seeded (``random``, ``numpy``, ``torch``…) in the run's randomness."""
         self._writer().append(("seeded", list(names)))
 
+    def trace(self, step: int, /, **values: Any) -> None:
+        """Record order-sensitive fingerprints of ``values`` at ``step``; see :func:`trace`."""
+        self.trace_values(step, values)
+
+    def trace_values(
+        self, step: int, values: Mapping[str, Any], *, kind: str = "value", keep: int = 64
+    ) -> None:
+        """:meth:`trace` from a mapping; ``kind`` (``value``, ``output``, ``param``, ``grad``)
+        and ``keep`` (the most elements a kept value has) serve instruments like trace_model."""
+        from samerun.tracing.model import trace_records
+
+        journal = self._writer()
+        for record in trace_records(step, kind, values, keep):
+            journal.append(record)
+
     def end(self, status: str = "finished", error: str | None = None) -> None:
         """Finish the run (or, when attached, hand what was logged to the launcher)."""
         global _active
@@ -156,6 +171,7 @@ class Run:
 
 _active: Run | None = None
 _lock = threading.RLock()
+_deferred: list[tuple[Any, ...]] = []  # journaled before any run started: the next run gets them
 
 
 def active_run() -> Run | None:
@@ -188,7 +204,32 @@ def start_run(
             _attach(run_id, name, params) if run_id else _own(name, params, seed, config, env_vars)
         )
         _active = run
+        for record in _deferred:
+            run._writer().append(record)
+        _deferred.clear()
     return run
+
+
+def journal_now(*records: tuple[Any, ...]) -> None:
+    """Journal ``records`` without starting a run: into the active run, else into the
+    launcher's run this process belongs to, else into the next run this process starts."""
+    with _lock:
+        run, run_id = _active, os.environ.get(RUN_ID_ENV)
+        if run is None and not run_id:
+            _deferred.extend(records)
+            return
+    if run is not None:
+        journal = run._writer()
+        for record in records:
+            journal.append(record)
+        return
+    from samerun.journal import JournalWriter
+    from samerun.store.project import Project, find_root
+
+    writer = JournalWriter(Project(find_root()).run_dir(str(run_id)))
+    for record in records:
+        writer.append(record)
+    writer.close()
 
 
 def _attach(run_id: str, name: str | None, params: Mapping[str, Any] | None) -> Run:
@@ -292,6 +333,18 @@ def log_params(params: Mapping[str, Any]) -> None:
 def log_artifact(path: str | os.PathLike[str]) -> None:
     """Store a file or directory as an output of the active run."""
     _current().log_artifact(path)
+
+
+def trace(step: int, /, **values: Any) -> None:
+    """Record order-sensitive fingerprints of ``values`` at ``step`` in the active run.
+
+    Arrays and tensors are fingerprinted by their exact bytes, dtype and shape, scalars exactly;
+    values of up to 64 elements are also kept, so a comparison can say by how much they differ.
+    ``samerun trace diff A B`` then finds the first step and value where two runs part::
+
+        samerun.trace(step, batch=indices, loss=loss)
+    """
+    _current().trace(step, **values)
 
 
 def get_params() -> dict[str, Any]:

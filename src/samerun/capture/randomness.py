@@ -20,6 +20,9 @@ class Randomness:
     seed_source: str  # "given", "launcher" (SAMERUN_SEED) or "drawn"
     python_hash_seed: str  # the PYTHONHASHSEED value, or "random" when hashing was randomized
     seeded: list[str] = field(default_factory=list)
+    #: What ``seed_everything`` set during the run: the seed it used and each determinism switch.
+    #: Not identity: the code that asked for them already is.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         return {"seed": self.seed, "python_hash_seed": self.python_hash_seed}
@@ -45,13 +48,25 @@ def check_seed(value: object) -> int:
     return seed
 
 
+_in_use: tuple[int, str] | None = None
+
+
+def use_seed(seed: int, source: str) -> None:
+    """Note the seed this process already seeded with; a run it starts later records it."""
+    global _in_use
+    _in_use = (seed, source)
+
+
 def choose_seed(given: int | str | None) -> tuple[int, str]:
-    """The run's seed and where it came from: given, the launcher's ``SAMERUN_SEED``, or drawn."""
+    """The run's seed and where it came from: given, the launcher's ``SAMERUN_SEED``, the one
+    this process already seeded with (:func:`use_seed`), or drawn."""
     if given is not None:
         return check_seed(given), "given"
     from_launcher = os.environ.get(SEED_ENV)
     if from_launcher:
         return check_seed(from_launcher), "launcher"
+    if _in_use is not None:
+        return _in_use
     return secrets.randbelow(MAX_SEED + 1), "drawn"
 
 

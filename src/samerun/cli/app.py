@@ -8,6 +8,7 @@ import click
 
 from samerun import __version__
 from samerun.cli import render
+from samerun.cli.trace import trace
 
 
 def _open_store(create: bool = False):  # type: ignore[no-untyped-def]
@@ -85,6 +86,12 @@ def init() -> None:
     metavar="NAME",
     help="Also record this environment variable; globs allowed (repeatable).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Pin OpenMP, MKL, OpenBLAS and torch to N threads (recorded with the run).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def record(
@@ -94,13 +101,16 @@ def record(
     params: tuple[str, ...],
     outputs: tuple[str, ...],
     env_vars: tuple[str, ...],
+    threads: int | None,
     as_json: bool,
     command: tuple[str, ...],
 ) -> int:
     """Run COMMAND and record its code, data, environment, randomness, params and outputs.
 
     The command gets SAMERUN_SEED and a pinned PYTHONHASHSEED; a Python script that calls
-    samerun.log_metric() logs into this run. Exits with the command's exit status.
+    samerun.log_metric() logs into this run. --threads N sets OMP_NUM_THREADS, MKL_NUM_THREADS,
+    OPENBLAS_NUM_THREADS and the like, since multithreaded reductions change results. Exits
+    with the command's exit status.
 
     \b
     Example:
@@ -137,6 +147,12 @@ def record(
             highlight=False,
         )
 
+    if threads is not None:
+        import os
+
+        from samerun.seeding import thread_environment
+
+        os.environ.update(thread_environment(threads))  # the child inherits them; they are recorded
     try:
         outcome = launch(store, request, on_start=started)
     finally:
@@ -230,3 +246,6 @@ def export(run: str, output: Path | None) -> None:
     else:
         atomic_write(output, data)  # exactly the canonical bytes: the file hashes like the record
         render.error_console().print(f"wrote {output}", highlight=False)
+
+
+app.add_command(trace)
