@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from samerun._exceptions import PathOutsideProject
+from samerun._exceptions import UnsafePath
 from samerun.data.tree import TREE_FORMAT, store_tree
 from samerun.hashing import hash_bytes
 from samerun.store.objects import LocalObjectStore
@@ -45,5 +45,5 @@ def test_symlinks_leaving_the_directory_are_rejected(tmp_path: Path) -> None:
     root.mkdir()
     (tmp_path / "secret").write_text("x")
     os.symlink(tmp_path / "secret", root / "link")
-    with pytest.raises(PathOutsideProject):
+    with pytest.raises(UnsafePath):
         store_tree(root, LocalObjectStore(tmp_path / "objects"))

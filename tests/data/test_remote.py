@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from samerun._exceptions import RemoteError
+from samerun.data.checkout import checkout
+from samerun.data.remote import add_remote, load_remotes, open_remote, pull, push, remove_remote
+from samerun.data.workspace import DataContext, add
+from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
+from samerun.store.project import Project
+
+
+@pytest.fixture
+def s3_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real S3 protocol server (moto) on 127.0.0.1, with an empty bucket."""
+    pytest.importorskip("s3fs")
+    moto_server = pytest.importorskip("moto.server")
+    import boto3
+    import s3fs
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    client = boto3.client("s3")
+    urllib.request.urlopen(  # moto keeps buckets per process: start from an empty server
+        urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+    ).close()
+    client.create_bucket(Bucket="datasets")
+    try:
+        yield "s3://datasets/team"
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
+
+
+class _FailsAfter:
+    """A remote that breaks after ``count`` uploads, as a dropped connection would."""
+
+    def __init__(self, inner: ObjectStore, count: int) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.left = count
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        if self.left <= 0:
+            raise ConnectionError("connection reset")
+        self.left -= 1
+        return self.inner.put_file(path)
+
+
+def _fresh_clone(ctx: DataContext, tmp_path: Path) -> DataContext:
+    """The same project with an empty store and no data: what a colleague's clone has."""
+    shutil.rmtree(ctx.root / "data" / "raw")
+    objects = LocalObjectStore(tmp_path / "other-store")
+    return DataContext(ctx.root, objects, ctx.cache)
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_push_then_pull_brings_the_data_back(
+    kind: str, ctx: DataContext, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = str(tmp_path / "remote") if kind == "local" else request.getfixturevalue("s3_url")
+    project = Project(ctx.root)
+    add_remote(project, "origin", url)
+    datasets = add(ctx, ["data/raw"])
+    before = {p.name: p.read_bytes() for p in (ctx.root / "data" / "raw").rglob("*.csv")}
+    remote = open_remote(project, None)
+    sent = push(ctx, remote, datasets)
+    assert (sent.transferred, sent.present) == (7, 0)  # 6 files and one tree
+    assert push(ctx, remote, datasets).transferred == 0
+    clone = _fresh_clone(ctx, tmp_path)
+    got = pull(clone, remote, datasets)
+    assert (got.transferred, got.present) == (7, 0)
+    checkout(clone, datasets[0])
+    after = {p.name: p.read_bytes() for p in (ctx.root / "data" / "raw").rglob("*.csv")}
+    assert after == before
+
+
+def test_an_interrupted_push_to_s3_resumes_with_what_is_missing(
+    ctx: DataContext, s3_url: str
+) -> None:
+    datasets = add(ctx, ["data/raw"])
+    store = open_object_store(s3_url)
+    with pytest.raises(ConnectionError):
+        push(ctx, _FailsAfter(store, 3), datasets, jobs=1)  # type: ignore[arg-type]
+    assert len(set(store.iter_oids())) == 3
+    resumed = push(ctx, store, datasets)
+    assert (resumed.transferred, resumed.present) == (4, 3)
+    assert len(set(store.iter_oids())) == 7
+
+
+def test_remotes_are_named_with_a_default(project: Path) -> None:
+    p = Project(project)
+    add_remote(p, "origin", "/mnt/a")
+    add_remote(p, "backup", "s3://b/x")
+    assert load_remotes(p).default == "origin"
+    add_remote(p, "backup", "s3://b/y", default=True)
+    assert load_remotes(p).to_dict() == {
+        "default": "backup",
+        "remotes": {"backup": "s3://b/y", "origin": "/mnt/a"},
+    }
+    remove_remote(p, "backup")
+    with pytest.raises(RemoteError, match="no remote configured"):
+        open_remote(p, None)
+    with pytest.raises(RemoteError, match="no remote named 'nope'"):
+        open_remote(p, "nope")
+    with pytest.raises(RemoteError, match="remote name"):
+        add_remote(p, "../bad", "/x")
+
+
+def test_pulled_objects_are_hash_checked(ctx: DataContext, tmp_path: Path) -> None:
+    datasets = add(ctx, ["data/raw"])
+    remote = LocalObjectStore(tmp_path / "remote")
+    push(ctx, remote, datasets)
+    victim = next(iter(remote.iter_oids()))
+    path = remote.path_of(victim)
+    path.chmod(0o644)
+    path.write_bytes(b"tampered")
+    clone = _fresh_clone(ctx, tmp_path)
+    with pytest.raises(Exception, match="corrupt"):
+        pull(clone, remote, datasets)
+    assert not clone.objects.exists(victim)
+    assert os.listdir(tmp_path / "other-store" / ".incoming") == []
