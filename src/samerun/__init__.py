@@ -26,6 +26,7 @@ from samerun.tracking import (
     log_params,
     start_run,
     trace,
+    use_dataset,
 )
 
 __version__ = "0.1.0"
@@ -48,6 +49,7 @@ __all__ = [
     "seed_everything",
     "start_run",
     "trace",
+    "use_dataset",
 ]
 
 

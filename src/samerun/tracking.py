@@ -107,13 +107,34 @@ class Run:
         from samerun.recorder import store_artifact
 
         journal = self._writer()
+        artifact = store_artifact(self.root, self._object_store(), path)
+        journal.append(("a", artifact.to_dict()))
+
+    def _object_store(self) -> ObjectStore:
         if self._objects is None:
             from samerun.store.objects import open_object_store
             from samerun.store.project import Project
 
             self._objects = open_object_store(Project(self.root).objects_url)
-        artifact = store_artifact(self.root, self._objects, path)
-        journal.append(("a", artifact.to_dict()))
+        return self._objects
+
+    def use_dataset(self, path: str | os.PathLike[str]) -> Path:
+        """Record ``path`` (a dataset, its pointer, or any file or directory) as data the run
+        reads, hashed as it is in the workspace (and stored, if no version holds it yet).
+
+        Returns the data's path, to read it from.
+        """
+        from samerun.data.inputs import dataset_input
+        from samerun.data.statcache import project_cache
+
+        journal = self._writer()
+        cache = project_cache(self.root)
+        entry, warnings = dataset_input(self.root, self._object_store(), path, cache)
+        cache.save()
+        for warning in warnings:
+            logger.warning("samerun: %s", warning)
+        journal.append(("d", entry, warnings))
+        return self.root / str(entry["path"])
 
     def record_seeded(self, *names: str) -> None:
         """Note what was seeded (``random``, ``numpy``, ``torch``…) in the run's randomness."""
@@ -345,6 +366,11 @@ def trace(step: int, /, **values: Any) -> None:
         samerun.trace(step, batch=indices, loss=loss)
     """
     _current().trace(step, **values)
+
+
+def use_dataset(path: str | os.PathLike[str]) -> Path:
+    """Record ``path`` as data the active run reads; returns the path to read it from."""
+    return _current().use_dataset(path)
 
 
 def get_params() -> dict[str, Any]:
