@@ -8,6 +8,7 @@ import click
 
 from samerun import __version__
 from samerun.cli import render
+from samerun.cli.doctor import doctor
 from samerun.cli.trace import trace
 
 
@@ -249,3 +250,4 @@ def export(run: str, output: Path | None) -> None:
 
 
 app.add_command(trace)
+app.add_command(doctor)

@@ -1,0 +1,151 @@
+"""Rules about arbitrary order: file listings and sets reaching something ordered."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from samerun.doctor.context import FileContext
+from samerun.doctor.flow import Resolve, Use, use_of
+from samerun.doctor.registry import Rule, register
+
+_LISTINGS = frozenset({"os.listdir", "os.scandir", "glob.glob", "glob.iglob"})
+_PATH_LISTINGS = frozenset({"iterdir", "glob", "rglob"})
+
+
+@dataclass(frozen=True)
+class _Origin:
+    text: str
+    line: int
+    sequenced: bool = False
+
+
+class _Unordered(Rule):
+    """Follows unordered collections from where they are made to where their order is used."""
+
+    nodes = (ast.Call, ast.Set, ast.SetComp, ast.Name)
+    problem = ""
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.pending: dict[tuple[int, str], tuple[_Origin, ast.AST]] = {}
+        self.done: set[_Origin] = set()
+
+    def source(self, node: ast.AST) -> str | None:
+        """A description of ``node`` if it makes an unordered collection."""
+        raise NotImplementedError
+
+    def counts(self, use: Use, origin: _Origin) -> bool:
+        """Whether an ordered use is a hazard for this kind of collection."""
+        return True
+
+    def visit(self, node: ast.AST) -> None:
+        ctx = self.ctx
+        if isinstance(node, ast.Name):
+            key = (ctx.scope, node.id)
+            if key not in self.pending:
+                return
+            origin, binder = self.pending[key]
+            if isinstance(node.ctx, ast.Load):
+                self._follow(use_of(node, ctx.parents, ctx.resolve), origin, key, node)
+            elif not ctx.parents or ctx.parents[-1] is not binder:
+                del self.pending[key]  # rebound to something else
+            return
+        text = self.source(node)
+        if text is not None:
+            origin = _Origin(text, getattr(node, "lineno", 0))
+            self._follow(use_of(node, ctx.parents, ctx.resolve), origin, None, node)
+
+    def _follow(
+        self, use: Use, origin: _Origin, key: tuple[int, str] | None, here: ast.AST
+    ) -> None:
+        if origin in self.done:
+            return
+        if use.kind == "sorts" and key is not None:
+            del self.pending[key]
+        elif use.kind == "bind":
+            sequenced = _Origin(origin.text, origin.line, origin.sequenced or use.sequenced)
+            for name in use.names:
+                self.pending[(self.ctx.scope, name)] = (sequenced, use.node)
+        elif use.kind == "ordered" and self.counts(use, origin):
+            self.done.add(origin)
+            at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
+            where = "" if origin.line == getattr(at, "lineno", 0) else f" (line {origin.line})"
+            self.report(at, f"{origin.text}{where} {self.problem}")
+
+
+@register
+class UnsortedListing(_Unordered):
+    id = "ORD001"
+    name = "unsorted-file-listing"
+    title = "A directory listing is used in the order the file system returns"
+    why = (
+        "os.listdir, os.scandir, glob.glob and Path.iterdir/glob/rglob return files in an "
+        "arbitrary order that differs between file systems and machines. Used unsorted, it "
+        "changes which files come first: the order of training samples, which shard is "
+        "loaded, which class gets which index."
+    )
+    fix = "Sort the listing where it is made: sorted(os.listdir(d)), sorted(path.glob('*.csv'))."
+    bad = "files = glob.glob('data/*.csv')\nframes = [pd.read_csv(f) for f in files]"
+    good = "files = sorted(glob.glob('data/*.csv'))\nframes = [pd.read_csv(f) for f in files]"
+    problem = "lists files in file-system order, and that order is used here unsorted"
+
+    def source(self, node: ast.AST) -> str | None:
+        if not isinstance(node, ast.Call):
+            return None
+        name = self.ctx.resolve(node.func)
+        if name in _LISTINGS:
+            return f"{name}()"
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in _PATH_LISTINGS
+            and self.ctx.resolve(func.value) is None
+        ):
+            return f".{func.attr}()"
+        return None
+
+
+@register
+class SetOrder(_Unordered):
+    id = "ORD002"
+    name = "set-iteration-order"
+    title = "The iteration order of a set feeds an ordering"
+    why = (
+        "A set of strings iterates in an order that depends on string hashing, which Python "
+        "randomizes per process (PYTHONHASHSEED). A vocabulary or label map built by "
+        "enumerating a set gives each word or class a different index on every run."
+    )
+    fix = "Sort the set before its order is used: {w: i for i, w in enumerate(sorted(words))}."
+    bad = "vocab = set(tokens)\nindex = {w: i for i, w in enumerate(vocab)}"
+    good = "vocab = set(tokens)\nindex = {w: i for i, w in enumerate(sorted(vocab))}"
+    problem = "is a set: its iteration order changes from run to run, and that order is used here"
+
+    def source(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Set):
+            if all(_numeric(e) for e in node.elts):
+                return None
+            return "this set"
+        if isinstance(node, ast.SetComp):
+            return None if _over_range(node.generators[0].iter, self.ctx.resolve) else "this set"
+        if isinstance(node, ast.Call) and self.ctx.resolve(node.func) in ("set", "frozenset"):
+            if node.args and _over_range(node.args[0], self.ctx.resolve):
+                return None
+            return f"{self.ctx.resolve(node.func)}(...)"
+        return None
+
+    def counts(self, use: Use, origin: _Origin) -> bool:
+        # handing a set to a function is fine; handing on its order (list(s), s[0]) is not
+        return not use.escapes or use.sequenced or origin.sequenced
+
+
+def _numeric(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, int | float | complex)
+
+
+def _over_range(node: ast.expr, resolve: Resolve) -> bool:
+    """Numbers (``range(...)``, ``map(int, ...)``) hash to themselves: their set order is stable."""
+    if not isinstance(node, ast.Call):
+        return False
+    name = resolve(node.func)
+    return name == "range" or (name == "map" and bool(node.args) and resolve(node.args[0]) == "int")

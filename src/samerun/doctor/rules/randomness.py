@@ -1,0 +1,226 @@
+"""Rules about seeds: global generators never seeded, seeds from the clock, PYTHONHASHSEED."""
+
+from __future__ import annotations
+
+import ast
+
+from samerun.doctor.context import Facts, FileContext, Hit
+from samerun.doctor.facts import SEEDERS, keyword, seeded_with
+from samerun.doctor.registry import Rule, register
+
+_RANDOM_DRAWS = frozenset(
+    "random uniform triangular randint randrange choice choices shuffle sample gauss "
+    "normalvariate lognormvariate expovariate vonmisesvariate gammavariate betavariate "
+    "paretovariate weibullvariate getrandbits randbytes binomialvariate".split()
+)
+_NUMPY_NOT_GLOBAL = frozenset(
+    "seed default_rng RandomState Generator SeedSequence BitGenerator PCG64 PCG64DXSM MT19937 "
+    "Philox SFC64 get_state set_state get_bit_generator set_bit_generator".split()
+)
+_TORCH_DRAWS = frozenset(
+    "rand randn randint randperm rand_like randn_like randint_like bernoulli multinomial "
+    "normal poisson".split()
+)
+_TORCH_INIT_FIXED = frozenset("calculate_gain constant_ ones_ zeros_ eye_ dirac_".split())
+_TORCH_LAYERS = frozenset(
+    "Linear Bilinear LazyLinear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d "
+    "ConvTranspose3d Embedding EmbeddingBag RNN LSTM GRU MultiheadAttention Transformer "
+    "TransformerEncoderLayer TransformerDecoderLayer Dropout Dropout1d Dropout2d Dropout3d".split()
+)
+_TF_NOT_GLOBAL = ("set_seed", "Generator", "stateless_", "get_global_generator", "experimental")
+#: Generators that, built without a seed, seed themselves from the operating system.
+_GENERATORS = frozenset({"numpy.random.default_rng", "numpy.random.RandomState", "random.Random"})
+_ENTROPY = frozenset(
+    "time.time time.time_ns time.perf_counter time.perf_counter_ns time.monotonic "
+    "time.monotonic_ns datetime.datetime.now datetime.datetime.utcnow datetime.datetime.today "
+    "os.getpid os.urandom uuid.uuid1 uuid.uuid4 secrets.randbits secrets.randbelow "
+    "secrets.token_bytes secrets.token_hex".split()
+)
+_LIBRARY_NAMES = {
+    "random": "random",
+    "numpy": "NumPy",
+    "torch": "torch",
+    "tensorflow": "TensorFlow",
+}
+
+
+def _global_draw(name: str, call: ast.Call) -> str | None:
+    """The library whose global generator ``name(...)`` draws from, if it does."""
+    module, _, attr = name.rpartition(".")
+    if module == "random" and attr in _RANDOM_DRAWS:
+        return "random"
+    if module == "numpy.random" and attr not in _NUMPY_NOT_GLOBAL:
+        return "numpy"
+    if module == "torch" and attr in _TORCH_DRAWS and keyword(call, "generator") is None:
+        return "torch"
+    if module == "torch.nn.init" and attr not in _TORCH_INIT_FIXED:
+        return "torch"
+    if (
+        module == "tensorflow.random"
+        and not attr.startswith(_TF_NOT_GLOBAL)
+        and keyword(call, "seed") is None
+    ):
+        return "tensorflow"
+    return None
+
+
+@register
+class UnseededRandom(Rule):
+    id = "RNG001"
+    name = "unseeded-rng"
+    title = "A random generator is used that the program never seeds"
+    why = (
+        "random, numpy.random, torch and tf.random draw from a global generator seeded from "
+        "the operating system unless the program seeds it; every run then sees different "
+        "numbers: other weights, other splits, other augmentations. The check is "
+        "whole-program: a seed set in any file counts."
+    )
+    fix = (
+        "Seed every library you use once, at start-up, from a recorded seed: "
+        "random.seed(run.seed); np.random.seed(run.seed); torch.manual_seed(run.seed) "
+        "(or transformers.set_seed / lightning.seed_everything). Better still, draw from an "
+        "explicit generator: np.random.default_rng(run.seed)."
+    )
+    bad = "import numpy as np\nnoise = np.random.normal(size=10)"
+    good = "import numpy as np\nnp.random.seed(42)\nnoise = np.random.normal(size=10)"
+    nodes = (ast.Call,)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.layers_seen = False
+
+    def visit(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        name = self.ctx.resolve(node.func)
+        if name is None:
+            return
+        if name in _GENERATORS and seeded_with(node) is None:
+            self.report(node, f"{name}() without a seed is seeded from the operating system")
+            return
+        library = _global_draw(name, node)
+        if library is not None:
+            self.report(
+                node,
+                f"{name}() draws from {_LIBRARY_NAMES[library]}'s global generator, "
+                "which this program never seeds",
+                subject=library,
+            )
+        elif (
+            name.startswith("torch.nn.")
+            and name.rpartition(".")[2] in _TORCH_LAYERS
+            and not self.layers_seen  # once per file: a model has many layers
+        ):
+            self.layers_seen = True
+            self.report(
+                node,
+                f"{name}() initializes from torch's global generator (random weights, "
+                "dropout masks), which this program never seeds",
+                subject="torch",
+            )
+
+    @classmethod
+    def stands(cls, hit: Hit, facts: Facts) -> bool:
+        return not hit.subject or hit.subject not in facts.seeded
+
+
+@register
+class EntropySeed(Rule):
+    id = "RNG002"
+    name = "seed-from-clock"
+    title = "A seed is derived from the time, the process id or OS entropy"
+    why = (
+        "A seed taken from time.time(), os.getpid() or os.urandom() is different on every "
+        "run, so seeding with it changes nothing: the run cannot be repeated unless the "
+        "value happened to be written down."
+    )
+    fix = (
+        "Use a fixed seed from the configuration, or let samerun choose and record one "
+        "(`samerun record --seed 42`, or run.seed from samerun.start_run())."
+    )
+    bad = "import random, time\nrandom.seed(int(time.time()))"
+    good = "import random\nrandom.seed(42)"
+    nodes = (ast.Call, ast.Assign, ast.AnnAssign)
+
+    def visit(self, node: ast.AST) -> None:
+        values: list[ast.expr] = []
+        if isinstance(node, ast.Call):
+            name = self.ctx.resolve(node.func)
+            seed = seeded_with(node) if name in SEEDERS or name in _GENERATORS else None
+            values = [seed] if seed is not None else []
+            values += [
+                k.value for k in node.keywords if k.arg and _seedy(k.arg) and k.value is not seed
+            ]
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and _seedy(t.id) for t in targets):
+                values = [node.value]
+        for value in values:
+            source = self._entropy(value)
+            if source is not None:
+                self.report(value, f"the seed comes from {source}(), so it differs on every run")
+
+    def _entropy(self, value: ast.expr) -> str | None:
+        for sub in ast.walk(value):
+            if isinstance(sub, ast.Call):
+                name = self.ctx.resolve(sub.func)
+                if name in _ENTROPY:
+                    return name
+        return None
+
+
+def _seedy(name: str) -> bool:
+    lowered = name.lower()
+    return "seed" in lowered or lowered == "random_state"
+
+
+@register
+class HashSeedInProcess(Rule):
+    id = "RNG003"
+    name = "pythonhashseed-in-process"
+    title = "PYTHONHASHSEED is set from inside the running program"
+    why = (
+        "Python reads PYTHONHASHSEED once, when the interpreter starts. Setting it in "
+        "os.environ afterwards leaves this process's string hashing (and so set and dict-of-set "
+        "order) randomized; only child processes see the new value."
+    )
+    fix = (
+        "Set it before Python starts: in the shell or CI environment, or run the script "
+        "through `samerun record`, which pins it for the command."
+    )
+    bad = "import os\nos.environ['PYTHONHASHSEED'] = '0'"
+    good = "# in the shell: PYTHONHASHSEED=0 python train.py"
+    nodes = (ast.Assign, ast.Call)
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and self.ctx.resolve(target.value) == "os.environ"
+                    and _is_hashseed(target.slice)
+                ):
+                    self._hit(target)
+            return
+        assert isinstance(node, ast.Call)
+        name = self.ctx.resolve(node.func)
+        if name in ("os.environ.setdefault", "os.putenv") and node.args:
+            if _is_hashseed(node.args[0]):
+                self._hit(node)
+        elif name == "os.environ.update":
+            keys: list[object] = [k.arg for k in node.keywords]
+            for arg in node.args:
+                if isinstance(arg, ast.Dict):
+                    keys += [k.value for k in arg.keys if isinstance(k, ast.Constant)]
+            if "PYTHONHASHSEED" in keys:
+                self._hit(node)
+
+    def _hit(self, node: ast.AST) -> None:
+        self.report(
+            node,
+            "setting PYTHONHASHSEED here does not change this interpreter's hashing, "
+            "which was fixed at start-up",
+        )
+
+
+def _is_hashseed(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value == "PYTHONHASHSEED"
