@@ -1,0 +1,207 @@
+"""The data commands through the real CLI, including SIGKILL half-way through add and pull."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from samerun.hashing import hash_file
+from tests.conftest import CliRunner, git
+
+
+def _dataset(root: Path, files: int = 8, size: int = 1000) -> Path:
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (raw / f"part-{i:05d}.bin").write_bytes(os.urandom(size))
+    return raw
+
+
+def _contents(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _objects(root: Path) -> list[Path]:
+    store = root / ".samerun" / "objects"
+    return [p for p in store.glob("??/*") if p.is_file()]
+
+
+def test_add_status_checkout_ls(project: Path, samerun_cli: CliRunner) -> None:
+    raw = _dataset(project)
+    added = samerun_cli("data", "add", "data/raw")
+    assert added.returncode == 0, added.stderr
+    assert "added data/raw: 8 files" in added.stdout
+    git(project, "add", "data")
+    git(project, "commit", "-q", "-m", "data v1")
+    assert samerun_cli("data", "status").stdout.split() == ["unchanged", "data/raw"]
+
+    (raw / "part-00000.bin").write_bytes(b"edited")
+    changed = samerun_cli("data", "status", "--json")
+    assert changed.returncode == 1
+    assert json.loads(changed.stdout)[0]["modified"] == ["part-00000.bin"]
+
+    refused = samerun_cli("data", "checkout")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert "data/raw/part-00000.bin" in refused.stderr
+    forced = samerun_cli("data", "checkout", "--force", "--json")
+    assert json.loads(forced.stdout)[0]["written"] == 1
+    assert samerun_cli("data", "status").returncode == 0
+
+    listing = json.loads(samerun_cli("data", "ls", "data/raw", "--json").stdout)
+    assert [f["path"] for f in listing][:2] == ["part-00000.bin", "part-00001.bin"]
+    assert listing[0]["size"] == 1000
+
+
+def test_checkout_rev_brings_back_an_older_version(project: Path, samerun_cli: CliRunner) -> None:
+    raw = _dataset(project, files=3)
+    v1 = _contents(raw)
+    samerun_cli("data", "add", "data/raw")
+    git(project, "add", "data")
+    git(project, "commit", "-q", "-m", "v1")
+    (raw / "part-00001.bin").unlink()
+    (raw / "new.bin").write_bytes(b"v2")
+    samerun_cli("data", "add", "data/raw")
+    done = samerun_cli("data", "checkout", "data/raw", "--rev", "HEAD")
+    assert done.returncode == 0, done.stderr
+    assert _contents(raw) == v1
+    assert samerun_cli("data", "status").returncode == 0  # the pointer came back too
+
+
+def test_bad_pointers_get_one_line_naming_the_file(project: Path, samerun_cli: CliRunner) -> None:
+    (project / "data").mkdir()
+    pointer = project / "data" / "raw.samerun"
+    for text, reason in [
+        ("format: [oops", "not valid YAML"),
+        (
+            "format: samerun.pointer/1\npath: ../../etc\nkind: dir\n"
+            f"oid: blake3:{'0' * 64}\nsize: 1\nfiles: 1\n",
+            "unsafe",
+        ),
+        (
+            "format: samerun.pointer/1\npath: /etc\nkind: dir\n"
+            f"oid: blake3:{'0' * 64}\nsize: 1\nfiles: 1\n",
+            "absolute",
+        ),
+    ]:
+        pointer.write_text(text)
+        done = samerun_cli("data", "checkout")
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1
+        assert "pointer file data/raw.samerun" in done.stderr
+        assert reason in done.stderr
+    assert sorted(os.listdir(project / "data")) == ["raw.samerun"]
+
+
+def test_corruption_is_found_by_fsck_and_refused_by_checkout(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    raw = _dataset(project, files=2)
+    samerun_cli("data", "add", "data/raw")
+    victim = project / ".samerun" / "objects"
+    target = hash_file(raw / "part-00001.bin").partition(":")[2]
+    obj = victim / target[:2] / target[2:]
+    obj.chmod(0o644)
+    data = bytearray(obj.read_bytes())
+    data[10] ^= 0x01
+    obj.write_bytes(bytes(data))
+    report = samerun_cli("fsck")
+    assert report.returncode == 1
+    assert "1 corrupt" in report.stdout
+    (raw / "part-00001.bin").unlink()
+    refused = samerun_cli("data", "checkout")
+    assert refused.returncode == 1
+    assert "corrupt" in refused.stderr
+    assert "part-00001.bin" in refused.stderr
+    assert not (raw / "part-00001.bin").exists()
+
+
+def test_remote_push_pull_and_gc(project: Path, samerun_cli: CliRunner, tmp_path: Path) -> None:
+    raw = _dataset(project, files=5)
+    before = _contents(raw)
+    samerun_cli("data", "add", "data/raw")
+    assert samerun_cli("remote", "add", "origin", str(tmp_path / "remote")).returncode == 0
+    assert "origin" in samerun_cli("remote", "list").stdout
+    pushed = json.loads(samerun_cli("data", "push", "--json").stdout)
+    assert pushed["transferred"] == 6
+    assert json.loads(samerun_cli("data", "push", "--json").stdout)["transferred"] == 0
+    for obj in _objects(project):
+        obj.unlink()
+    shutil.rmtree(raw)
+    pulled = samerun_cli("data", "pull")
+    assert pulled.returncode == 0, pulled.stderr
+    assert _contents(raw) == before
+    (project / "orphan.txt").write_text("o")
+    samerun_cli("data", "add", "orphan.txt")
+    (project / "orphan.txt.samerun").unlink()
+    assert "would remove 1 objects" in samerun_cli("gc", "--keep-recent", "0", "--dry-run").stdout
+    assert "removed 1 objects" in samerun_cli("gc", "--keep-recent", "0").stdout
+    assert _contents(raw) == before
+
+
+def _kill_when(process: subprocess.Popen[bytes], ready: object, timeout: float = 60) -> bool:
+    """SIGKILL ``process`` as soon as ``ready()`` is true; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready():  # type: ignore[operator]
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.002)
+    process.wait()
+    return False
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "samerun.cli", *args], cwd=cwd)
+
+
+def _all_objects_intact(project: Path) -> None:
+    for obj in _objects(project):
+        assert hash_file(obj).partition(":")[2] == obj.parent.name + obj.name
+
+
+def test_add_killed_half_way_leaves_no_partial_object_and_reruns(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    raw = _dataset(project, files=1500, size=64 * 1024)
+    before = _contents(raw)
+    samerun_cli("init")
+    killed = _kill_when(
+        _cli("data", "add", "data/raw", cwd=project), lambda: len(_objects(project)) > 50
+    )
+    assert killed, "data add finished before it could be killed; make the dataset bigger"
+    assert not (project / "data" / "raw.samerun").exists()
+    _all_objects_intact(project)
+    assert _contents(raw) == before
+    done = samerun_cli("data", "add", "data/raw")
+    assert done.returncode == 0, done.stderr
+    assert samerun_cli("data", "status").returncode == 0
+    assert len(_objects(project)) == 1501
+
+
+def test_pull_killed_half_way_resumes(
+    project: Path, samerun_cli: CliRunner, tmp_path: Path
+) -> None:
+    raw = _dataset(project, files=1500, size=64 * 1024)
+    before = _contents(raw)
+    samerun_cli("data", "add", "data/raw")
+    samerun_cli("remote", "add", "origin", str(tmp_path / "remote"))
+    samerun_cli("data", "push")
+    for obj in _objects(project):
+        obj.unlink()
+    shutil.rmtree(raw)
+    killed = _kill_when(
+        _cli("data", "pull", "-j", "2", cwd=project), lambda: len(_objects(project)) > 50
+    )
+    assert killed, "data pull finished before it could be killed"
+    _all_objects_intact(project)
+    done = samerun_cli("data", "pull")
+    assert done.returncode == 0, done.stderr
+    assert _contents(raw) == before
