@@ -14,14 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from samerun._exceptions import CaptureError, PathOutsideProject, UsageError
+from samerun._exceptions import CaptureError, UsageError
 from samerun.capture.code import capture_code
 from samerun.capture.environment import capture_environment
 from samerun.capture.envvars import capture_env_vars
 from samerun.capture.host import capture_host, library_facts
 from samerun.capture.params import check_params, load_config, merge_params
 from samerun.capture.randomness import Randomness, choose_seed
-from samerun.hashing import hash_bytes, is_within
+from samerun.data.paths import project_relative
+from samerun.hashing import hash_bytes
 from samerun.journal import last_heartbeat, read_journal
 from samerun.manifest import Artifact, Command, Inputs, Manifest, MetricSummary, Outputs, now
 from samerun.store.meta import RunCompletion, RunRow
@@ -33,18 +34,6 @@ SERIES_MAGIC = b"samerun.series/1\n"
 #: A running run whose owner process is gone and whose journal was last touched longer ago than
 #: this is dead. Overridable with SAMERUN_HEARTBEAT_GRACE (seconds).
 HEARTBEAT_GRACE_S = 5.0
-
-
-def project_relative(root: Path, path: str | os.PathLike[str], *, base: Path | None = None) -> str:
-    """``path`` as a POSIX path relative to ``root``; raises if it resolves outside the root."""
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        candidate = (base or Path.cwd()) / candidate
-    resolved = candidate.resolve()
-    real_root = root.resolve()
-    if not is_within(resolved, real_root):
-        raise PathOutsideProject(str(path), str(root))
-    return resolved.relative_to(real_root).as_posix() or "."
 
 
 @dataclass(frozen=True)
@@ -59,6 +48,7 @@ class RunRequest:
     seed: int | str | None = None
     env_vars: Iterable[str] = ()
     outputs: Iterable[str] = ()
+    inputs: Iterable[str] = ()  # data the run reads, beyond the project's dataset pointers
     seed_source: str = (
         "given"  # where a seed set here came from: "given", or "drawn" by the launcher
     )
@@ -74,6 +64,7 @@ class Prepared:
     config_bytes: bytes | None
     outputs: list[str]
     cwd: str
+    inputs: list[str] = field(default_factory=list)
 
 
 def prepare(root: Path, request: RunRequest) -> Prepared:
@@ -89,7 +80,13 @@ def prepare(root: Path, request: RunRequest) -> Prepared:
         from_config, config_bytes = load_config(Path(request.config))
         config = {"path": project_relative(root, request.config), "hash": hash_bytes(config_bytes)}
     params = merge_params(from_config, check_params(request.params))
-    return Prepared(params, config, config_bytes, outputs, cwd)
+    inputs = []
+    for given in request.inputs:
+        rel = project_relative(root, given)
+        if rel == "." or not (root / rel).exists():
+            raise UsageError(f"--input {given}: name an existing file or directory of the project")
+        inputs.append(rel)
+    return Prepared(params, config, config_bytes, outputs, cwd, inputs)
 
 
 def begin(
@@ -106,6 +103,9 @@ def begin(
     if request.seed is not None:
         source = request.seed_source
     hash_seed = request.hash_seed or _hash_seed_of(environ)
+    from samerun.data.inputs import capture_datasets
+
+    data, data_warnings = capture_datasets(root, objects, prepared.inputs)
     inputs = Inputs(
         code=code,
         command=Command(argv=list(request.argv), cwd=prepared.cwd, interpreter=request.interpreter),
@@ -114,6 +114,7 @@ def begin(
         randomness=Randomness(seed=seed, seed_source=source, python_hash_seed=hash_seed),
         env_vars=capture_env_vars(environ, request.env_vars),
         config=config,
+        data=data,
     )
     import psutil
 
@@ -126,7 +127,11 @@ def begin(
         inputs=inputs,
         host=capture_host(),
         declared_outputs=prepared.outputs,
-        warnings=[*code.warnings, *(f"left out of the code patch: {x}" for x in code.left_out)],
+        warnings=[
+            *code.warnings,
+            *(f"left out of the code patch: {x}" for x in code.left_out),
+            *data_warnings,
+        ],
     )
     row = RunRow(
         id=manifest.id,
@@ -180,6 +185,8 @@ class _Collected:
     trace: list[list[Any]] = field(default_factory=list)
     name: str | None = None
     metrics: list[tuple[str, int, float, float]] = field(default_factory=list)
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _collect(run_dir: Path) -> _Collected:
@@ -203,6 +210,9 @@ def _collect(run_dir: Path) -> _Collected:
             collected.trace.append(record[1:])
         elif kind == "n":
             collected.name = record[1]
+        elif kind == "d":
+            collected.data[record[1]["path"]] = record[1]
+            collected.warnings.extend(w for w in record[2] if w not in collected.warnings)
     return collected
 
 
@@ -279,6 +289,7 @@ def complete(
             settings={**randomness.settings, **collected.settings},
         )
     host = {**manifest.host, **library_facts()} if collect_outputs else manifest.host
+    data = {**{d["path"]: d for d in inputs.data}, **collected.data}
     final = manifest.evolve(
         name=manifest.name or collected.name,
         status=status,
@@ -287,7 +298,10 @@ def complete(
         signal=signal,
         error=error,
         host=host,
-        inputs=replace(inputs, params=params, randomness=randomness),
+        inputs=replace(
+            inputs, params=params, randomness=randomness, data=[data[p] for p in sorted(data)]
+        ),
+        warnings=[*manifest.warnings, *collected.warnings],
         outputs=Outputs(
             artifacts=sorted(artifacts.values(), key=lambda a: a.path),
             metrics=_summarize(collected.metrics, store.objects),

@@ -8,6 +8,7 @@ import click
 
 from samerun import __version__
 from samerun.cli import render
+from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.trace import trace
 
@@ -81,6 +82,14 @@ def init() -> None:
     help="A file or directory the run writes (repeatable).",
 )
 @click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="PATH",
+    help="Data the run reads, hashed as it is (repeatable); dataset pointers are always recorded.",
+)
+@click.option(
     "--env",
     "env_vars",
     multiple=True,
@@ -101,6 +110,7 @@ def record(
     config: str | None,
     params: tuple[str, ...],
     outputs: tuple[str, ...],
+    inputs: tuple[str, ...],
     env_vars: tuple[str, ...],
     threads: int | None,
     as_json: bool,
@@ -133,6 +143,7 @@ def record(
         seed=None if seed is None else check_seed(seed),
         env_vars=env_vars,
         outputs=outputs,
+        inputs=inputs,
     )
     prepare(find_root(), request)  # bad input fails here, before a store is created
     store = _open_store(create=True)
@@ -251,3 +262,7 @@ def export(run: str, output: Path | None) -> None:
 
 app.add_command(trace)
 app.add_command(doctor)
+app.add_command(data)
+app.add_command(remote)
+app.add_command(gc)
+app.add_command(fsck)
