@@ -100,7 +100,7 @@ def _judge(
 
 
 def _silenced(hit: Hit, comments: dict[int, list[str]]) -> bool:
-    for line in range(hit.line, hit.end_line + 1):
+    for line in [*range(hit.line, hit.end_line + 1), hit.origin]:
         codes = comments.get(line)
         if codes is not None and (not codes or any(hit.rule.startswith(c) for c in codes)):
             return True

@@ -40,6 +40,7 @@ class Hit:
     end_line: int
     cell: int | None
     subject: str = ""  # what the program-wide condition is about (e.g. the library)
+    origin: int = 0  # another line whose comment also silences it (where the hazard was made)
 
 
 class FileContext:
@@ -85,7 +86,9 @@ class FileContext:
                 if name.name != "*":
                     self.aliases[name.asname or name.name] = f"{node.module}.{name.name}"
 
-    def report(self, rule: str, node: ast.AST, message: str, subject: str = "") -> None:
+    def report(
+        self, rule: str, node: ast.AST, message: str, subject: str = "", origin: int = 0
+    ) -> None:
         line = getattr(node, "lineno", 1)
         self.hits.append(
             Hit(
@@ -99,6 +102,7 @@ class FileContext:
                 end_line=(node.end_lineno or line) if isinstance(node, ast.expr) else line,
                 cell=self.cell,
                 subject=subject,
+                origin=origin,
             )
         )
 

@@ -37,8 +37,8 @@ class Rule:
     def visit(self, node: ast.AST) -> None:
         """Called for each node of a type in ``nodes``; reports with ``self.report``."""
 
-    def report(self, node: ast.AST, message: str, subject: str = "") -> None:
-        self.ctx.report(self.id, node, message, subject)
+    def report(self, node: ast.AST, message: str, subject: str = "", origin: int = 0) -> None:
+        self.ctx.report(self.id, node, message, subject, origin)
 
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:

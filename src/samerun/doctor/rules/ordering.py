@@ -71,7 +71,7 @@ class _Unordered(Rule):
             self.done.add(origin)
             at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
             where = "" if origin.line == getattr(at, "lineno", 0) else f" (line {origin.line})"
-            self.report(at, f"{origin.text}{where} {self.problem}")
+            self.report(at, f"{origin.text}{where} {self.problem}", origin=origin.line)
 
 
 @register
@@ -86,8 +86,14 @@ class UnsortedListing(_Unordered):
         "loaded, which class gets which index."
     )
     fix = "Sort the listing where it is made: sorted(os.listdir(d)), sorted(path.glob('*.csv'))."
-    bad = "files = glob.glob('data/*.csv')\nframes = [pd.read_csv(f) for f in files]"
-    good = "files = sorted(glob.glob('data/*.csv'))\nframes = [pd.read_csv(f) for f in files]"
+    bad = (
+        "import glob\nimport pandas as pd\nfiles = glob.glob('data/*.csv')\n"
+        "data = pd.concat([pd.read_csv(f) for f in files])"
+    )
+    good = (
+        "import glob\nimport pandas as pd\nfiles = sorted(glob.glob('data/*.csv'))\n"
+        "data = pd.concat([pd.read_csv(f) for f in files])"
+    )
     problem = "lists files in file-system order, and that order is used here unsorted"
 
     def source(self, node: ast.AST) -> str | None:

@@ -1,0 +1,81 @@
+"""ORD001-ORD002: file listings and sets whose arbitrary order reaches something ordered."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.doctor.conftest import Analyse, rule_ids
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nfor i, name in enumerate(os.listdir(d)):\n    index[name] = i",
+        "import glob\nfiles = glob.glob('*.csv')\nfirst = files[0]",
+        "from pathlib import Path\nimages = [p for p in Path(d).iterdir()]\nds = Dataset(images)",
+        "import os\ndef shards(d):\n    return [os.path.join(d, f) for f in os.listdir(d)]",
+        "import os\nfor f in os.listdir(d):\n    model = train(model, f)",
+        "import os\nfor f in os.listdir(d):\n    train_on(f)",
+        "import os\nout = []\nfor f in os.listdir(d):\n    out.append(f)\nsave(out)",
+        "import os\nwith os.scandir(d) as it:\n    names = [e.name for e in it]\nsave(names)",
+    ],
+)
+def test_listing_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == ["ORD001"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nfiles = sorted(os.listdir(d))",
+        "import glob\nfiles = glob.glob('*.csv')\nfiles.sort()\nuse(files)",
+        "import os\nn = len(os.listdir(d))",
+        "import os\nif 'x' in os.listdir(d):\n    pass",
+        "from pathlib import Path\nassert not list(Path(d).glob('*.tmp'))",
+        "from pathlib import Path\nnames = {p.name for p in Path(d).iterdir()}",
+        "from pathlib import Path\nlatest = max(p.stat().st_mtime for p in Path(d).glob('*'))",
+        "import os\nfor f in os.listdir(d):\n    os.remove(f)",
+        "import os\nout = []\nfor f in os.listdir(d):\n    out.append(f)\nsave(sorted(out))",
+        "from pathlib import Path\nsizes = {p.name: p.stat().st_size for p in Path(d).iterdir()}",
+        "import glob\nx = glob.glob('a')\nx = ['b']\nuse(x)",
+        "import os\nfiles = os.listdir(d)  # samerun: ignore[ORD001]\nuse(files[0])",
+    ],
+)
+def test_listing_used_without_order_is_not(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == []
+
+
+def test_a_listing_is_reported_once_where_its_order_is_used(analyse: Analyse) -> None:
+    code = "import os\nfiles = os.listdir(d)\nn = len(files)\nfirst = files[0]\nlast = files[-1]\n"
+    found = analyse({"a.py": code})
+    assert [(f.rule, f.line) for f in found.findings] == [("ORD001", 4)]
+    assert "(line 2)" in found.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "vocab = set(tokens)\nindex = {w: i for i, w in enumerate(vocab)}",
+        "labels = list(set(y))\nmodel.fit(X, labels)",
+        "for i, name in enumerate({'cat', 'dog'}):\n    ids[name] = i",
+        "words = set()\nfor t in text:\n    words.add(t)\nvocab = list(words)\nsave(vocab)",
+    ],
+)
+def test_set_order_feeding_an_ordering_is_reported(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == ["ORD002"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "vocab = set(tokens)\nindex = {w: i for i, w in enumerate(sorted(vocab))}",
+        "seen = set()\nif x in seen:\n    pass\nseen.add(x)",
+        "ids = list(set(range(10)))\nuse(ids[0])",
+        "for i, n in enumerate({1, 2, 3}):\n    print(i, n)",
+        "missing = set(a) - set(b)\nraise KeyError(', '.join(missing))",
+        "names = set(a)\ncheck(names)",
+        "counts = {w: text.count(w) for w in set(text)}",
+    ],
+)
+def test_set_without_order_is_not(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == []

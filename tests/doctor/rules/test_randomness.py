@@ -1,0 +1,102 @@
+"""RNG001-RNG003: unseeded generators (whole-program), clock seeds, PYTHONHASHSEED."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.doctor.conftest import Analyse, rule_ids
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import random\nx = random.random()",
+        "from random import shuffle\nshuffle(items)",
+        "import numpy as np\nx = np.random.rand(3)",
+        "from numpy import random as npr\nx = npr.normal()",
+        "import torch\nx = torch.randn(3)",
+        "import torch.nn as nn\nlayer = nn.Linear(3, 4)",
+        "import tensorflow as tf\nx = tf.random.normal([3])",
+        "import numpy as np\nrng = np.random.default_rng()",
+        "import random\nrng = random.Random()",
+    ],
+)
+def test_unseeded_use_is_reported(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"train.py": code})) == ["RNG001"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import random\nrandom.seed(0)\nx = random.random()",
+        "import numpy as np\nnp.random.seed(1)\nx = np.random.rand(3)",
+        "import numpy as np\nrng = np.random.default_rng(7)\nx = rng.normal()",
+        "import torch\ntorch.manual_seed(0)\nx = torch.randn(3)",
+        "import torch\ng = torch.Generator()\nx = torch.randn(3, generator=g)",
+        "import tensorflow as tf\nx = tf.random.normal([3], seed=1)",
+        "import transformers, torch\ntransformers.set_seed(3)\nx = torch.rand(2)",
+        "import samerun, random\nsamerun.seed_everything()\nx = random.random()",
+        "import secrets\ntoken = secrets.token_hex()",
+        "random = object()\nx = random.random()",  # not the random module
+    ],
+)
+def test_seeded_or_explicit_use_is_not(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"train.py": code})) == []
+
+
+def test_a_seed_in_another_file_counts(analyse: Analyse) -> None:
+    found = analyse(
+        {
+            "utils.py": "import numpy as np\ndef set_seed(s):\n    np.random.seed(s)\n",
+            "train.py": "import numpy as np\nx = np.random.rand(3)\n",
+        }
+    )
+    assert rule_ids(found) == []
+
+
+def test_seeding_without_a_value_does_not_count(analyse: Analyse) -> None:
+    assert rule_ids(analyse({"a.py": "import random\nrandom.seed()\nrandom.random()"})) == [
+        "RNG001"
+    ]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import random, time\nrandom.seed(int(time.time()))",
+        "import os\nseed = os.getpid()",
+        "import numpy as np, time\nrng = np.random.default_rng(time.time_ns())",
+        "from datetime import datetime\nm = Model(random_state=int(datetime.now().timestamp()))",
+    ],
+)
+def test_clock_seeds_are_reported(analyse: Analyse, code: str) -> None:
+    assert "RNG002" in rule_ids(analyse({"a.py": code}))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import random\nrandom.seed(42)",
+        "import time\nstart = time.time()",
+        "import os\nseed = int(os.environ['SEED'])",
+    ],
+)
+def test_fixed_seeds_are_not(analyse: Analyse, code: str) -> None:
+    assert "RNG002" not in rule_ids(analyse({"a.py": code}))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nos.environ['PYTHONHASHSEED'] = '0'",
+        "import os\nos.environ.setdefault('PYTHONHASHSEED', '0')",
+        "import os\nos.environ.update(PYTHONHASHSEED='0')",
+    ],
+)
+def test_hash_seed_set_in_process_is_reported(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == ["RNG003"]
+
+
+def test_hash_seed_for_a_child_environment_is_not(analyse: Analyse) -> None:
+    code = "import os, subprocess\nenv = dict(os.environ)\nenv['PYTHONHASHSEED'] = '0'\n"
+    assert rule_ids(analyse({"a.py": code})) == []
