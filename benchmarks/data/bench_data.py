@@ -143,7 +143,7 @@ def measure(side: str, load: Workload, root: Path, reps: int, transfer: bool) ->
     out: dict[str, Any] = {}
     say(f"  {side}: add")
     out["add_s"], out["add_rss_kib"] = timed(cmd["add"], repo)
-    timed(cmd["status"], repo, (0, 1))  # files written just before add are re-hashed once (racy window)
+    timed(cmd["status"], repo, (0, 1))  # warm-up: files written just before add get re-hashed
     walls = [timed(cmd["status"], repo, (0, 1)) for _ in range(reps)]
     out["status_s"] = median([w for w, _ in walls])
     out["status_rss_kib"] = max(r for _, r in walls)
