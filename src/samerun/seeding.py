@@ -2,9 +2,10 @@
 
 :func:`seed_everything` seeds ``random``, NumPy's global RNG, torch (CPU and every CUDA device)
 and TensorFlow/Keras when they are installed, returns a JAX key when JAX is, and records in the
-current run what it seeded and set. Hash randomization cannot be switched off inside a running
-interpreter: it is detected, and warned about or fixed by re-executing the interpreter.
-Frameworks are imported only when installed, and only when this is called.
+current run what it seeded and set. A framework that is installed but not imported yet is
+seeded the moment it is imported, so a script pays nothing for frameworks it never uses. Hash
+randomization cannot be switched off inside a running interpreter: it is detected, and warned
+about or fixed by re-executing the interpreter.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from types import ModuleType
 from typing import Any
 
 from samerun._exceptions import UsageError
+from samerun._on_import import call_on_import
 from samerun.capture.randomness import (
     SEED_ENV,
     check_seed,
@@ -26,6 +31,7 @@ from samerun.capture.randomness import (
     current_hash_seed,
     use_seed,
 )
+from samerun.tracking import active_run, journal_now
 
 #: The variables that size the thread pools of OpenMP, MKL, OpenBLAS, BLIS, Accelerate and
 #: numexpr; torch's intra-op pool follows OMP_NUM_THREADS.
@@ -53,7 +59,7 @@ class Seeding:
 
     seed: int
     source: str  # "given", "run" (the active run's), "launcher" (SAMERUN_SEED) or "drawn"
-    seeded: tuple[str, ...]
+    seeded: tuple[str, ...]  # seeded now; frameworks imported later are seeded (and recorded) then
     settings: dict[str, Any] = field(default_factory=dict)
     jax_key: Any = None  # jax.random.PRNGKey(seed) when JAX is installed
 
@@ -73,8 +79,6 @@ def current_seed() -> int | None:
     run's, else the launcher's; None when there is none."""
     if _last is not None:
         return _last.seed
-    from samerun.tracking import active_run
-
     run = active_run()
     if run is not None:
         return run.seed
@@ -142,15 +146,13 @@ def seed_everything(
         settings.update(_deterministic_environment())
     random.seed(chosen)
     seeded = ["random"]
-    if _installed("numpy"):
-        import numpy
-
-        numpy.random.seed(chosen)
-        seeded.append("numpy")
-    if _installed("torch"):
-        seeded += _seed_torch(chosen, deterministic, warn_only, settings)
-    if _installed("tensorflow"):
-        seeded += _seed_tensorflow(chosen, deterministic, settings)
+    for name, seeder in _SEEDERS.items():
+        if name in sys.modules:
+            names, switches = seeder(sys.modules[name], chosen, deterministic, warn_only)
+            seeded += names
+            settings.update(switches)
+        elif _installed(name):
+            call_on_import(name, partial(_seed_on_import, seeder, chosen, deterministic, warn_only))
     jax_key = None
     if _installed("jax"):
         jax_key = importlib.import_module("jax.random").PRNGKey(chosen)
@@ -159,17 +161,13 @@ def seed_everything(
     _last = result
     if source in ("given", "drawn"):
         use_seed(chosen, source)  # a run this process starts later records this seed
-    from samerun.tracking import journal_now
-
-    journal_now(("seeded", list(result.seeded)), ("set", settings))
+    journal_now(("seeded", seeded), ("set", settings))
     return result
 
 
 def _choose(seed: int | None) -> tuple[int, str]:
     if seed is not None:
         return check_seed(seed), "given"
-    from samerun.tracking import active_run
-
     run = active_run()
     if run is not None:
         return run.seed, "run"
@@ -192,8 +190,6 @@ def _hash_warning() -> str:
 
 def _reexec(seed: int) -> None:
     """Replace this process by the same command with ``PYTHONHASHSEED`` pinned to ``seed``."""
-    from samerun.tracking import active_run
-
     if hasattr(sys, "ps1") or len(sys.orig_argv) < 2:
         raise UsageError("hash_seed='reexec' needs a script or -m/-c command, not a live session")
     if active_run() is not None:
@@ -228,33 +224,61 @@ def _deterministic_environment() -> dict[str, Any]:
     return settings
 
 
+Seeder = Callable[[ModuleType, int, bool, bool], tuple[list[str], dict[str, Any]]]
+
+
+def _seed_on_import(
+    seeder: Seeder, seed: int, deterministic: bool, warn_only: bool, module: ModuleType
+) -> None:
+    names, switches = seeder(module, seed, deterministic, warn_only)
+    journal_now(("seeded", names), ("set", switches))  # recorded when it happens
+
+
+def _seed_numpy(
+    numpy: ModuleType, seed: int, _deterministic: bool, _warn_only: bool
+) -> tuple[list[str], dict[str, Any]]:
+    numpy.random.seed(seed)
+    return ["numpy"], {}
+
+
 def _seed_torch(
-    seed: int, deterministic: bool, warn_only: bool, settings: dict[str, Any]
-) -> list[str]:
-    import torch
-
+    torch: ModuleType, seed: int, deterministic: bool, warn_only: bool
+) -> tuple[list[str], dict[str, Any]]:
     torch.manual_seed(seed)  # the CPU generator and every CUDA device's
-    seeded = ["torch"]
-    if torch.cuda.is_available():
-        seeded.append("torch.cuda")
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=warn_only)
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-        settings["torch.use_deterministic_algorithms"] = "warn_only" if warn_only else True
-        settings["torch.backends.cudnn.benchmark"] = False
-        settings["torch.backends.cudnn.deterministic"] = True
-    return seeded
+    seeded = ["torch", "torch.cuda"] if torch.cuda.is_available() else ["torch"]
+    if not deterministic:
+        return seeded, {}
+    torch.use_deterministic_algorithms(True, warn_only=warn_only)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    return seeded, {
+        "torch.use_deterministic_algorithms": "warn_only" if warn_only else True,
+        "torch.backends.cudnn.benchmark": False,
+        "torch.backends.cudnn.deterministic": True,
+    }
 
 
-def _seed_tensorflow(seed: int, deterministic: bool, settings: dict[str, Any]) -> list[str]:
-    tf = importlib.import_module("tensorflow")
+def _seed_tensorflow(
+    tf: ModuleType, seed: int, deterministic: bool, _warn_only: bool
+) -> tuple[list[str], dict[str, Any]]:
     tf.random.set_seed(seed)
-    seeded = ["tensorflow"]
-    if _installed("keras"):
-        importlib.import_module("keras").utils.set_random_seed(seed)
-        seeded.append("keras")
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-        settings["tensorflow.op_determinism"] = True
-    return seeded
+    if not deterministic:
+        return ["tensorflow"], {}
+    tf.config.experimental.enable_op_determinism()
+    return ["tensorflow"], {"tensorflow.op_determinism": True}
+
+
+def _seed_keras(
+    keras: ModuleType, seed: int, _deterministic: bool, _warn_only: bool
+) -> tuple[list[str], dict[str, Any]]:
+    keras.utils.set_random_seed(seed)
+    return ["keras"], {}
+
+
+#: Frameworks with a global RNG, seeded now if imported, else the moment they are imported.
+_SEEDERS: dict[str, Seeder] = {
+    "numpy": _seed_numpy,
+    "torch": _seed_torch,
+    "tensorflow": _seed_tensorflow,
+    "keras": _seed_keras,
+}
