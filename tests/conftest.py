@@ -77,7 +77,11 @@ CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 @pytest.fixture
 def samerun_cli() -> CliRunner:
-    """Run the real ``samerun`` command in a subprocess; returns the completed process."""
+    """Run the real ``samerun`` command in a subprocess; returns the completed process.
+
+    ``python`` on its PATH is the test interpreter, as in an activated virtual environment.
+    """
+    venv_path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     def run(
         *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
@@ -85,7 +89,7 @@ def samerun_cli() -> CliRunner:
         return subprocess.run(
             [sys.executable, "-m", "samerun.cli", *args],
             cwd=cwd,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PATH": venv_path, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -15,9 +15,10 @@ params = samerun.get_params()
 rng = np.random.default_rng(run.seed)
 
 digits = load_digits()
-noise = rng.normal(0.0, params["data.noise"], digits.data.shape)
+pixels = digits.data / 16.0
+noise = rng.normal(0.0, params["data.noise"], pixels.shape)
 x_train, x_test, y_train, y_test = train_test_split(
-    digits.data + noise, digits.target, test_size=params["data.test_size"], random_state=run.seed
+    pixels + noise, digits.target, test_size=params["data.test_size"], random_state=run.seed
 )
 model = LogisticRegression(C=params["model.C"], max_iter=params["model.max_iter"])
 for epoch in range(params["epochs"]):

@@ -44,13 +44,17 @@ def resolve_interpreter(executable: str | None, environ: Mapping[str, str]) -> s
 
 
 def child_environment(
-    base: Mapping[str, str], run_id: str, root: Path, seed: int
+    base: Mapping[str, str], run_id: str, root: Path, seed: int, *, pin_hash_seed: bool = True
 ) -> dict[str, str]:
+    """The child's environment: the run's id, root and seed; PYTHONHASHSEED pinned unless set.
+
+    A user who sets ``PYTHONHASHSEED=random`` explicitly gets hash randomization, recorded.
+    """
     env = {k: v for k, v in base.items() if not k.startswith("SAMERUN_")}
     env[RUN_ID_ENV] = run_id
     env[ROOT_ENV] = str(root)
     env[SEED_ENV] = str(seed)
-    if env.get("PYTHONHASHSEED", "random") in ("", "random"):
+    if pin_hash_seed and not env.get("PYTHONHASHSEED"):
         env["PYTHONHASHSEED"] = str(seed)
     return env
 
@@ -60,21 +64,27 @@ def record(
     request: RunRequest,
     *,
     on_start: Callable[[Manifest], None] = lambda _m: None,
+    environ: Mapping[str, str] | None = None,
+    pin_hash_seed: bool = True,
+    stdout_to_stderr: bool = False,
 ) -> Outcome:
-    """Record ``request.argv`` as a run of ``store``'s project; returns the finished manifest."""
+    """Record ``request.argv`` as a run of ``store``'s project; returns the finished manifest.
+
+    ``environ`` is the environment the command starts from (default: this process's);
+    ``pin_hash_seed=False`` leaves hash randomization on when ``environ`` does not set it;
+    ``stdout_to_stderr`` keeps the command's output off stdout (for ``--json`` callers).
+    """
     root = store.project.root
-    base_env = dict(os.environ)
+    base_env = dict(os.environ if environ is None else environ)
     executable = shutil.which(request.argv[0], path=base_env.get("PATH"))
     request = replace(request, interpreter=resolve_interpreter(executable, base_env))
     prepared = prepare(root, request)
 
     seed, source = choose_seed(request.seed)
-    provisional = child_environment(base_env, "", root, seed)
-    request = replace(
-        request, seed=seed, seed_source=source, hash_seed=provisional["PYTHONHASHSEED"]
-    )
+    provisional = child_environment(base_env, "", root, seed, pin_hash_seed=pin_hash_seed)
+    request = replace(request, seed=seed, seed_source=source)
     manifest = begin(store, request, prepared, environ=provisional)
-    env = child_environment(base_env, manifest.id, root, seed)
+    env = child_environment(base_env, manifest.id, root, seed, pin_hash_seed=pin_hash_seed)
     run_dir = store.project.run_dir(manifest.id)
     (run_dir / PARAMS_FILE).write_text(json.dumps(manifest.inputs.params))
     on_start(manifest)
@@ -82,7 +92,12 @@ def record(
     heartbeat = run_dir / f"journal-{os.getpid()}.jsonl"
     heartbeat.touch()
     try:
-        child = subprocess.Popen(request.argv, env=env, cwd=Path.cwd())
+        child = subprocess.Popen(
+            request.argv,
+            env=env,
+            cwd=request.cwd or Path.cwd(),
+            stdout=sys.stderr.fileno() if stdout_to_stderr else None,
+        )
     except FileNotFoundError:
         return _finish(store, manifest, EXIT_NOT_FOUND, f"command not found: {request.argv[0]}")
     except PermissionError:

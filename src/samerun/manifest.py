@@ -185,6 +185,7 @@ class Manifest:
     signal: int | None = None
     error: str | None = None
     declared_outputs: list[str] = field(default_factory=list)
+    replay_of: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -213,6 +214,7 @@ class Manifest:
             "host": self.host,
             "outputs": self.outputs.to_dict(),
             "declared_outputs": self.declared_outputs,
+            "replay_of": self.replay_of,
             "warnings": self.warnings,
             "fingerprints": {"inputs": self.input_fingerprint, "outputs": self.output_fingerprint},
         }
@@ -239,6 +241,7 @@ class Manifest:
             host=data["host"],
             outputs=Outputs.from_dict(data["outputs"]),
             declared_outputs=data.get("declared_outputs", []),
+            replay_of=data.get("replay_of"),
             warnings=data.get("warnings", []),
         )
 

@@ -53,6 +53,8 @@ class RunRequest:
         "given"  # where a seed set here came from: "given", or "drawn" by the launcher
     )
     hash_seed: str | None = None  # the PYTHONHASHSEED the command runs with, if not this process's
+    cwd: Path | None = None  # where the command runs; default: the working directory
+    replay_of: str | None = None  # the run this one replays
 
 
 @dataclass(frozen=True)
@@ -69,20 +71,22 @@ class Prepared:
 
 def prepare(root: Path, request: RunRequest) -> Prepared:
     """Check the request against the project; raises before anything is written."""
-    cwd = project_relative(root, Path.cwd())
-    outputs = [project_relative(root, p) for p in request.outputs]
+    base = request.cwd or Path.cwd()
+    cwd = project_relative(root, base)
+    outputs = [project_relative(root, p, base=base) for p in request.outputs]
     for output in outputs:
         if output == ".":
             raise UsageError("--output cannot be the whole project; name a file or directory in it")
     config = config_bytes = None
     from_config: dict[str, Any] = {}
     if request.config is not None:
-        from_config, config_bytes = load_config(Path(request.config))
-        config = {"path": project_relative(root, request.config), "hash": hash_bytes(config_bytes)}
+        config_path = base / request.config
+        from_config, config_bytes = load_config(config_path)
+        config = {"path": project_relative(root, config_path), "hash": hash_bytes(config_bytes)}
     params = merge_params(from_config, check_params(request.params))
     inputs = []
     for given in request.inputs:
-        rel = project_relative(root, given)
+        rel = project_relative(root, given, base=base)
         if rel == "." or not (root / rel).exists():
             raise UsageError(f"--input {given}: name an existing file or directory of the project")
         inputs.append(rel)
@@ -127,6 +131,7 @@ def begin(
         inputs=inputs,
         host=capture_host(),
         declared_outputs=prepared.outputs,
+        replay_of=request.replay_of,
         warnings=[
             *code.warnings,
             *(f"left out of the code patch: {x}" for x in code.left_out),
@@ -150,6 +155,7 @@ def begin(
         hostname=socket.gethostname(),
         pid=me.pid,
         pid_started=me.create_time(),
+        replay_of=manifest.replay_of,
     )
     store.project.run_dir(manifest.id).mkdir(parents=True, exist_ok=True)
     store.meta.insert_run(row, manifest.canonical().decode())
@@ -273,7 +279,8 @@ def complete(
     if collect_outputs:
         for declared in manifest.declared_outputs:
             try:
-                artifacts[declared] = store_artifact(store.project.root, store.objects, declared)
+                root = store.project.root
+                artifacts[declared] = store_artifact(root, store.objects, root / declared)
             except CaptureError as err:
                 if status == "finished":
                     status, error = "failed", f"declared output {declared} was never written"

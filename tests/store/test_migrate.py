@@ -179,7 +179,7 @@ def test_an_old_store_is_upgraded_on_open_and_keeps_its_rows(
         assert store.schema_revision() == SCHEMA_REVISION
         assert store.count_runs() == 1
         row = store.resolve("last")
-        assert row == RunRow.from_sql([SEED["runs"][0][c] for c in RunRow.__dataclass_fields__])
+        assert row == RunRow.from_sql([SEED["runs"][0].get(c) for c in RunRow.__dataclass_fields__])
         assert store.manifest_json(RUN_ID) == SEED["runs"][0]["manifest"]
         series = store.metric_series(RUN_ID, "loss")
         assert series[0] == (0, 1.0, T0 + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,9 +12,13 @@ from samerun.cli import render
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.trace import trace
+from samerun.cli.verify import diff, verify
+
+if TYPE_CHECKING:
+    from samerun.store.project import Store
 
 
-def _open_store(create: bool = False):  # type: ignore[no-untyped-def]
+def open_project_store(create: bool = False) -> Store:
     """The current project's store; read-only commands also mark dead runs as failed."""
     from samerun.recorder import reap_stale
     from samerun.store.project import Project, find_root, open_store
@@ -146,7 +151,7 @@ def record(
         inputs=inputs,
     )
     prepare(find_root(), request)  # bad input fails here, before a store is created
-    store = _open_store(create=True)
+    store = open_project_store(create=True)
     err = render.error_console()
 
     def started(manifest):  # type: ignore[no-untyped-def]
@@ -166,7 +171,7 @@ def record(
 
         os.environ.update(thread_environment(threads))  # the child inherits them; they are recorded
     try:
-        outcome = launch(store, request, on_start=started)
+        outcome = launch(store, request, on_start=started, stdout_to_stderr=as_json)
     finally:
         store.close()
     final = outcome.manifest
@@ -194,7 +199,7 @@ def runs(limit: int, show_all: bool, as_json: bool) -> None:
     Example:
       samerun runs --limit 50
     """
-    store = _open_store()
+    store = open_project_store()
     try:
         rows = store.meta.list_runs(limit=None if show_all else limit)
         if as_json:
@@ -219,15 +224,17 @@ def show(run: str, as_json: bool) -> None:
     """
     from samerun.recorder import load_manifest
 
-    store = _open_store()
+    store = open_project_store()
     try:
-        manifest = load_manifest(store, store.meta.resolve(run).id)
+        run_id = store.meta.resolve(run).id
+        manifest = load_manifest(store, run_id)
+        verifications = store.meta.verifications(run_id)
     finally:
         store.close()
     if as_json:
-        render.print_json(manifest.to_dict())
+        render.print_json({**manifest.to_dict(), "verifications": verifications})
     else:
-        render.show_manifest(manifest)
+        render.show_manifest(manifest, verifications)
 
 
 @app.command()
@@ -247,7 +254,7 @@ def export(run: str, output: Path | None) -> None:
     """
     from samerun._atomic import atomic_write
 
-    store = _open_store()
+    store = open_project_store()
     try:
         text = store.meta.manifest_json(store.meta.resolve(run).id)
     finally:
@@ -260,9 +267,11 @@ def export(run: str, output: Path | None) -> None:
         render.error_console().print(f"wrote {output}", highlight=False)
 
 
+app.add_command(verify)
+app.add_command(diff)
 app.add_command(trace)
-app.add_command(doctor)
 app.add_command(data)
 app.add_command(remote)
 app.add_command(gc)
 app.add_command(fsck)
+app.add_command(doctor)

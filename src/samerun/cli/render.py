@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from samerun.manifest import Manifest
     from samerun.store.meta import RunRow
 
+VERDICT_MARK = {
+    "identical": "[green]✓ same[/]",
+    "equivalent": "[green]≈ close[/]",
+    "diverged": "[red]✗ diff[/]",
+    "not-replayable": "[yellow]? n/a[/]",
+}
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "magenta"}
 
 
@@ -88,25 +94,39 @@ def runs_table(rows: list[RunRow], total: int, key_metrics: int = 2) -> None:
     if not rows:
         out.print("no runs yet: record one with `samerun record -- python train.py`")
         return
-    columns = ("id", "name", "status", "started", "duration", "seed", "commit", "metrics")
+    columns = (
+        "id",
+        "name",
+        "status",
+        "verified",
+        "started",
+        "duration",
+        "seed",
+        "commit",
+        "metrics",
+    )
     cells = [
         (
             row.id[:8],
             row.name or "",
             status(row.status),
+            VERDICT_MARK.get(row.verdict or "", "-"),
             when(row.started_at, short=True),
             duration(row.duration_s),
             "-" if row.seed is None else str(row.seed),
             commit_label(row.commit_sha, row.dirty),
-            "\n".join(f"{k}={v:.4g}" for k, v in list(row.summary.items())[:key_metrics]),
+            "  ".join(f"{k}={v:.4g}" for k, v in list(row.summary.items())[:key_metrics]),
         )
         for row in rows
     ]
     table = Table(box=None, header_style="bold", pad_edge=False)
     for index, column in enumerate(columns[:-1]):
-        plain = [Text.from_markup(c[index]).cell_len for c in cells]
-        table.add_column(column, no_wrap=True, min_width=max([len(column), *plain]))
-    table.add_column(columns[-1], overflow="fold")
+        width = max([len(column), *(Text.from_markup(c[index]).cell_len for c in cells)])
+        if column == "name":  # names give way to metrics on a narrow terminal
+            table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=min(width, 8))
+        else:
+            table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column(columns[-1], no_wrap=True, overflow="ellipsis", min_width=12)
     for line in cells:
         table.add_row(*line)
     out.print(table)
@@ -127,7 +147,7 @@ def _section(title: str, pairs: list[tuple[str, Any]]) -> None:
     out.print(table)
 
 
-def show_manifest(manifest: Manifest) -> None:
+def show_manifest(manifest: Manifest, verifications: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     out = console()
@@ -238,6 +258,19 @@ def show_manifest(manifest: Manifest) -> None:
     _section(
         "Fingerprints",
         [("inputs", manifest.input_fingerprint), ("outputs", manifest.output_fingerprint)],
+    )
+    if manifest.replay_of:
+        _section("Replay", [("replay of", manifest.replay_of)])
+    _section(
+        "Verification",
+        [
+            (
+                when(v["at"]),
+                f"{v['verdict']}" + (f" (replay {v['replay'][:8]})" if v["replay"] else ""),
+            )
+            for v in verifications
+        ]
+        or [("never verified", "run `samerun verify` to replay it")],
     )
     if manifest.warnings:
         out.print("\n[bold]Warnings[/]")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 RUN_COLUMNS = (
     "id, name, status, started_at, ended_at, exit_code, signal, error, seed, commit_sha, dirty,"
-    " input_fp, output_fp, hostname, pid, pid_started, summary"
+    " input_fp, output_fp, hostname, pid, pid_started, summary, replay_of, verdict, verified_at"
 )
 _BUSY_TIMEOUT_S = 120.0
 
@@ -49,6 +49,9 @@ class RunRow:
     pid: int
     pid_started: float
     summary: dict[str, float] = field(default_factory=dict)
+    replay_of: str | None = None
+    verdict: str | None = None  # of the latest verification
+    verified_at: float | None = None
 
     @classmethod
     def from_sql(cls, row: Sequence[Any]) -> RunRow:
@@ -83,6 +86,10 @@ class RunRow:
             "input_fingerprint": self.input_fp,
             "output_fingerprint": self.output_fp,
             "metrics": self.summary,
+            "replay_of": self.replay_of,
+            "verification": None
+            if self.verdict is None
+            else {"verdict": self.verdict, "at": self.verified_at},
         }
 
 
@@ -242,6 +249,29 @@ class MetaStore:
                 )
         return True
 
+    def add_verification(
+        self, *, run_id: str, replay_id: str | None, verdict: str, details: dict[str, Any]
+    ) -> None:
+        """Append a verification to the run's history and make it the run's latest verdict."""
+        import time
+
+        from samerun.store.schema import runs, verifications
+
+        at = time.time()
+        with self._write() as conn:
+            conn.execute(
+                verifications.insert().values(
+                    run_id=run_id,
+                    replay_id=replay_id,
+                    verdict=verdict,
+                    created_at=at,
+                    details=json.dumps(details, default=str),
+                )
+            )
+            conn.execute(
+                runs.update().where(runs.c.id == run_id).values(verdict=verdict, verified_at=at)
+            )
+
     # -- reads ---------------------------------------------------------------------------------
     def count_runs(self) -> int:
         return int(self._reader.rows("SELECT count(*) FROM runs", {})[0][0])
@@ -296,6 +326,17 @@ class MetaStore:
     def metric_count(self, run_id: str) -> int:
         sql = "SELECT count(*) FROM metrics WHERE run_id = :id"
         return int(self._reader.rows(sql, {"id": run_id})[0][0])
+
+    def verifications(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's verification history, oldest first."""
+        sql = (
+            "SELECT replay_id, verdict, created_at, details FROM verifications"
+            " WHERE run_id = :id ORDER BY created_at, id"
+        )
+        return [
+            {"replay": r, "verdict": v, "at": t, "details": json.loads(d)}
+            for r, v, t, d in self._reader.rows(sql, {"id": run_id})
+        ]
 
     def schema_revision(self) -> str | None:
         try:

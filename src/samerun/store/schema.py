@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 #: The Alembic revision a store created by this version of samerun is at.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = sa.MetaData()
 
@@ -31,8 +31,12 @@ runs = sa.Table(
     sa.Column("summary", sa.Text, nullable=True),
     sa.Column("manifest", sa.Text, nullable=False),
     sa.Column("manifest_oid", sa.String(80), nullable=True),
+    sa.Column("replay_of", sa.String(32), nullable=True),
+    sa.Column("verdict", sa.String(16), nullable=True),
+    sa.Column("verified_at", sa.Float, nullable=True),
     sa.Index("ix_runs_started_at", "started_at"),
     sa.Index("ix_runs_status", "status"),
+    sa.Index("ix_runs_replay_of", "replay_of"),
 )
 
 params = sa.Table(
@@ -63,4 +67,17 @@ artifacts = sa.Table(
     sa.Column("oid", sa.String(80), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),
+)
+
+# Every verification of a run, newest last; ``runs.verdict`` holds the latest for listings.
+verifications = sa.Table(
+    "verifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("replay_id", sa.String(32), nullable=True),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Index("ix_verifications_run_id", "run_id"),
 )

@@ -1,0 +1,206 @@
+"""``samerun verify`` and ``samerun diff``: both render the one comparison engine."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from samerun.cli import render
+
+if TYPE_CHECKING:
+    from samerun.verify.compare import Comparison, LayerDiff, OutputDiff
+    from samerun.verify.replay import Verification
+
+VERDICT_STYLE = {
+    "identical": "bold green",
+    "equivalent": "bold green",
+    "diverged": "bold red",
+    "not-replayable": "bold yellow",
+}
+NEXT_STEP = (
+    "next: run `samerun doctor` for nondeterminism hazards, use samerun.seed_everything(), and "
+    "trace the run (samerun.trace) to find the first step where the runs part"
+)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _layer_table(layer: LayerDiff, show_all: bool) -> None:
+    from rich.table import Table
+
+    changes = [c for c in layer.changes if show_all or c.kind != "equal"]
+    if not changes:
+        return
+    title = layer.layer.replace("_", " ")
+    if not layer.differs and any(c.kind != "equal" for c in changes):
+        title += " [dim](informational)[/]"
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, pad_edge=False)
+    table.add_column("", style="dim", no_wrap=True)
+    table.add_column("A", overflow="fold")
+    table.add_column("B", overflow="fold")
+    for change in changes:
+        marker = {"added": "[green]+[/] ", "removed": "[red]-[/] ", "changed": "[yellow]~[/] "}
+        table.add_row(
+            marker.get(change.kind, "  ") + change.key, _value(change.before), _value(change.after)
+        )
+    render.console().print(table)
+    render.console().print()
+
+
+def _outputs_table(outputs: list[OutputDiff], show_all: bool) -> None:
+    from rich.table import Table
+
+    rows = [o for o in outputs if show_all or o.status != "identical"]
+    if not rows:
+        render.console().print("[green]outputs: all identical[/]")
+        return
+    table = Table(
+        title="outputs", title_justify="left", title_style="bold", box=None, pad_edge=False
+    )
+    for column in ("output", "status", "max abs", "max rel", "detail"):
+        table.add_column(column, overflow="fold")
+    style = {"identical": "green", "equivalent": "green", "diverged": "red"}
+    for o in rows:
+        graded = o.status == "equivalent" or (o.status == "diverged" and o.max_abs > 0)
+        table.add_row(
+            f"{o.kind} {o.name}",
+            f"[{style.get(o.status, 'yellow')}]{o.status}[/]",
+            f"{o.max_abs:.3g}" if graded else "",
+            f"{o.max_rel:.3g}" if graded else "",
+            o.detail,
+        )
+    render.console().print(table)
+
+
+def show_comparison(comparison: Comparison, show_all: bool) -> None:
+    for layer in comparison.inputs:
+        _layer_table(layer, show_all)
+    _layer_table(comparison.host, show_all)
+    _outputs_table(comparison.outputs, show_all)
+
+
+def show_verification(result: Verification) -> None:
+    out = render.console()
+    style = VERDICT_STYLE[result.verdict]
+    replay = f"  (replay {result.replay.id[:8]})" if result.replay else ""
+    out.print(f"run {result.run_id[:8]}: [{style}]{result.verdict}[/]{replay}", highlight=False)
+    for line in result.missing:
+        out.print(f"  [yellow]missing:[/] {line}", highlight=False)
+    if result.drift:
+        out.print("[bold]environment drift[/] (a possible cause):")
+        for change in result.drift[:20]:
+            before, after = _value(change.before), _value(change.after)
+            out.print(f"  {change.key}: {before} → {after}", highlight=False)
+    comparison = result.comparison
+    if comparison is not None:
+        _outputs_table(comparison.outputs, show_all=False)
+        largest = comparison.largest_deviation()
+        if result.verdict == "equivalent" and largest is not None:
+            out.print(
+                f"largest deviation: {largest.kind} {largest.name}, max abs {largest.max_abs:.3g}, "
+                f"max rel {largest.max_rel:.3g} (rtol {comparison.tolerance.rtol:g}, "
+                f"atol {comparison.tolerance.atol:g})",
+                highlight=False,
+            )
+        if result.verdict == "diverged":
+            out.print("[bold]causes:[/]")
+            for cause in result.causes:
+                out.print(f"  - {cause}", highlight=False)
+            for layer in comparison.inputs:
+                _layer_table(layer, show_all=False)
+            if comparison.causes == ["inputs identical: nondeterminism inside the run"]:
+                differing = [o.name for o in comparison.outputs if o.status == "diverged"]
+                out.print(f"  outputs that differ: {', '.join(differing)}", highlight=False)
+                out.print(f"  [dim]{NEXT_STEP}[/]", highlight=False)
+    for note in result.notes:
+        out.print(f"[dim]note: {note}[/]", highlight=False)
+    if result.workspace:
+        out.print(f"workspace kept at {result.workspace}", highlight=False)
+
+
+@click.command()
+@click.argument("run")
+@click.option("--rtol", default=1e-7, show_default=True, help="Relative tolerance for numbers.")
+@click.option("--atol", default=0.0, show_default=True, help="Absolute tolerance for numbers.")
+@click.option("--keep", is_flag=True, help="Keep the replay workspace and print its path.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
+def verify(run: str, rtol: float, atol: float, keep: bool, as_json: bool) -> int:
+    """Replay RUN in an isolated workspace and say whether its result came back.
+
+    Verdicts: identical (every output bit for bit), equivalent (within tolerance), diverged
+    (with the causes), not-replayable (with what is missing). Exits 0, 0, 1 or 2.
+
+    \b
+    Example:
+      samerun verify last --rtol 1e-6
+    """
+    from samerun.cli.app import open_project_store
+    from samerun.verify.comparators import Tolerance
+    from samerun.verify.replay import verify as replay
+
+    if rtol < 0 or atol < 0:
+        raise click.BadParameter("tolerances cannot be negative", param_hint="--rtol/--atol")
+    store = open_project_store()
+    err = render.error_console()
+    try:
+        target = store.meta.resolve(run)
+        result = replay(
+            store,
+            target.id,
+            tolerance=Tolerance(rtol=rtol, atol=atol),
+            keep=keep,
+            on_event=lambda message: err.print(f"[dim]samerun: {message}[/]", highlight=False),
+        )
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(result.to_dict())
+    else:
+        show_verification(result)
+    return result.exit_code
+
+
+@click.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--all", "show_all", is_flag=True, help="Show what is equal too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def diff(run_a: str, run_b: str, show_all: bool, as_json: bool) -> None:
+    """Compare two runs layer by layer: code, params, data, environment, randomness, outputs.
+
+    Only what differs is shown unless --all is given.
+
+    \b
+    Example:
+      samerun diff 1a2b3c last
+    """
+    from samerun.cli.app import open_project_store
+    from samerun.recorder import load_manifest
+    from samerun.verify.compare import compare_runs
+
+    store = open_project_store()
+    try:
+        a = load_manifest(store, store.meta.resolve(run_a).id)
+        b = load_manifest(store, store.meta.resolve(run_b).id)
+        comparison = compare_runs(a, b, store.objects)
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(comparison.to_dict())
+        return
+    render.console().print(
+        f"[bold]A[/] {a.id[:8]} {a.name or ''}   [bold]B[/] {b.id[:8]} {b.name or ''}"
+    )
+    show_comparison(comparison, show_all)
+    causes = comparison.input_causes
+    render.console().print(
+        f"input layers that differ: {', '.join(causes)}" if causes else "inputs: identical",
+        highlight=False,
+    )

@@ -1,0 +1,1 @@
+"""Verify and diff: replay a run in isolation, compare two runs layer by layer."""

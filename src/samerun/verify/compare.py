@@ -1,0 +1,381 @@
+"""The one comparison engine behind ``diff``, ``verify`` and every other view of two runs.
+
+Inputs are compared layer by layer; a differing input layer is a *cause*. Outputs are compared
+artifact by artifact and metric by metric: bit for bit first, then within a tolerance by the
+format-aware comparators. Equal inputs with different outputs means nondeterminism inside the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from samerun._exceptions import StoreError
+from samerun.manifest import Artifact, Manifest
+from samerun.store.objects import ObjectStore
+from samerun.verify.comparators import Closeness, Tolerance, compare_series, compare_versions
+
+INPUT_LAYERS = ("code", "command", "params", "data", "environment", "randomness", "env_vars")
+NONDETERMINISM = "inputs identical: nondeterminism inside the run"
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    kind: str  # "added", "removed", "changed" or "equal"
+    before: Any = None
+    after: Any = None
+    informational: bool = False  # shown, but never a cause (a commit id, an interpreter path)
+
+
+@dataclass(frozen=True)
+class LayerDiff:
+    layer: str
+    changes: list[Change]
+
+    @property
+    def differs(self) -> bool:
+        """True when a change that can alter results happened in this layer."""
+        return any(c.kind != "equal" and not c.informational for c in self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "differs": self.differs,
+            "changes": [asdict(c) for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class OutputDiff:
+    kind: str  # "artifact" or "metric"
+    name: str
+    status: (
+        str  # "identical", "equivalent", "diverged", "missing" (only in A) or "added" (only in B)
+    )
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: str
+    b: str
+    inputs: list[LayerDiff]
+    host: LayerDiff
+    outputs: list[OutputDiff]
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    @property
+    def input_causes(self) -> list[str]:
+        return [layer.layer for layer in self.inputs if layer.differs]
+
+    @property
+    def outputs_verdict(self) -> str:
+        """``identical``, ``equivalent`` or ``diverged``, from the outputs alone."""
+        statuses = {o.status for o in self.outputs}
+        if statuses <= {"identical"}:
+            return "identical"
+        if statuses <= {"identical", "equivalent"}:
+            return "equivalent"
+        return "diverged"
+
+    @property
+    def causes(self) -> list[str]:
+        """Why the outputs differ: the input layers that differ, or nondeterminism."""
+        if self.outputs_verdict == "identical":
+            return []
+        return self.input_causes or [NONDETERMINISM]
+
+    def largest_deviation(self) -> OutputDiff | None:
+        graded = [o for o in self.outputs if o.status in ("equivalent", "diverged")]
+        return max(graded, key=lambda o: (o.max_rel, o.max_abs), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "verdict": self.outputs_verdict,
+            "causes": self.causes,
+            "tolerance": asdict(self.tolerance),
+            "inputs": [layer.to_dict() for layer in self.inputs],
+            "host": self.host.to_dict(),
+            "outputs": [o.to_dict() for o in self.outputs],
+        }
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``; lists become their JSON text."""
+    if isinstance(value, Mapping) and value:
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flat(item, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: _scalar(value)}
+
+
+def _scalar(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
+def dict_changes(
+    a: Mapping[str, Any], b: Mapping[str, Any], informational: frozenset[str] = frozenset()
+) -> list[Change]:
+    """Key-by-key changes between two flat mappings, sorted by key; equal keys included."""
+    changes = []
+    for key in sorted(set(a) | set(b)):
+        info = key in informational
+        if key not in b:
+            changes.append(Change(key, "removed", a[key], None, info))
+        elif key not in a:
+            changes.append(Change(key, "added", None, b[key], info))
+        else:
+            kind = "equal" if a[key] == b[key] else "changed"
+            changes.append(Change(key, kind, a[key], b[key], info))
+    return changes
+
+
+_PATCH_FILE = re.compile(rb"^diff --git a/(.+?) b/", re.MULTILINE)
+
+
+def _patch_files(oid: str | None, objects: ObjectStore) -> set[str]:
+    if oid is None:
+        return set()
+    try:
+        data = objects.get_bytes(oid)
+    except StoreError:
+        return set()
+    return {m.decode("utf-8", "replace") for m in _PATCH_FILE.findall(data)}
+
+
+def _code_layer(
+    a: Manifest, b: Manifest, objects: ObjectStore, files_between: FilesBetween
+) -> LayerDiff:
+    ca, cb = a.inputs.code, b.inputs.code
+    fields = ("vcs", "tree", "commit", "branch", "dirty", "patch", "remote")
+    changes = dict_changes(
+        {f: getattr(ca, f) for f in fields},
+        {f: getattr(cb, f) for f in fields},
+        frozenset(fields) - {"vcs", "tree"},
+    )
+    if ca.tree != cb.tree:
+        files = _patch_files(ca.patch, objects) | _patch_files(cb.patch, objects)
+        if ca.commit and cb.commit and ca.commit != cb.commit:
+            files |= files_between(ca.root, ca.commit, cb.commit)
+        changes.append(Change("files changed", "changed", None, sorted(files)))
+    return LayerDiff("code", changes)
+
+
+def _environment_layer(a: Manifest, b: Manifest) -> LayerDiff:
+    ea, eb = a.inputs.environment, b.inputs.environment
+    fields = ("python", "implementation", "system", "machine")
+    changes = dict_changes({f: getattr(ea, f) for f in fields}, {f: getattr(eb, f) for f in fields})
+    packages = dict_changes(ea.packages, eb.packages)
+    changes += [Change(f"package {c.key}", c.kind, c.before, c.after) for c in packages]
+    return LayerDiff("environment", changes)
+
+
+def _data_layer(a: Manifest, b: Manifest, objects: ObjectStore) -> LayerDiff:
+    by_path_a = {d.get("path", str(i)): d for i, d in enumerate(a.inputs.data)}
+    by_path_b = {d.get("path", str(i)): d for i, d in enumerate(b.inputs.data)}
+    changes = []
+    for change in dict_changes(
+        {p: _data_identity(d) for p, d in by_path_a.items()},
+        {p: _data_identity(d) for p, d in by_path_b.items()},
+    ):
+        changes.append(change)
+        if change.kind == "changed":
+            for detail in tree_changes(change.before, change.after, objects):
+                changes.append(
+                    Change(f"{change.key}/{detail.key}", detail.kind, detail.before, detail.after)
+                )
+    return LayerDiff("data", changes)
+
+
+def _data_identity(entry: Mapping[str, Any]) -> Any:
+    for key in ("workspace_oid", "oid", "tree", "hash"):
+        if entry.get(key):
+            return entry[key]
+    return json.dumps(dict(entry), sort_keys=True)
+
+
+def _tree_files(oid: Any, objects: ObjectStore) -> dict[str, str] | None:
+    if not isinstance(oid, str):
+        return None
+    try:
+        document = json.loads(objects.get_bytes(oid))
+    except (StoreError, ValueError):
+        return None
+    if not isinstance(document, dict) or "entries" not in document:
+        return None
+    return {entry[0]: entry[1] for entry in document["entries"]}
+
+
+def tree_changes(a_oid: Any, b_oid: Any, objects: ObjectStore) -> list[Change]:
+    """Files added, removed or changed between two tree objects (nothing if either is not one)."""
+    files_a, files_b = _tree_files(a_oid, objects), _tree_files(b_oid, objects)
+    if files_a is None or files_b is None:
+        return []
+    return [c for c in dict_changes(files_a, files_b) if c.kind != "equal"]
+
+
+def _artifact_diff(
+    a: Artifact, b: Artifact, objects: ObjectStore, tolerance: Tolerance
+) -> OutputDiff:
+    if a.oid == b.oid:
+        return OutputDiff("artifact", a.path, "identical")
+    if a.kind != b.kind:
+        return OutputDiff("artifact", a.path, "diverged", detail=f"a {a.kind} vs a {b.kind}")
+    if a.kind == "dir":
+        return _directory_diff(a, b, objects, tolerance)
+    closeness = compare_versions(
+        a.path, objects.get_bytes(a.oid), objects.get_bytes(b.oid), tolerance
+    )
+    return _graded("artifact", a.path, closeness)
+
+
+def _directory_diff(
+    a: Artifact, b: Artifact, objects: ObjectStore, tolerance: Tolerance
+) -> OutputDiff:
+    worst = Closeness(True)
+    problems = []
+    for change in tree_changes(a.oid, b.oid, objects):
+        if change.kind != "changed":
+            problems.append(f"{change.key} {change.kind}")
+            continue
+        closeness = compare_versions(
+            change.key, objects.get_bytes(change.before), objects.get_bytes(change.after), tolerance
+        )
+        if not closeness.equivalent:
+            problems.append(f"{change.key}: {closeness.detail}")
+        worst = Closeness(
+            worst.equivalent and closeness.equivalent,
+            max(worst.max_abs, closeness.max_abs),
+            max(worst.max_rel, closeness.max_rel),
+        )
+    detail = "; ".join(problems[:5]) + (
+        f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    )
+    return _graded(
+        "artifact",
+        a.path,
+        Closeness(worst.equivalent and not problems, worst.max_abs, worst.max_rel, detail),
+    )
+
+
+def _graded(kind: str, name: str, closeness: Closeness) -> OutputDiff:
+    status = "equivalent" if closeness.equivalent else "diverged"
+    return OutputDiff(kind, name, status, closeness.max_abs, closeness.max_rel, closeness.detail)
+
+
+def _metric_diff(
+    key: str, a: Manifest, b: Manifest, objects: ObjectStore, tolerance: Tolerance
+) -> OutputDiff:
+    from samerun.recorder import decode_series
+
+    ma, mb = a.outputs.metrics[key], b.outputs.metrics[key]
+    if ma.series == mb.series:
+        return OutputDiff("metric", key, "identical")
+    closeness = compare_series(
+        decode_series(objects.get_bytes(ma.series)),
+        decode_series(objects.get_bytes(mb.series)),
+        tolerance,
+    )
+    return _graded("metric", key, closeness)
+
+
+def _outputs(
+    a: Manifest, b: Manifest, objects: ObjectStore, tolerance: Tolerance
+) -> list[OutputDiff]:
+    diffs = []
+    arts_a = {x.path: x for x in a.outputs.artifacts}
+    arts_b = {x.path: x for x in b.outputs.artifacts}
+    for path in sorted(set(arts_a) | set(arts_b)):
+        if path not in arts_b:
+            diffs.append(OutputDiff("artifact", path, "missing", detail="only in the first run"))
+        elif path not in arts_a:
+            diffs.append(OutputDiff("artifact", path, "added", detail="only in the second run"))
+        else:
+            diffs.append(_artifact_diff(arts_a[path], arts_b[path], objects, tolerance))
+    metrics_a, metrics_b = a.outputs.metrics, b.outputs.metrics
+    for key in sorted(set(metrics_a) | set(metrics_b)):
+        if key not in metrics_b:
+            diffs.append(OutputDiff("metric", key, "missing", detail="only in the first run"))
+        elif key not in metrics_a:
+            diffs.append(OutputDiff("metric", key, "added", detail="only in the second run"))
+        else:
+            diffs.append(_metric_diff(key, a, b, objects, tolerance))
+    return diffs
+
+
+FilesBetween = Callable[[str, str, str], set[str]]
+
+
+def git_files_between(root: str, commit_a: str, commit_b: str) -> set[str]:
+    """Paths that differ between two commits of the repository at ``root`` (empty if unknown)."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", root, "diff", "--name-only", "-z", commit_a, commit_b],
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        return set()
+    return {p for p in done.stdout.decode("utf-8", "replace").split("\0") if p}
+
+
+def _how_seeded(key: str) -> bool:
+    """Where the seed came from and what seed_everything set: shown, never a cause."""
+    return key == "seed_source" or key.startswith("settings")
+
+
+def compare_runs(
+    a: Manifest,
+    b: Manifest,
+    objects: ObjectStore,
+    *,
+    tolerance: Tolerance | None = None,
+    files_between: FilesBetween = git_files_between,
+) -> Comparison:
+    """Compare run ``a`` with run ``b``, every layer; views choose what to show."""
+    tolerance = tolerance or Tolerance()
+    ia, ib = a.inputs, b.inputs
+    rnd_a, rnd_b = _flat(ia.randomness.to_dict()), _flat(ib.randomness.to_dict())
+    layers = [
+        _code_layer(a, b, objects, files_between),
+        LayerDiff(
+            "command", dict_changes(_flat(ia.command.identity()), _flat(ib.command.identity()))
+        ),
+        LayerDiff(
+            "params",
+            dict_changes(
+                {**ia.params, **({"(config file)": ia.config["hash"]} if ia.config else {})},
+                {**ib.params, **({"(config file)": ib.config["hash"]} if ib.config else {})},
+            ),
+        ),
+        _data_layer(a, b, objects),
+        _environment_layer(a, b),
+        LayerDiff(
+            "randomness",
+            dict_changes(rnd_a, rnd_b, frozenset(k for k in {*rnd_a, *rnd_b} if _how_seeded(k))),
+        ),
+        LayerDiff("env_vars", dict_changes(ia.env_vars, ib.env_vars)),
+    ]
+    return Comparison(
+        a=a.id,
+        b=b.id,
+        inputs=layers,
+        host=LayerDiff(
+            "host",
+            [replace(c, informational=True) for c in dict_changes(_flat(a.host), _flat(b.host))],
+        ),
+        outputs=_outputs(a, b, objects, tolerance),
+        tolerance=tolerance,
+    )

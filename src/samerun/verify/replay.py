@@ -1,0 +1,302 @@
+"""Replay a recorded run in an isolated workspace and judge whether its result came back.
+
+The workspace is a git worktree at the recorded commit with the recorded patch applied and the
+recorded datasets materialized at their paths; the command runs there with the same params,
+seed, hash seed and captured environment variables, recorded as a run linked to the original.
+The user's working tree is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samerun._exceptions import ReplayError, SamerunError, StoreError
+from samerun.capture.code import git_toplevel
+from samerun.capture.environment import capture_environment
+from samerun.capture.envvars import REDACTED
+from samerun.launcher import record, resolve_interpreter
+from samerun.manifest import Manifest
+from samerun.recorder import RunRequest, load_manifest
+from samerun.store.project import Project, Store, open_store
+from samerun.verify.comparators import Tolerance
+from samerun.verify.compare import Change, Comparison, compare_runs, dict_changes
+
+EXIT_CODES = {"identical": 0, "equivalent": 0, "diverged": 1, "not-replayable": 2}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of ``samerun verify``."""
+
+    run_id: str
+    verdict: str  # identical, equivalent, diverged or not-replayable
+    drift: list[Change] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    comparison: Comparison | None = None
+    replay: Manifest | None = None
+    workspace: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    @property
+    def causes(self) -> list[str]:
+        if self.comparison is None:
+            return []
+        causes = list(self.comparison.causes)
+        if self.replay is not None and self.replay.status != "finished":
+            causes.insert(0, f"the replay {self.replay.status}: {self.replay.error}")
+        return causes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "verdict": self.verdict,
+            "replay": None if self.replay is None else self.replay.id,
+            "causes": self.causes,
+            "environment_drift": [_drift_line(c) for c in self.drift],
+            "missing": self.missing,
+            "notes": self.notes,
+            "workspace": self.workspace,
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+        }
+
+
+def _drift_line(change: Change) -> str:
+    if change.kind == "added":
+        return f"{change.key}: not recorded, now {change.after}"
+    if change.kind == "removed":
+        return f"{change.key}: {change.before}, now absent"
+    return f"{change.key} {change.before} → {change.after}"
+
+
+def environment_drift(manifest: Manifest, interpreter: str) -> list[Change]:
+    """How the environment here differs from the recorded one (Python, platform, packages)."""
+    recorded = manifest.inputs.environment
+    current = capture_environment(interpreter)
+    fields = ("python", "implementation", "system", "machine")
+    changes = dict_changes(
+        {f: getattr(recorded, f) for f in fields}, {f: getattr(current, f) for f in fields}
+    )
+    changes += dict_changes(recorded.packages, current.packages)
+    return [c for c in changes if c.kind != "equal"]
+
+
+def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(cwd), *args], input=stdin, capture_output=True)
+
+
+def missing_inputs(manifest: Manifest, store: Store, repo: Path | None) -> list[str]:
+    """Everything a replay would need that is not here, each named exactly."""
+    code = manifest.inputs.code
+    missing = []
+    if code.vcs != "git" or repo is None:
+        missing.append("the code was not recorded from a git repository, so it cannot be restored")
+    elif code.commit and _git(repo, "cat-file", "-e", f"{code.commit}^{{commit}}").returncode:
+        missing.append(f"commit {code.commit} is not in the repository at {repo}")
+    if code.dirty and code.patch is None and code.vcs == "git":
+        missing.append(
+            f"the uncommitted change ({code.patch_size} bytes) was over the size cap, so it "
+            "was not stored"
+        )
+    needed = {code.patch: "the uncommitted change"} if code.patch else {}
+    for entry in manifest.inputs.data:
+        oid = dataset_version(entry)
+        if oid:
+            needed[oid] = f"dataset {entry.get('path')}"
+    for artifact in manifest.outputs.artifacts:
+        needed[artifact.oid] = f"recorded output {artifact.path}"
+    for key, metric in manifest.outputs.metrics.items():
+        needed[metric.series] = f"recorded metric {key}"
+    for oid, what in needed.items():
+        if not store.objects.exists(oid):
+            missing.append(f"{what}: object {oid} is not in the object store")
+    argv0 = manifest.inputs.command.argv[0] if manifest.inputs.command.argv else ""
+    if not argv0:
+        missing.append(
+            "the run has no command to replay (it was recorded from an interactive session)"
+        )
+    elif "/" not in argv0 and shutil.which(argv0) is None:
+        missing.append(f"command not found: {argv0}")
+    return missing
+
+
+def dataset_version(entry: dict[str, Any]) -> str | None:
+    """The object holding what a run actually read from one dataset."""
+    for key in ("workspace_oid", "oid"):
+        value = entry.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+class Workspace:
+    """A git worktree at the recorded commit (or a fresh repository), removed on close."""
+
+    def __init__(self, repo: Path, commit: str | None, keep: bool) -> None:
+        self.repo = repo
+        self.keep = keep
+        self.path = Path(tempfile.mkdtemp(prefix="samerun-replay-"))
+        if commit:
+            done = _git(repo, "worktree", "add", "--detach", "--force", str(self.path), commit)
+        else:
+            done = _git(self.path, "init", "-q")
+        if done.returncode:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise ReplayError(f"cannot create the replay workspace: {done.stderr.decode().strip()}")
+        self._worktree = bool(commit)
+
+    def apply(self, patch: bytes) -> None:
+        done = _git(self.path, "apply", "--binary", "--whitespace=nowarn", "-", stdin=patch)
+        if done.returncode:
+            raise ReplayError(f"the recorded patch does not apply: {done.stderr.decode().strip()}")
+
+    def close(self) -> None:
+        if self.keep:
+            return
+        if self._worktree:
+            _git(self.repo, "worktree", "remove", "--force", str(self.path))
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _replay_environment(manifest: Manifest) -> tuple[dict[str, str], list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMERUN_")}
+    notes = []
+    for name, value in manifest.inputs.env_vars.items():
+        if value == REDACTED:
+            notes.append(f"{name} was recorded redacted; the replay uses this machine's value")
+        else:
+            env[name] = value
+    for name in list(env):
+        if name not in manifest.inputs.env_vars and name in _captured_names(env):
+            del env[name]  # a result-changing variable the original run did not have
+    hash_seed = manifest.inputs.randomness.python_hash_seed
+    env.pop("PYTHONHASHSEED", None)
+    if hash_seed != "random":
+        env["PYTHONHASHSEED"] = hash_seed
+    return env, notes
+
+
+def _captured_names(env: dict[str, str]) -> set[str]:
+    from samerun.capture.envvars import capture_env_vars
+
+    return set(capture_env_vars(env))
+
+
+def verify(
+    store: Store,
+    run_id: str,
+    *,
+    tolerance: Tolerance | None = None,
+    keep: bool = False,
+    on_event: Callable[[str], None] = lambda _message: None,
+) -> Verification:
+    """Replay run ``run_id`` of ``store`` and compare the replay with it."""
+    original = load_manifest(store, run_id)
+    if original.status == "running":
+        raise ReplayError(f"run {run_id[:8]} is still running; verify it when it has finished")
+    repo = git_toplevel(store.project.root)
+    argv = original.inputs.command.argv
+    interpreter = resolve_interpreter(shutil.which(argv[0]) if argv else None, os.environ)
+    drift = environment_drift(original, interpreter)
+    missing = missing_inputs(original, store, repo)
+    if missing or repo is None:
+        return _recorded(store, Verification(run_id, "not-replayable", drift, missing))
+
+    env, notes = _replay_environment(original)
+    workspace = Workspace(repo, original.inputs.code.commit, keep)
+    try:
+        replay = _run_replay(store, original, repo, workspace, env, on_event)
+    except SamerunError as err:
+        return _recorded(store, Verification(run_id, "not-replayable", drift, [str(err)]))
+    finally:
+        workspace.close()
+    comparison = compare_runs(original, replay, store.objects, tolerance=tolerance)
+    verdict = comparison.outputs_verdict
+    if replay.status != original.status:
+        verdict = "diverged"
+    if original.inputs.code.left_out:
+        left_out = ", ".join(original.inputs.code.left_out)
+        notes.append(f"files left out of the recorded patch were not in the replay: {left_out}")
+    result = Verification(
+        run_id,
+        verdict,
+        drift,
+        comparison=comparison,
+        replay=replay,
+        workspace=str(workspace.path) if keep else None,
+        notes=notes,
+    )
+    return _recorded(store, result)
+
+
+def _run_replay(
+    store: Store,
+    original: Manifest,
+    repo: Path,
+    workspace: Workspace,
+    env: dict[str, str],
+    on_event: Callable[[str], None],
+) -> Manifest:
+    inputs = original.inputs
+    if inputs.code.patch:
+        workspace.apply(store.objects.get_bytes(inputs.code.patch))
+    offset = store.project.root.resolve().relative_to(repo.resolve())
+    root = workspace.path / offset
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".samerun").symlink_to(store.project.store_dir.resolve(), target_is_directory=True)
+    for entry in inputs.data:
+        oid = dataset_version(entry)
+        if oid:
+            from samerun.data.checkout import materialize
+
+            on_event(f"materializing {entry['path']}")
+            materialize(oid, root / entry["path"], store.objects)
+    config = inputs.config
+    request = RunRequest(
+        argv=list(inputs.command.argv),
+        interpreter=None,
+        name=f"replay of {original.name or original.id[:8]}",
+        params=inputs.params,
+        config=str(root / config["path"]) if config else None,
+        seed=inputs.randomness.seed,
+        env_vars=list(inputs.env_vars),
+        outputs=[str(root / p) for p in original.declared_outputs],
+        cwd=root / inputs.command.cwd,
+        replay_of=original.id,
+    )
+    replay_store = open_store(Project(root))
+    try:
+        outcome = record(
+            replay_store,
+            request,
+            environ=env,
+            pin_hash_seed=inputs.randomness.python_hash_seed != "random",
+            stdout_to_stderr=True,
+            on_start=lambda m: on_event(f"replaying as run {m.id[:8]} in {workspace.path}"),
+        )
+    finally:
+        replay_store.close()
+    return outcome.manifest
+
+
+def _recorded(store: Store, verification: Verification) -> Verification:
+    try:
+        store.meta.add_verification(
+            run_id=verification.run_id,
+            replay_id=None if verification.replay is None else verification.replay.id,
+            verdict=verification.verdict,
+            details=verification.to_dict(),
+        )
+    except StoreError as err:
+        raise ReplayError(f"the verdict could not be stored: {err}") from err
+    return verification

@@ -1,0 +1,208 @@
+"""The issue's examples, end to end: real git repositories, real subprocesses, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliRunner, git
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sklearn-classifier"
+OUTPUTS = ["--output", "model.pkl", "--output", "metrics.json"]
+
+
+def commit_all(root: Path, message: str = "work") -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def sklearn_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    pytest.importorskip("sklearn")
+    root = tmp_path / "sklearn-classifier"
+    shutil.copytree(EXAMPLE, root)
+    git(root, "init", "-q", "-b", "main")
+    commit_all(root, "example")
+    monkeypatch.chdir(root)
+    return root
+
+
+def record(cli: CliRunner, *args: str, env: dict[str, str] | None = None) -> str:
+    done = cli("record", "--json", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["id"])
+
+
+def verify(
+    cli: CliRunner, run: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict]:  # type: ignore[type-arg]
+    done = cli("verify", run, "--json", *args, env=env)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_seeded_sklearn_run_verifies_identical(
+    sklearn_project: Path, samerun_cli: CliRunner
+) -> None:
+    run = record(
+        samerun_cli, "--seed", "42", "--config", "config.yaml", *OUTPUTS, "--", "python", "train.py"
+    )
+    before = git(sklearn_project, "status", "--porcelain")
+    code, result = verify(samerun_cli, run)
+    assert code == 0
+    assert result["verdict"] == "identical"
+    assert result["causes"] == []
+    assert git(sklearn_project, "status", "--porcelain") == before  # the working tree is untouched
+    runs = json.loads(samerun_cli("runs", "--json").stdout)
+    replay = next(r for r in runs if r["id"] == result["replay"])
+    shown = json.loads(samerun_cli("show", replay["id"], "--json").stdout)
+    assert shown["replay_of"] == run
+    original = next(r for r in runs if r["id"] == run)
+    assert original["verification"]["verdict"] == "identical"
+    assert replay["input_fingerprint"] == original["input_fingerprint"]
+
+
+def test_unseeded_run_diverges_from_nondeterminism(
+    sklearn_project: Path, samerun_cli: CliRunner
+) -> None:
+    script = sklearn_project / "train.py"
+    source = script.read_text()
+    script.write_text(
+        source.replace("np.random.default_rng(run.seed)", "np.random.default_rng()").replace(
+            "random_state=run.seed", "random_state=None"
+        )
+    )
+    commit_all(sklearn_project, "no seed")
+    run = record(samerun_cli, "--config", "config.yaml", *OUTPUTS, "--", "python", "train.py")
+    code, result = verify(samerun_cli, run)
+    assert code == 1
+    assert result["verdict"] == "diverged"
+    assert result["causes"] == ["inputs identical: nondeterminism inside the run"]
+    diverged = {o["name"] for o in result["comparison"]["outputs"] if o["status"] == "diverged"}
+    assert "model.pkl" in diverged
+    text = samerun_cli("verify", run)
+    assert text.returncode == 1
+    assert "nondeterminism inside the run" in text.stdout
+    assert "model.pkl" in text.stdout
+
+
+VOCAB = """\
+words = {"apple", "banana", "cherry", "date", "elderberry", "fig", "grape", "honeydew"}
+vocab = {word: index for index, word in enumerate(words)}
+with open("vocab.txt", "w") as handle:
+    handle.write(repr(vocab))
+"""
+
+
+def test_set_ordered_vocabulary_needs_the_pinned_hash_seed(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    (project / "vocab.py").write_text(VOCAB)
+    (project / ".gitignore").write_text("vocab.txt\n")
+    commit_all(project)
+    args = ("--seed", "7", "--output", "vocab.txt", "--", sys.executable, "vocab.py")
+    pinned = record(samerun_cli, *args)
+    code, result = verify(samerun_cli, pinned)
+    assert (code, result["verdict"]) == (0, "identical")
+    # Hash randomization on: the vocabulary comes out in another order.
+    pinned_vocab = json.loads(samerun_cli("show", pinned, "--json").stdout)["outputs"]["artifacts"]
+    others = {}
+    for _ in range(3):
+        free = record(samerun_cli, *args, env={"PYTHONHASHSEED": "random"})
+        shown = json.loads(samerun_cli("show", free, "--json").stdout)
+        others[shown["outputs"]["artifacts"][0]["oid"]] = free
+    others.pop(pinned_vocab[0]["oid"], None)
+    assert others, "three random hash seeds all gave the pinned order"
+    free = next(iter(others.values()))
+    diff = json.loads(samerun_cli("diff", pinned, free, "--json").stdout)
+    randomness = next(layer for layer in diff["inputs"] if layer["layer"] == "randomness")
+    assert randomness["differs"]
+    change = next(c for c in randomness["changes"] if c["key"] == "python_hash_seed")
+    assert (change["before"], change["after"]) == ("7", "random")
+    assert diff["verdict"] == "diverged"
+    assert "randomness" in diff["causes"]
+    text = samerun_cli("diff", pinned, free).stdout
+    assert "python_hash_seed" in text
+
+
+def test_uncommitted_change_is_replayed_from_its_patch(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    (project / "make.py").write_text("open('out.txt', 'w').write('v1')\n")
+    (project / ".gitignore").write_text("out.txt\n")
+    commit_all(project)
+    (project / "make.py").write_text("open('out.txt', 'w').write('uncommitted v2')\n")
+    (project / "helper.py").write_text("VALUE = 2\n")  # untracked, and part of the change
+    run = record(samerun_cli, "--output", "out.txt", "--", sys.executable, "make.py")
+    git(project, "checkout", "--", "make.py")
+    (project / "helper.py").unlink()
+    code, result = verify(samerun_cli, run)
+    assert (code, result["verdict"]) == (0, "identical")
+    assert (project / "make.py").read_text() == "open('out.txt', 'w').write('v1')\n"
+
+
+def fake_venv(root: Path, version: str) -> Path:
+    """A virtual environment with one distribution, ``tinydep``, at ``version``."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    site = next(root.glob("lib/python*/site-packages"))
+    (site / "tinydep.py").write_text(f"VERSION = {version!r}\n")
+    info = site / f"tinydep-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tinydep\nVersion: {version}\n")
+    return root / "bin"
+
+
+def test_package_drift_is_named_as_a_cause(
+    project: Path, tmp_path: Path, samerun_cli: CliRunner
+) -> None:
+    (project / "use_dep.py").write_text(
+        "import tinydep\nopen('out.txt', 'w').write(tinydep.VERSION)\n"
+    )
+    (project / ".gitignore").write_text("out.txt\n")
+    commit_all(project)
+    old = fake_venv(tmp_path / "venv-old", "1.0")
+    new = fake_venv(tmp_path / "venv-new", "2.0")
+    path = f"{{}}:{Path(sys.executable).parent}:/usr/bin:/bin"
+    run = record(
+        samerun_cli,
+        "--output",
+        "out.txt",
+        "--",
+        "python",
+        "use_dep.py",
+        env={"PATH": path.format(old)},
+    )
+    code, result = verify(samerun_cli, run, env={"PATH": path.format(new)})
+    assert code == 1
+    assert result["verdict"] == "diverged"
+    assert "tinydep 1.0 → 2.0" in result["environment_drift"]
+    assert "environment" in result["causes"]
+    text = samerun_cli("verify", run, env={"PATH": path.format(new)})
+    assert "tinydep" in text.stdout
+
+
+def test_missing_commit_is_not_replayable(project: Path, samerun_cli: CliRunner) -> None:
+    (project / "make.py").write_text("open('out.txt', 'w').write('x')\n")
+    commit_all(project)
+    run = record(samerun_cli, "--", sys.executable, "make.py")
+    commit = git(project, "rev-parse", "HEAD")
+    git(project, "reset", "-q", "--hard", "HEAD~1")
+    git(project, "reflog", "expire", "--expire=now", "--all")
+    git(project, "gc", "-q", "--prune=now")
+    code, result = verify(samerun_cli, run)
+    assert code == 2
+    assert result["verdict"] == "not-replayable"
+    assert any(commit in line for line in result["missing"])
+
+
+def test_unknown_run_is_one_clear_line(project: Path, samerun_cli: CliRunner) -> None:
+    samerun_cli("init")
+    done = samerun_cli("verify", "ffffff")
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0
+    assert "ffffff" in done.stderr
