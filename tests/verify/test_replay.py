@@ -206,3 +206,43 @@ def test_unknown_run_is_one_clear_line(project: Path, samerun_cli: CliRunner) ->
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0
     assert "ffffff" in done.stderr
+
+
+READ_DATA = """\
+from pathlib import Path
+total = sum(len(p.read_text().split()) for p in sorted(Path("data/raw").glob("*.txt")))
+Path("count.txt").write_text(str(total))
+"""
+
+
+def test_changed_dataset_is_materialized_at_its_recorded_version(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "a.txt").write_text("one two three\n")
+    (raw / "b.txt").write_text("four five\n")
+    (project / "count.py").write_text(READ_DATA)
+    (project / ".gitignore").write_text("count.txt\n")
+    assert samerun_cli("data", "add", "data/raw").returncode == 0
+    commit_all(project, "data v1")
+    old = record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    assert (project / "count.txt").read_text() == "5"
+
+    (raw / "b.txt").write_text("four five six seven\n")
+    (raw / "c.txt").write_text("eight\n")
+    assert samerun_cli("data", "add", "data/raw").returncode == 0
+    commit_all(project, "data v2")
+    code, result = verify(samerun_cli, old)
+    assert (code, result["verdict"]) == (0, "identical")
+    assert (raw / "c.txt").exists()  # the workspace still holds the new version
+
+    new = record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    diff = json.loads(samerun_cli("diff", old, new, "--json").stdout)
+    data = next(layer for layer in diff["inputs"] if layer["layer"] == "data")
+    assert data["differs"]
+    changed = {c["key"]: c["kind"] for c in data["changes"] if c["kind"] != "equal"}
+    assert changed["data/raw/b.txt"] == "changed"
+    assert changed["data/raw/c.txt"] == "added"
+    assert "data/raw/a.txt" not in changed
+    assert "data" in diff["causes"]
