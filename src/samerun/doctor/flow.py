@@ -38,10 +38,11 @@ _PURE_METHODS = frozenset(
 
 @dataclass(frozen=True)
 class Use:
-    """How an expression's order is used: ``free``, ``ordered``, ``bind`` (to ``names``), or
-    ``sorts`` (the named list is sorted in place). ``escapes`` marks an ordered use that only
-    hands the collection on (to a call, a return, an attribute); ``sequenced`` that it went
-    through ``list()``/``tuple()`` or a comprehension on the way."""
+    """How an expression's order is used: ``free``, ``ordered``, ``bind`` (to ``names``),
+    ``yields`` (from a generator), or ``sorts`` (the named list is sorted in place).
+    ``escapes`` marks an ordered use that only hands the collection on (to a call, a return,
+    an attribute); ``sequenced`` that it went through ``list()``/``tuple()`` or a
+    comprehension on the way."""
 
     kind: str
     node: ast.AST
@@ -143,17 +144,21 @@ def loop_effect(body: list[ast.stmt]) -> tuple[str, tuple[str, ...]]:
 
     ``("free", ())`` when any order gives the same result: it reads, checks, deletes, adds to
     sets; ``("bind", names)`` when it only appends the items to local lists (or fills local
-    dicts), whose own use then decides; ``("ordered", ())`` when it yields, returns, breaks,
+    dicts), whose own use then decides; ``("yields", ())`` when it hands them on from a
+    generator; ``("ordered", ())`` when it returns the first match, breaks,
     numbers the items, carries state from one item to the next, or calls something for its
     effect.
     """
     accumulators: set[str] = set()
+    yields = False
     counted: set[str] = set()
     loaded: set[str] = set()
     for statement in body:
         for node in ast.walk(statement):
-            if isinstance(node, ast.Return | ast.Break | ast.Yield | ast.YieldFrom):
-                return "ordered", ()
+            if isinstance(node, ast.Yield | ast.YieldFrom):
+                yields = True
+            elif isinstance(node, ast.Return | ast.Break):
+                return "ordered", ()  # the first match wins
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 counted.add(node.target.id)
             elif isinstance(node, ast.Assign) and _carries_state(node):
@@ -175,6 +180,8 @@ def loop_effect(body: list[ast.stmt]) -> tuple[str, tuple[str, ...]]:
                 loaded.add(node.id)
     if counted & loaded:
         return "ordered", ()  # `i += 1` used as an index numbers the items in order
+    if yields:
+        return "yields", ()  # a generator in the items' order: its consumers decide
     return ("bind", tuple(sorted(accumulators))) if accumulators else ("free", ())
 
 

@@ -13,7 +13,10 @@ from tests.doctor.conftest import Analyse, rule_ids
         "import os\nfor i, name in enumerate(os.listdir(d)):\n    index[name] = i",
         "import glob\nfiles = glob.glob('*.csv')\nfirst = files[0]",
         "from pathlib import Path\nimages = [p for p in Path(d).iterdir()]\nds = Dataset(images)",
-        "import os\ndef shards(d):\n    return [os.path.join(d, f) for f in os.listdir(d)]",
+        "import os\ndef shards(d):\n    return [os.path.join(d, f) for f in os.listdir(d)]\n"
+        "ds = Dataset(shards('x'))",
+        "import os\ndef names(d):\n    for f in os.listdir(d):\n        yield f\n"
+        "first = list(names(d))[0]",
         "import os\nfor f in os.listdir(d):\n    model = train(model, f)",
         "import os\nfor f in os.listdir(d):\n    train_on(f)",
         "import os\nout = []\nfor f in os.listdir(d):\n    out.append(f)\nsave(out)",
@@ -39,6 +42,7 @@ def test_listing_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
         "from pathlib import Path\nsizes = {p.name: p.stat().st_size for p in Path(d).iterdir()}",
         "import glob\nx = glob.glob('a')\nx = ['b']\nuse(x)",
         "import os\nfiles = os.listdir(d)  # samerun: ignore[ORD001]\nuse(files[0])",
+        "import os\ndef shards(d):\n    return [f for f in os.listdir(d)]\nn = len(shards('x'))",
     ],
 )
 def test_listing_used_without_order_is_not(analyse: Analyse, code: str) -> None:

@@ -30,6 +30,9 @@ class _Unordered(Rule):
         super().__init__(ctx)
         self.pending: dict[tuple[int, str], tuple[_Origin, ast.AST]] = {}
         self.done: set[_Origin] = set()
+        # functions of this file that return (or yield) an unordered collection: their call
+        # sites decide, so `return files` in a helper whose callers only count is no hazard
+        self.returns: dict[str, _Origin] = {}
 
     def source(self, node: ast.AST) -> str | None:
         """A description of ``node`` if it makes an unordered collection."""
@@ -52,9 +55,31 @@ class _Unordered(Rule):
                 del self.pending[key]  # rebound to something else
             return
         text = self.source(node)
-        if text is not None:
+        returned = self._returned(node)
+        if returned is not None:
+            origin = _Origin(
+                f"{returned[0]}(), which returns {returned[1].text} (line {returned[1].line}),",
+                returned[1].line,
+            )
+            self._follow(use_of(node, ctx.parents, ctx.resolve), origin, None, node)
+        elif text is not None:
             origin = _Origin(text, getattr(node, "lineno", 0))
             self._follow(use_of(node, ctx.parents, ctx.resolve), origin, None, node)
+
+    def _returned(self, node: ast.AST) -> tuple[str, _Origin] | None:
+        """For a call of a function of this file that returns an unordered collection
+        (``helper()`` or ``self.helper()``): its name and what it returns."""
+        if not isinstance(node, ast.Call) or not self.returns:
+            return None
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in self.ctx.aliases:
+            name = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            name = func.attr if func.value.id in ("self", "cls") else ""
+        else:
+            return None
+        origin = self.returns.get(name)
+        return None if origin is None else (name, origin)
 
     def _follow(
         self, use: Use, origin: _Origin, key: tuple[int, str] | None, here: ast.AST
@@ -67,6 +92,14 @@ class _Unordered(Rule):
             sequenced = _Origin(origin.text, origin.line, origin.sequenced or use.sequenced)
             for name in use.names:
                 self.pending[(self.ctx.scope, name)] = (sequenced, use.node)
+        elif use.kind == "yields" or (
+            use.kind == "ordered" and isinstance(use.node, ast.Return | ast.Yield)
+        ):
+            function = next(
+                (s for s in reversed(self.ctx.scopes) if not isinstance(s, ast.Lambda)), None
+            )
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.returns.setdefault(function.name, origin)
         elif use.kind == "ordered" and self.counts(use, origin):
             self.done.add(origin)
             at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
