@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from samerun._exceptions import UsageError
 from samerun.seeding import current_seed, derive_seed
-from samerun.tracing.fingerprint import KEEP
 
 if TYPE_CHECKING:
     import torch
@@ -84,19 +83,19 @@ class ModelTrace:
         self._params_due = False
         self._param_ids = {id(p) for p in model.parameters()}
         root = type(model).__name__
+        self._modules = [(name or root, module) for name, module in model.named_modules()]
+        self._output_hooks: list[Any] = []  # on every module, only while a step is traced
         self._handles = [model.register_forward_pre_hook(self._begin)]
-        for name, module in model.named_modules():
-            hook = partial(self._output, name or root)
-            self._handles.append(module.register_forward_hook(hook))
         self._handles.append(register_optimizer_step_post_hook(self._after_optimizer))
         if grads:
             self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer))
 
     def remove(self) -> None:
         """Stop tracing: take every hook off the model and the optimizers."""
-        for handle in self._handles:
+        for handle in (*self._handles, *self._output_hooks):
             handle.remove()
         self._handles.clear()
+        self._output_hooks.clear()
 
     def __enter__(self) -> ModelTrace:
         return self
@@ -115,10 +114,19 @@ class ModelTrace:
         (active_run() or start_run()).trace_values(self.step, values, kind=kind, keep=self.keep)
 
     def _begin(self, module: torch.nn.Module, _args: Any) -> None:
-        self._tracing = module.training and (self.step + 1) % self.every == 0
+        tracing = module.training and (self.step + 1) % self.every == 0
         if module.training:
             self.step += 1
-            self._params_due = self._tracing
+            self._params_due = tracing
+        if tracing and not self._output_hooks:  # hooks cost even when idle: only when needed
+            self._output_hooks = [
+                m.register_forward_hook(partial(self._output, name)) for name, m in self._modules
+            ]
+        elif not tracing and self._output_hooks:
+            for handle in self._output_hooks:
+                handle.remove()
+            self._output_hooks = []
+        self._tracing = tracing
 
     def _output(self, name: str, _module: torch.nn.Module, _args: Any, output: Any) -> None:
         if self._tracing:
@@ -140,12 +148,12 @@ class ModelTrace:
 
 
 def trace_model(
-    model: torch.nn.Module, *, every: int = 1, grads: bool = False, keep: int = KEEP
+    model: torch.nn.Module, *, every: int = 1, grads: bool = False, keep: int = 0
 ) -> ModelTrace:
     """Trace ``model`` into the active run every ``every`` steps (see :class:`ModelTrace`).
 
-    ``keep`` is the most elements a value may have for its values to be kept (so that
-    ``samerun trace diff`` can say by how much it changed). Use as a context manager, or call
-    ``.remove()`` on the result to stop.
+    Only fingerprints are kept by default; ``keep=N`` also keeps the values of outputs and
+    parameters of up to N elements, so that ``samerun trace diff`` can say by how much they
+    changed (at a cost per step). Use as a context manager, or call ``.remove()`` to stop.
     """
     return ModelTrace(model, every, grads, keep)

@@ -99,16 +99,23 @@ def _array(array: Any, keep: int) -> Fingerprint:
 
 
 def _tensor(tensor: Any, keep: int) -> Fingerprint:
-    import torch
-
-    t = tensor.detach()
-    if t.device.type != "cpu":
+    # Every torch call costs microseconds of dispatch, so each is made only when needed.
+    t = tensor.detach() if tensor.requires_grad else tensor
+    if not t.is_cpu:
         t = t.cpu()
-    flat = t.resolve_conj().resolve_neg().contiguous().reshape(-1)
+    if t.is_complex():
+        t = t.resolve_conj().resolve_neg()
+    if not t.is_contiguous():
+        t = t.contiguous()
     values = None
-    if flat.numel() <= keep and not (flat.is_complex() or flat.is_quantized):
-        values = tuple(flat.tolist())
-    data = flat.view(torch.uint8).numpy()
+    if t.numel() <= keep and not (t.is_complex() or t.is_quantized):
+        values = tuple(t.reshape(-1).tolist())
+    try:
+        data = t.numpy().reshape(-1).view("u1")
+    except TypeError:  # a dtype NumPy lacks (bfloat16, float8…): view the bytes in torch
+        import torch
+
+        data = t.reshape(-1).view(torch.uint8).numpy()
     dtype = str(t.dtype).removeprefix("torch.")
     return Fingerprint(dtype, tuple(t.shape), _digest(data), values)
 
