@@ -112,7 +112,7 @@ def commands(side: str) -> dict[str, list[str | Path]]:
         return {
             "add": [DVC, "add", "-q", "data/raw"],
             "status": [DVC, "status", "-q"],
-            "checkout": [DVC, "checkout", "-q"],
+            "checkout": [DVC, "checkout", "-q", "--force"],
             "push": [DVC, "push", "-q"],
             "pull": [DVC, "pull", "-q"],
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from samerun.data.pointer import (
 from samerun.data.scan import snapshot
 from samerun.data.statcache import StatCache, project_cache
 from samerun.data.tree import TreeEntry, load_tree
-from samerun.store.objects import LocalObjectStore, ObjectStore
+from samerun.store.objects import ObjectStore
 from samerun.store.project import STORE_DIRNAME, Project
 
 
@@ -49,8 +48,6 @@ def add(ctx: DataContext, paths: list[str]) -> list[Dataset]:
     targets = [_addable(ctx.root, p) for p in paths]
     snaps = [snapshot(path, ctx.cache, store=ctx.objects) for path in targets]
     ctx.cache.save()
-    if isinstance(ctx.objects, LocalObjectStore):
-        os.sync()  # objects are on disk before any pointer names them
     added = []
     for path, snap in zip(targets, snaps, strict=True):
         pointer = Pointer(path.name, snap.kind, snap.oid, snap.size, snap.files)
