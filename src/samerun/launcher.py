@@ -67,12 +67,15 @@ def record(
     environ: Mapping[str, str] | None = None,
     pin_hash_seed: bool = True,
     stdout_to_stderr: bool = False,
+    monitor: Callable[[Path], str | None] | None = None,
 ) -> Outcome:
     """Record ``request.argv`` as a run of ``store``'s project; returns the finished manifest.
 
     ``environ`` is the environment the command starts from (default: this process's);
     ``pin_hash_seed=False`` leaves hash randomization on when ``environ`` does not set it;
     ``stdout_to_stderr`` keeps the command's output off stdout (for ``--json`` callers).
+    ``monitor`` is called with the run's directory about once a second while the command runs;
+    when it returns a reason, the command is stopped and the run ends ``killed`` with it.
     """
     root = store.project.root
     base_env = dict(os.environ if environ is None else environ)
@@ -105,6 +108,7 @@ def record(
 
     previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets it from the tty
     previous_term = signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))
+    stopped = None
     try:
         while True:
             try:
@@ -112,15 +116,31 @@ def record(
                 break
             except subprocess.TimeoutExpired:
                 os.utime(heartbeat)
+                stopped = stopped or (monitor(run_dir) if monitor else None)
+                if stopped:
+                    code = _stop(child)
+                    break
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
-    if code < 0:
+    if code < 0 or stopped:
+        signum = -code if code < 0 else None
+        reason = stopped or f"killed by signal {signum}"
         final = complete(
-            store, manifest, status="killed", signal=-code, error=f"killed by signal {-code}"
+            store, manifest, status="killed", signal=signum, exit_code=None, error=reason
         )
-        return Outcome(final, 128 - code)
+        return Outcome(final, 128 + signum if signum else code or 1)
     return _finish(store, manifest, code, None)
+
+
+def _stop(child: subprocess.Popen[bytes], grace_s: float = 10.0) -> int:
+    """Terminate the command, then kill it if it does not exit within ``grace_s``."""
+    child.terminate()
+    try:
+        return child.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
 
 
 def _finish(store: Store, manifest: Manifest, code: int, error: str | None) -> Outcome:

@@ -90,7 +90,19 @@ def show_verification(result: Verification) -> None:
     out = render.console()
     style = VERDICT_STYLE[result.verdict]
     replay = f"  (replay {result.replay.id[:8]})" if result.replay else ""
-    out.print(f"run {result.run_id[:8]}: [{style}]{result.verdict}[/]{replay}", highlight=False)
+    partial = (
+        f" through step {result.partial_until} (partial)"
+        if result.partial_until is not None
+        else ""
+    )
+    out.print(
+        f"run {result.run_id[:8]}: [{style}]{result.verdict}[/]{partial}{replay}", highlight=False
+    )
+    if result.divergence is not None:
+        out.print(
+            f"first divergence: step {result.divergence.step}, {result.divergence.describe()}",
+            highlight=False,
+        )
     for line in result.missing:
         out.print(f"  [yellow]missing:[/] {line}", highlight=False)
     if result.drift:
@@ -99,7 +111,7 @@ def show_verification(result: Verification) -> None:
             before, after = _value(change.before), _value(change.after)
             out.print(f"  {change.key}: {before} → {after}", highlight=False)
     comparison = result.comparison
-    if comparison is not None:
+    if comparison is not None and result.partial_until is None:
         _outputs_table(comparison.outputs, show_all=False)
         largest = comparison.largest_deviation()
         if result.verdict == "equivalent" and largest is not None:
@@ -130,16 +142,27 @@ def show_verification(result: Verification) -> None:
 @click.option("--rtol", default=1e-7, show_default=True, help="Relative tolerance for numbers.")
 @click.option("--atol", default=0.0, show_default=True, help="Absolute tolerance for numbers.")
 @click.option("--keep", is_flag=True, help="Keep the replay workspace and print its path.")
+@click.option(
+    "--until-step",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Compare the replay's trace live; stop at the first divergence or after step N.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
-def verify(run: str, rtol: float, atol: float, keep: bool, as_json: bool) -> int:
+def verify(
+    run: str, rtol: float, atol: float, keep: bool, until_step: int | None, as_json: bool
+) -> int:
     """Replay RUN in an isolated workspace and say whether its result came back.
 
     Verdicts: identical (every output bit for bit), equivalent (within tolerance), diverged
-    (with the causes), not-replayable (with what is missing). Exits 0, 0, 1 or 2.
+    (with the causes), not-replayable (with what is missing). Exits 0, 0, 1 or 2. With
+    --until-step N a run that traced its steps (samerun.trace) is checked up to step N only:
+    seconds instead of the whole training.
 
     \b
     Example:
       samerun verify last --rtol 1e-6
+      samerun verify last --until-step 100
     """
     from samerun.cli.app import open_project_store
     from samerun.verify.comparators import Tolerance
@@ -156,6 +179,7 @@ def verify(run: str, rtol: float, atol: float, keep: bool, as_json: bool) -> int
             target.id,
             tolerance=Tolerance(rtol=rtol, atol=atol),
             keep=keep,
+            until_step=until_step,
             on_event=lambda message: err.print(f"[dim]samerun: {message}[/]", highlight=False),
         )
     finally:

@@ -25,6 +25,9 @@ from samerun.launcher import record, resolve_interpreter
 from samerun.manifest import Manifest
 from samerun.recorder import RunRequest, load_manifest
 from samerun.store.project import Project, Store, open_store
+from samerun.tracing.compare import Divergence, first_divergence
+from samerun.tracing.model import Trace
+from samerun.tracing.stored import journal_trace, read_trace
 from samerun.verify.comparators import Tolerance
 from samerun.verify.compare import Change, Comparison, compare_runs, dict_changes
 
@@ -43,6 +46,8 @@ class Verification:
     replay: Manifest | None = None
     workspace: str | None = None
     notes: list[str] = field(default_factory=list)
+    partial_until: int | None = None  # set when only the trace up to this step was checked
+    divergence: Divergence | None = None  # the first point where the replay's trace parted
 
     @property
     def exit_code(self) -> int:
@@ -53,7 +58,12 @@ class Verification:
         if self.comparison is None:
             return []
         causes = list(self.comparison.causes)
-        if self.replay is not None and self.replay.status != "finished":
+        if self.divergence is not None:
+            first = f"first divergence at step {self.divergence.step}: {self.divergence.describe()}"
+            causes = [*self.comparison.input_causes, first]
+        elif self.partial_until is not None:
+            return []
+        if self.replay is not None and self.replay.status not in ("finished", "killed"):
             causes.insert(0, f"the replay {self.replay.status}: {self.replay.error}")
         return causes
 
@@ -67,6 +77,9 @@ class Verification:
             "missing": self.missing,
             "notes": self.notes,
             "workspace": self.workspace,
+            "partial": self.partial_until is not None,
+            "until_step": self.partial_until,
+            "divergence": None if self.divergence is None else self.divergence.to_dict(),
             "comparison": None if self.comparison is None else self.comparison.to_dict(),
         }
 
@@ -198,12 +211,18 @@ def verify(
     *,
     tolerance: Tolerance | None = None,
     keep: bool = False,
+    until_step: int | None = None,
     on_event: Callable[[str], None] = lambda _message: None,
 ) -> Verification:
-    """Replay run ``run_id`` of ``store`` and compare the replay with it."""
+    """Replay run ``run_id`` of ``store`` and compare the replay with it.
+
+    With ``until_step``, the replay's trace is compared live with the recorded one and the replay
+    stops at the first divergence or after that step: a partial verification.
+    """
     original = load_manifest(store, run_id)
     if original.status == "running":
         raise ReplayError(f"run {run_id[:8]} is still running; verify it when it has finished")
+    expected = None if until_step is None else read_trace(store, run_id)
     repo = git_toplevel(store.project.root)
     argv = original.inputs.command.argv
     interpreter = resolve_interpreter(shutil.which(argv[0]) if argv else None, os.environ)
@@ -215,7 +234,8 @@ def verify(
     env, notes = _replay_environment(original)
     workspace = Workspace(repo, original.inputs.code.commit, keep)
     try:
-        replay = _run_replay(store, original, repo, workspace, env, on_event)
+        monitor = None if expected is None else _trace_monitor(expected, until_step or 0)
+        replay = _run_replay(store, original, repo, workspace, env, on_event, monitor)
     except SamerunError as err:
         return _recorded(store, Verification(run_id, "not-replayable", drift, [str(err)]))
     finally:
@@ -224,6 +244,19 @@ def verify(
     verdict = comparison.outputs_verdict
     if replay.status != original.status:
         verdict = "diverged"
+    divergence = partial = None
+    if expected is not None and until_step is not None:
+        divergence = first_divergence(expected, read_trace(store, replay.id), until_step=until_step)
+        stopped = replay.status == "killed" and original.status != "killed"
+        partial = until_step if stopped else None
+        if divergence is not None:
+            verdict = "diverged"
+        elif stopped:
+            verdict = "identical"
+            notes.append(
+                f"partial verification: the trace matched through step {until_step}; "
+                "outputs were not compared"
+            )
     if original.inputs.code.left_out:
         left_out = ", ".join(original.inputs.code.left_out)
         notes.append(f"files left out of the recorded patch were not in the replay: {left_out}")
@@ -235,8 +268,29 @@ def verify(
         replay=replay,
         workspace=str(workspace.path) if keep else None,
         notes=notes,
+        partial_until=partial,
+        divergence=divergence,
     )
     return _recorded(store, result)
+
+
+def _trace_monitor(expected: Trace, until_step: int) -> Callable[[Path], str | None]:
+    """Stop the replay at its first divergence from ``expected``, or once past ``until_step``."""
+
+    def check(run_dir: Path) -> str | None:
+        steps = sorted(journal_trace(run_dir).steps)
+        if len(steps) < 2:
+            return None
+        finished = steps[-2]  # the newest step may still be being traced
+        actual = journal_trace(run_dir)
+        divergence = first_divergence(expected, actual, until_step=min(finished, until_step))
+        if divergence is not None:
+            return f"stopped by samerun verify at the first divergence (step {divergence.step})"
+        if finished >= until_step:
+            return f"stopped by samerun verify after step {until_step}: the trace matched"
+        return None
+
+    return check
 
 
 def _run_replay(
@@ -246,6 +300,7 @@ def _run_replay(
     workspace: Workspace,
     env: dict[str, str],
     on_event: Callable[[str], None],
+    monitor: Callable[[Path], str | None] | None,
 ) -> Manifest:
     inputs = original.inputs
     if inputs.code.patch:
@@ -282,6 +337,7 @@ def _run_replay(
             environ=env,
             pin_hash_seed=inputs.randomness.python_hash_seed != "random",
             stdout_to_stderr=True,
+            monitor=monitor,
             on_start=lambda m: on_event(f"replaying as run {m.id[:8]} in {workspace.path}"),
         )
     finally:
