@@ -90,12 +90,17 @@ class Net(torch.nn.Module):  # type: ignore[misc]
         return self.out(self.drop(torch.relu(self.fc(x))))
 
 
-def train(steps: int, every: int = 1, grads: bool = False, evaluate: bool = False) -> Any:
+def train(
+    steps: int, every: int = 1, grads: bool = False, evaluate: bool = False, keep: int = 0
+) -> Any:
     torch.manual_seed(0)
     model = Net()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(16, 4), torch.randn(16, 1)
-    with samerun.start_run() as run, st.trace_model(model, every=every, grads=grads) as tracer:
+    with (
+        samerun.start_run() as run,
+        st.trace_model(model, every=every, grads=grads, keep=keep) as tracer,
+    ):
         for _ in range(steps):
             loss = ((model(x) - y) ** 2).mean()
             opt.zero_grad()
@@ -133,7 +138,11 @@ def test_trace_model_records_outputs_in_execution_order_then_parameters(project:
     ]
     step0 = {e.label: e for e in trace.steps[0]}
     assert step0["output fc"].fingerprint.describe() == "float32[16, 8]"
-    assert step0["param out.bias"].fingerprint.values is not None  # small values are kept
+    assert step0["param out.bias"].fingerprint.values is None  # only fingerprints by default
+    kept = {e.label: e for e in train(steps=1, keep=8).steps[0]}
+    assert kept["param out.bias"].fingerprint.values is not None
+    assert kept["param fc.bias"].fingerprint.values is not None
+    assert kept["param fc.weight"].fingerprint.values is None  # 32 elements > 8
 
 
 def test_trace_model_traces_every_nth_training_step_only(project: Path) -> None:
