@@ -22,7 +22,7 @@ from samerun.store.meta import (
     open_meta_store,
     sqlite_path,
 )
-from samerun.store.schema import SCHEMA_REVISION
+from samerun.store.migrate import SCHEMA_REVISION
 
 T0 = 1_700_000_000.25
 MALFORMED = "a run reference is an id, a unique id prefix, or `last`"

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from samerun.store import migrate
 from samerun.store.meta import RunRow, create_engine, open_meta_store, sqlite_path
-from samerun.store.schema import SCHEMA_REVISION
+from samerun.store.migrate import SCHEMA_REVISION
 
 UrlFactory = Callable[[], str]
 

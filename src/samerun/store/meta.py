@@ -208,7 +208,7 @@ class MetaStore:
         """Write the end of a run if it is still ``running``; False if someone else already did."""
         import sqlalchemy as sa
 
-        from samerun.store.schema import artifacts, metrics, params, runs
+        from samerun.store.schema import artifacts, params, runs
 
         with self._write() as conn:
             updated = conn.execute(
@@ -238,7 +238,7 @@ class MetaStore:
                         for k, v in done.params.items()
                     ],
                 )
-            _insert_batched(conn, metrics, _metric_rows(run_id, done.metrics))
+            _insert_metrics(conn, run_id, done.metrics)
             if done.artifacts:
                 conn.execute(
                     artifacts.insert(),
@@ -347,30 +347,19 @@ class MetaStore:
         return str(rows[0][0]) if rows else None
 
 
-def _metric_rows(
-    run_id: str, items: Iterable[tuple[str, int, float, float]]
-) -> Iterator[dict[str, Any]]:
-    for key, step, value, ts in items:
-        yield {
-            "run_id": run_id,
-            "key": key,
-            "step": step,
-            "value": None if math.isnan(value) else value,
-            "timestamp": ts,
-        }
-
-
-def _insert_batched(
-    conn: sa.Connection, table: sa.Table, rows: Iterator[dict[str, Any]], batch: int = 20_000
+def _insert_metrics(
+    conn: sa.Connection, run_id: str, items: Iterable[tuple[str, int, float, float]]
 ) -> None:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= batch:
-            conn.execute(table.insert(), chunk)
-            chunk = []
-    if chunk:
-        conn.execute(table.insert(), chunk)
+    """Insert metric rows through the driver's executemany: Core's per-row dicts cost 2x."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = "run_id, key, step, value, timestamp"
+    sql = f"INSERT INTO metrics ({columns}) VALUES ({', '.join([mark] * 5)})"
+    rows = [
+        (run_id, key, step, None if math.isnan(value) else value, ts)
+        for key, step, value, ts in items
+    ]
+    for start in range(0, len(rows), 50_000):
+        conn.exec_driver_sql(sql, rows[start : start + 50_000])
 
 
 def _first_line(err: BaseException) -> str:

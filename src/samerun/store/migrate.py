@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samerun._exceptions import StoreError
-from samerun.store.schema import SCHEMA_REVISION
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -21,6 +20,9 @@ if TYPE_CHECKING:
     from samerun.store.meta import MetaStore
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The Alembic revision a store created by this version of samerun is at. It lives here, not in
+#: schema.py, so that read-only commands can check it without importing SQLAlchemy.
+SCHEMA_REVISION = "0002"
 #: PostgreSQL advisory lock ("samerun" in hex) taken by every schema change, so that processes
 #: creating or upgrading one store at once wait for each other. SQLite needs none: its
 #: transactions begin IMMEDIATE, which takes the write lock up front.

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-#: The Alembic revision a store created by this version of samerun is at.
-SCHEMA_REVISION = "0002"
-
 metadata = sa.MetaData()
 
 runs = sa.Table(
