@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 def open_project_store(create: bool = False) -> Store:
     """The current project's store; read-only commands also mark dead runs as failed."""
-    from samerun.recorder import reap_stale
     from samerun.store.project import Project, find_root, open_store
 
     project = Project(find_root())
@@ -34,7 +33,10 @@ def open_project_store(create: bool = False) -> Store:
         render.error_console().print(
             f"samerun: created a store in {project.store_dir}", highlight=False
         )
-    reap_stale(store)
+    if store.meta.running_runs():  # the recorder's imports are paid only when one may be dead
+        from samerun.recorder import reap_stale
+
+        reap_stale(store)
     return store
 
 
