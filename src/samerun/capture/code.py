@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from samerun._exceptions import CaptureError
 from samerun.hashing import hash_file, hash_json
+from samerun.sourcetree import walk_files
 
 #: An untracked file larger than this, or one with a NUL byte, is left out of the patch.
 UNTRACKED_FILE_CAP = 1 << 20
@@ -32,7 +33,6 @@ SOURCE_SUFFIXES = frozenset(
     ".py .pyx .pxd .ipynb .sh .r .jl .sql .yaml .yml .json .toml .cfg .ini .txt .c .cc .cpp .h"
     " .hpp .cu .rs .go .java .scala .js .ts".split()
 )
-_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", ".samerun", ".git"})
 
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
@@ -241,20 +241,9 @@ def _remote_url(git: _Git) -> str | None:
 
 def _capture_plain_directory(start: Path, exclude: set[str]) -> CodeState:
     entries: list[tuple[str, str, int]] = []
-    for dirpath, dirnames, filenames in os.walk(start):
-        here = Path(dirpath)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in _SKIP_DIRS
-            and not d.startswith(".")
-            and not (here / d / "pyvenv.cfg").exists()
-        )
-        for name in sorted(filenames):
-            path = here / name
-            rel = path.relative_to(start).as_posix()
-            if path.suffix.lower() not in SOURCE_SUFFIXES or rel in exclude or path.is_symlink():
-                continue
+    for path in walk_files(start):
+        rel = path.relative_to(start).as_posix()
+        if path.suffix.lower() in SOURCE_SUFFIXES and rel not in exclude and not path.is_symlink():
             entries.append((rel, hash_file(path), path.stat().st_size))
     entries.sort()
     return CodeState(

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from samerun.doctor.model import Skipped
+from samerun.sourcetree import SKIP_DIRS, walk_files
 
 MAX_SOURCE_BYTES = 1 << 20  # larger .py files are generated code, not something to review
 MAX_NOTEBOOK_BYTES = 32 << 20  # notebooks carry their outputs (images) inline
 SUFFIXES = (".py", ".ipynb")
 #: Never the project's own code, even when git does not ignore them (a virtual environment's
 #: packages live in site-packages).
-_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", ".samerun", ".git"})
 _SUPPRESS = re.compile(r"#\s*samerun:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
 _HELP = re.compile(r"^[\w.]+\?{1,2}\s*$")
 _SHELL_ASSIGN = re.compile(r"^\s*[\w, ]+=\s*[!%]")
@@ -64,8 +62,8 @@ def project_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     listed = _git_files(root)
-    paths = listed if listed is not None else list(_walk(root))
-    return sorted(p for p in paths if _SKIP_DIRS.isdisjoint(p.parts) and p.is_file())
+    paths = listed if listed is not None else list(walk_files(root))
+    return sorted(p for p in paths if SKIP_DIRS.isdisjoint(p.parts) and p.is_file())
 
 
 def _git_files(root: Path) -> list[Path] | None:
@@ -90,19 +88,6 @@ def _git_files(root: Path) -> list[Path] | None:
         return None
     names = done.stdout.decode("utf-8", "surrogateescape").split("\0")
     return [root / name for name in sorted(set(names)) if name]
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for directory, dirnames, filenames in os.walk(root):
-        here = Path(directory)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in _SKIP_DIRS
-            and not d.startswith(".")
-            and not (here / d / "pyvenv.cfg").exists()
-        )
-        yield from (here / name for name in sorted(filenames))
 
 
 def load(path: Path, rel: str) -> Source | Skipped:

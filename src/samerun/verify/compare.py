@@ -294,24 +294,36 @@ def _metric_diff(
 def _outputs(
     a: Manifest, b: Manifest, objects: ObjectStore, tolerance: Tolerance
 ) -> list[OutputDiff]:
+    artifacts_a = {x.path: x for x in a.outputs.artifacts}
+    artifacts_b = {x.path: x for x in b.outputs.artifacts}
+    return [
+        *_paired(
+            "artifact",
+            artifacts_a,
+            artifacts_b,
+            lambda path: _artifact_diff(artifacts_a[path], artifacts_b[path], objects, tolerance),
+        ),
+        *_paired(
+            "metric",
+            a.outputs.metrics,
+            b.outputs.metrics,
+            lambda key: _metric_diff(key, a, b, objects, tolerance),
+        ),
+    ]
+
+
+def _paired(
+    kind: str, a: Mapping[str, Any], b: Mapping[str, Any], compare: Callable[[str], OutputDiff]
+) -> list[OutputDiff]:
+    """One diff per name in either run: compared when both have it, else missing or added."""
     diffs = []
-    arts_a = {x.path: x for x in a.outputs.artifacts}
-    arts_b = {x.path: x for x in b.outputs.artifacts}
-    for path in sorted(set(arts_a) | set(arts_b)):
-        if path not in arts_b:
-            diffs.append(OutputDiff("artifact", path, "missing", detail="only in the first run"))
-        elif path not in arts_a:
-            diffs.append(OutputDiff("artifact", path, "added", detail="only in the second run"))
+    for name in sorted(set(a) | set(b)):
+        if name not in b:
+            diffs.append(OutputDiff(kind, name, "missing", detail="only in the first run"))
+        elif name not in a:
+            diffs.append(OutputDiff(kind, name, "added", detail="only in the second run"))
         else:
-            diffs.append(_artifact_diff(arts_a[path], arts_b[path], objects, tolerance))
-    metrics_a, metrics_b = a.outputs.metrics, b.outputs.metrics
-    for key in sorted(set(metrics_a) | set(metrics_b)):
-        if key not in metrics_b:
-            diffs.append(OutputDiff("metric", key, "missing", detail="only in the first run"))
-        elif key not in metrics_a:
-            diffs.append(OutputDiff("metric", key, "added", detail="only in the second run"))
-        else:
-            diffs.append(_metric_diff(key, a, b, objects, tolerance))
+            diffs.append(compare(name))
     return diffs
 
 
