@@ -296,3 +296,15 @@ def test_uncommitted_change_is_a_patch_that_applies_at_the_commit(
     git(clone, "apply", str(tmp_path / "change.patch"))
     assert (clone / "train.py").read_text() == (project / "train.py").read_text()
     assert (clone / "helper.py").read_text() == "VALUE = 1\n"
+
+
+def test_frameworks_the_child_imported_describe_the_host(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    pytest.importorskip("numpy")
+    script = "import numpy, samerun\nsamerun.log_metric('x', float(numpy.ones(3).sum()))\n"
+    done = samerun_cli("record", "--json", "--", sys.executable, "-c", script)
+    assert done.returncode == 0, done.stderr
+    host = json.loads(done.stdout)["host"]
+    assert host["numpy"]["version"] == __import__("numpy").__version__
+    assert "torch" not in host or "version" in host["torch"]

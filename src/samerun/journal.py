@@ -4,8 +4,9 @@ Each process that logs into a run writes its own segment, ``journal-<pid>.jsonl`
 array per line: ``["m", key, step, value, time]`` for a metric, ``["p", {params}]``,
 ``["a", {artifact}]``, ``["seeded", [names]]``, ``["set", {setting: value}]`` (what
 ``seed_everything`` set), ``["t", step, …]`` (a trace fingerprint, see
-:mod:`samerun.tracing.model`), ``["n", "name"]``, ``["d", {data input}, [warnings]]``
-(see :func:`samerun.use_dataset`). A background thread appends what was logged
+:mod:`samerun.tracing.model`), ``["n", "name"]``, ``["d", {data input}, [warnings]]`` (see
+:func:`samerun.use_dataset`), ``["h", {facts}]`` (GPUs, CUDA, BLAS as the frameworks an attached
+child imported report them). A background thread appends what was logged
 at most every :data:`FLUSH_INTERVAL_S` and touches the segment as a heartbeat, so a crash loses
 at most the last interval and the reaper can tell a live run from a dead one.
 """

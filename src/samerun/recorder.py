@@ -193,6 +193,7 @@ class _Collected:
     metrics: list[tuple[str, int, float, float]] = field(default_factory=list)
     data: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    host: dict[str, Any] = field(default_factory=dict)
 
 
 def _collect(run_dir: Path) -> _Collected:
@@ -216,6 +217,8 @@ def _collect(run_dir: Path) -> _Collected:
             collected.trace.append(record[1:])
         elif kind == "n":
             collected.name = record[1]
+        elif kind == "h":
+            collected.host.update(record[1])
         elif kind == "d":
             collected.data[record[1]["path"]] = record[1]
             collected.warnings.extend(w for w in record[2] if w not in collected.warnings)
@@ -295,7 +298,9 @@ def complete(
             seeded=sorted({*randomness.seeded, *collected.seeded}),
             settings={**randomness.settings, **collected.settings},
         )
-    host = {**manifest.host, **library_facts()} if collect_outputs else manifest.host
+    # What frameworks in the recording process (or the attached child) report about the hardware.
+    facts = library_facts() if collect_outputs else {}
+    host = {**manifest.host, **facts, **collected.host}
     data = {**{d["path"]: d for d in inputs.data}, **collected.data}
     final = manifest.evolve(
         name=manifest.name or collected.name,

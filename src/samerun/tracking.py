@@ -161,6 +161,12 @@ class Run:
         journal, self._journal = self._journal, None
         if journal is None:
             return
+        if self.attached:  # the launcher cannot see the frameworks this process imported
+            from samerun.capture.host import library_facts
+
+            facts = library_facts()
+            if facts:
+                journal.append(("h", facts))
         journal.close()
         with _lock:
             if _active is self:
