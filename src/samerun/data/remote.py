@@ -8,7 +8,6 @@ renamed into place, or one S3 PUT), so an interrupted transfer resumes where it 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,9 +17,9 @@ from typing import Any
 from samerun._atomic import atomic_write
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, RemoteError
 from samerun.data.pointer import Dataset
+from samerun.data.scan import INLINE_MAX
 from samerun.data.tree import load_tree
 from samerun.data.workspace import DataContext
-from samerun.hashing import hash_file
 from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
 from samerun.store.project import Project
 
@@ -126,44 +125,47 @@ def _parallel(jobs: int, work: Callable[[str], int], oids: Iterable[str]) -> int
         return sum(pool.map(work, oids))
 
 
-def _needed(objects: ObjectStore, datasets: list[Dataset]) -> tuple[list[str], list[str]]:
-    """(file objects, tree objects) the versions name; their trees must be in ``objects``."""
-    files: dict[str, None] = {}
+def _needed(objects: ObjectStore, datasets: list[Dataset]) -> tuple[dict[str, int], list[str]]:
+    """(file objects with their sizes, tree objects) the versions name; trees must be here."""
+    files: dict[str, int] = {}
     trees: dict[str, None] = {}
     for ds in datasets:
         if ds.pointer.kind == "file":
-            files[ds.pointer.oid] = None
+            files[ds.pointer.oid] = ds.pointer.size
             continue
         trees[ds.pointer.oid] = None
-        files.update((e.oid, None) for e in load_tree(objects, ds.pointer.oid).entries)
-    return list(files), list(trees)
+        files.update((e.oid, e.size) for e in load_tree(objects, ds.pointer.oid).entries)
+    return files, list(trees)
 
 
 def push(
     ctx: DataContext, remote: ObjectStore, datasets: list[Dataset], *, jobs: int = JOBS
 ) -> Transfer:
-    """Send the objects of ``datasets`` the remote lacks: files first, then their trees."""
+    """Send the objects of ``datasets`` the remote lacks: files first, then their trees.
+
+    Object names of the project's store are trusted (each object was hashed as it was
+    stored, and ``fsck`` re-checks them), so nothing is hashed again; sizes are checked, and
+    whoever pulls the objects checks their hashes.
+    """
     local = _local(ctx)
     files, trees = _needed(local, datasets)
     there = set(remote.iter_oids())
 
     def send(oid: str) -> int:
         path = local.path_of(oid)
-        if not path.is_file():
-            raise ObjectNotFound(oid)
-        if not isinstance(remote, LocalObjectStore):
-            stored, size = remote.put_file(path)
-        else:  # one hash of the source, one kernel-side copy, one rename
-            stored, size = hash_file(path), path.stat().st_size
-            if stored == oid:
-                tmp = remote.new_temp()
-                shutil.copyfile(path, tmp)
-                remote.install(tmp, oid)
-        if stored != oid:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ObjectNotFound(oid) from None
+        if files.get(oid, size) != size:
+            raise ObjectCorrupt(oid, str(path))
+        if isinstance(remote, LocalObjectStore):
+            remote.copy_object(path, oid)
+        elif remote.put_file(path)[0] != oid:
             raise ObjectCorrupt(oid, str(path))
         return size
 
-    missing = [[oid for oid in group if oid not in there] for group in (files, trees)]
+    missing = [[oid for oid in group if oid not in there] for group in (list(files), trees)]
     sent = sum(_parallel(jobs, send, group) for group in missing)
     count = sum(len(group) for group in missing)
     return Transfer(count, len(files) + len(trees) - count, sent)
@@ -174,8 +176,13 @@ def pull(
 ) -> Transfer:
     """Fetch the objects of ``datasets`` this store lacks (trees first), each hash-checked."""
     local = _local(ctx)
+    sizes: dict[str, int] = {}  # of file objects, known once the trees are here
 
     def fetch(oid: str) -> int:
+        if isinstance(remote, LocalObjectStore) and sizes.get(oid, 0) <= INLINE_MAX:
+            data = remote.get_bytes(oid)  # read once, hash-checked
+            local.write_object(oid, data)
+            return len(data)
         tmp = local.new_temp()
         try:
             remote.fetch_to(oid, tmp)
@@ -188,8 +195,8 @@ def pull(
     trees = list(dict.fromkeys(ds.pointer.oid for ds in datasets if ds.pointer.kind == "dir"))
     missing_trees = [oid for oid in trees if not local.exists(oid)]
     got = _parallel(jobs, fetch, missing_trees)
-    files, _ = _needed(local, datasets)
-    missing = [oid for oid in files if not local.exists(oid)]
+    sizes.update(_needed(local, datasets)[0])
+    missing = [oid for oid in sizes if not local.exists(oid)]
     got += _parallel(jobs, fetch, missing)
     count = len(missing_trees) + len(missing)
-    return Transfer(count, len(files) + len(trees) - count, got)
+    return Transfer(count, len(sizes) + len(trees) - count, got)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import blake3
 
@@ -28,12 +29,14 @@ from samerun.store.objects import LocalObjectStore, ObjectStore
 #: Files up to this size are read in one go (bounded memory per worker).
 INLINE_MAX = 4 << 20
 _CHUNK = 16 << 20
+#: Work per thread-pool task: small files are batched, each file also counting as this much.
+_BATCH_BYTES = 8 << 20
+_PER_FILE_BYTES = 64 << 10
 #: Suffix of the temp files checkout writes next to their destination (never dataset files).
 TEMP_SUFFIX = ".samerun-tmp"
 
 
-@dataclass(frozen=True)
-class FileStat:
+class FileStat(NamedTuple):
     rel: str  # POSIX path relative to the dataset root ("" for a single-file dataset)
     path: str
     ino: int
@@ -96,40 +99,30 @@ def _changed(f: FileStat) -> FileChanged:
     return FileChanged(f.path)
 
 
-def _check(f: FileStat, path_or_fd: str | int) -> None:
-    try:
-        st = os.stat(path_or_fd)
-    except FileNotFoundError:
-        raise _changed(f) from None
-    if not f.same(st):
-        raise _changed(f)
-
-
 def _hash_file(f: FileStat, store: LocalObjectStore | None) -> tuple[str, int]:
-    """Hash (and with ``store``, store) one file; returns its oid and when it was read."""
+    """Hash (and with ``store``, store) one file; returns its oid and when it was read.
+
+    The file is read once; the bytes hashed are the bytes stored. Its inode, mtime and size
+    after the read must still be those the walk saw, else it changed while being read.
+    """
     read_at = time.time_ns()
     try:
-        src = open(f.path, "rb")  # noqa: SIM115 - closed below, after the last check
+        src = open(f.path, "rb", buffering=0)  # noqa: SIM115 - closed below, after the check
     except FileNotFoundError:
         raise _changed(f) from None
     with src:
-        _check(f, src.fileno())
-        if f.size <= INLINE_MAX:
-            data = src.read(INLINE_MAX + 1)
-            if len(data) != f.size:
-                raise _changed(f)
-            _check(f, f.path)
-            oid = hash_bytes(data)
-            if store is not None and not store.exists(oid):
-                tmp = store.new_temp()
-                tmp.write_bytes(data)
-                store.install(tmp, oid)
-            return oid, read_at
-        oid = _stream(f, src, store)
+        if f.size > INLINE_MAX:
+            return _stream(f, src, store), read_at
+        data = src.read(f.size + 1)
+        if len(data) != f.size or not f.same(os.fstat(src.fileno())):
+            raise _changed(f)
+    oid = hash_bytes(data)
+    if store is not None:
+        store.write_object(oid, data)
     return oid, read_at
 
 
-def _stream(f: FileStat, src: io.BufferedReader, store: LocalObjectStore | None) -> str:
+def _stream(f: FileStat, src: io.RawIOBase, store: LocalObjectStore | None) -> str:
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
     tmp = store.new_temp() if store is not None else None
     buffer = bytearray(_CHUNK)
@@ -143,9 +136,8 @@ def _stream(f: FileStat, src: io.BufferedReader, store: LocalObjectStore | None)
                 if out is not None:
                     out.write(view[:count])
                 total += count
-        if total != f.size:
+        if total != f.size or not f.same(os.fstat(src.fileno())):
             raise _changed(f)
-        _check(f, f.path)
         oid = tag(hasher.hexdigest())
         if store is not None and tmp is not None:
             store.install(tmp, oid)
@@ -155,30 +147,53 @@ def _stream(f: FileStat, src: io.BufferedReader, store: LocalObjectStore | None)
             tmp.unlink(missing_ok=True)
 
 
+def _batches(todo: list[int], files: list[FileStat]) -> list[list[int]]:
+    """Group file indexes into tasks of about :data:`_BATCH_BYTES` (one big file per task)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    weight = 0
+    for i in todo:
+        current.append(i)
+        weight += files[i].size + _PER_FILE_BYTES
+        if weight >= _BATCH_BYTES:
+            batches.append(current)
+            current, weight = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
 def hash_files(
     files: list[FileStat], cache: StatCache, store: ObjectStore | None = None
 ) -> list[str]:
     """The oid of every file (in order), from the cache where it is fresh, hashed otherwise.
 
-    With ``store``, every file's object is also made present in it.
+    With ``store``, every file's object is also made present in it. Files are hashed in
+    batches (per-task overhead matters for many small files) on a few threads: blake3 and
+    file I/O release the GIL.
     """
     local = store if isinstance(store, LocalObjectStore) else None
-    oids: list[str | None] = [cache.get(f.ino, f.mtime_ns, f.size) for f in files]
+    get = cache.get
+    oids: list[str | None] = [get(f.ino, f.mtime_ns, f.size) for f in files]
     todo = [
         i
         for i, oid in enumerate(oids)
         if oid is None or (local is not None and not local.exists(oid))
     ]
+
+    def run(batch: list[int]) -> list[tuple[int, str, int]]:
+        return [(i, *_hash_file(files[i], local)) for i in batch]
+
     if todo:
-        workers = min(len(todo), (os.cpu_count() or 1) * 2)
+        batches = _batches(todo, files)
+        workers = min(len(batches), (os.cpu_count() or 1) * 2)
         with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as pool:
             try:
-                for i, (oid, read_at) in zip(
-                    todo, pool.map(lambda i: _hash_file(files[i], local), todo), strict=True
-                ):
-                    f = files[i]
-                    oids[i] = oid
-                    cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
+                for done in pool.map(run, batches):
+                    for i, oid, read_at in done:
+                        f = files[i]
+                        oids[i] = oid
+                        cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
