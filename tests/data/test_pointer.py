@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from samerun._exceptions import PointerError
-from samerun.data.pointer import Pointer, find_pointers, parse_pointer, read_pointer
+from samerun.data.pointer import (
+    Pointer,
+    _as_dumped,
+    find_pointers,
+    parse_pointer,
+    read_pointer,
+)
 from samerun.hashing import hash_bytes
 
 OID = hash_bytes(b"x")
@@ -19,6 +25,21 @@ def test_pointer_is_small_readable_yaml_that_round_trips() -> None:
     assert "path: raw\nkind: dir\n" in text
     assert f"oid: {OID}" in text
     assert parse_pointer(pointer.dump(), "p") == pointer
+
+
+@pytest.mark.parametrize(
+    ("path", "without_yaml"),
+    [("raw", True), ("labels.csv", True), ("a/b_c-1", True)]
+    + [(word, False) for word in ("yes", "Off", "010", ".inf", "~")],
+)
+def test_pointers_samerun_wrote_read_as_yaml_reads_them(path: str, without_yaml: bool) -> None:
+    import yaml
+
+    dumped = Pointer(path, "file", OID, 10**12, 1).dump()
+    fast = _as_dumped(dumped)
+    assert (fast is not None) == without_yaml
+    assert fast is None or fast == yaml.safe_load(dumped)
+    assert _as_dumped(dumped.replace(b"size: ", b"size: 0")) is None  # octal to YAML 1.1
 
 
 @pytest.mark.parametrize(

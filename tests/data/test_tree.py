@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from samerun._exceptions import UnsafePath
-from samerun.data.tree import TREE_FORMAT, store_tree
-from samerun.hashing import hash_bytes
+from samerun.data.tree import TREE_FORMAT, Tree, TreeEntry, store_tree
+from samerun.hashing import canonical_json, hash_bytes
 from samerun.store.objects import LocalObjectStore
 
 
@@ -47,3 +47,12 @@ def test_symlinks_leaving_the_directory_are_rejected(tmp_path: Path) -> None:
     os.symlink(tmp_path / "secret", root / "link")
     with pytest.raises(UnsafePath):
         store_tree(root, LocalObjectStore(tmp_path / "objects"))
+
+
+def test_tree_bytes_are_the_canonical_json_of_its_entries() -> None:
+    entries = (
+        TreeEntry('caf\u00e9/"q".csv', hash_bytes(b"a"), 1, 0o644),
+        TreeEntry("z.sh", hash_bytes(b"b"), 2**40, 0o755),
+    )
+    document = {"format": TREE_FORMAT, "entries": [list(e) for e in entries]}
+    assert Tree(entries).encode() == canonical_json(document)

@@ -101,16 +101,17 @@ def status(paths: tuple[str, ...], as_json: bool) -> int:
         render.print_json([s.to_dict() for s in result])
     elif not result:
         _print("no datasets yet: add one with `samerun data add PATH`")
+    # click.secho, not Rich: status is run often and importing Rich would double its start-up
     for s in [] if as_json else result:
-        style = {"unchanged": "green", "modified": "yellow", "missing": "red"}[s.state]
-        _print(f"[{style}]{s.state:9}[/] {s.dataset}")
+        color = {"unchanged": "green", "modified": "yellow", "missing": "red"}[s.state]
+        click.echo(f"{click.style(f'{s.state:9}', fg=color)} {s.dataset}")
         for label, files in (("added", s.added), ("modified", s.modified), ("deleted", s.deleted)):
             for name in files[:20]:
-                _print(f"    {label}: {name}")
+                click.echo(f"    {label}: {name}")
             if len(files) > 20:
-                _print(f"    … and {len(files) - 20} more {label}")
+                click.echo(f"    … and {len(files) - 20} more {label}")
         if s.note:
-            _print(f"    [dim]{s.note}[/]")
+            click.secho(f"    {s.note}", dim=True)
     return 0 if all(s.state == "unchanged" for s in result) else 1
 
 

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ POINTER_FORMAT = "samerun.pointer/1"
 SUFFIX = ".samerun"
 _HEADER = "# samerun dataset pointer: commit it to git; the data lives in the object store\n"
 _KEYS = ("format", "path", "kind", "oid", "size", "files")
+#: Values :func:`_as_dumped` reads as YAML would: plain words and plain decimal integers.
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]*")
+_INT = re.compile(r"0|[1-9][0-9]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,14 @@ class Pointer:
 
 def parse_pointer(text: bytes, where: str) -> Pointer:
     """Parse and check a pointer's bytes; every problem is one :class:`PointerError`."""
-    import yaml
+    document = _as_dumped(text)
+    if document is None:
+        import yaml
 
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise PointerError(where, "not valid YAML") from None
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise PointerError(where, "not valid YAML") from None
     if not isinstance(document, dict):
         raise PointerError(where, "expected a mapping of format, path, kind, oid, size, files")
     missing = [key for key in _KEYS if key not in document]
@@ -81,6 +88,31 @@ def parse_pointer(text: bytes, where: str) -> Pointer:
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (size, files)):
         raise PointerError(where, "size and files must be non-negative integers")
     return Pointer(path, kind, oid, size, files)
+
+
+def _as_dumped(text: bytes) -> dict[str, Any] | None:
+    """The fields of a pointer exactly as :meth:`Pointer.dump` writes it, read without YAML.
+
+    Anything else (edited by hand, or a value YAML would read as another type) gives None,
+    and YAML reads it. This keeps ``samerun data status`` from importing a YAML parser.
+    """
+    lines = text.split(b"\n")
+    if len(lines) != len(_KEYS) + 2 or lines[0] + b"\n" != _HEADER.encode() or lines[-1]:
+        return None
+    fields: dict[str, Any] = {}
+    for key, line in zip(_KEYS, lines[1:-1], strict=True):
+        name, _, value = line.decode("utf-8", "replace").partition(": ")
+        if name != key:
+            return None
+        if key in ("size", "files"):
+            if not _INT.fullmatch(value):
+                return None
+            fields[key] = int(value)
+        elif _WORD.fullmatch(value) and value.lower() not in _YAML_WORDS:
+            fields[key] = value
+        else:
+            return None
+    return fields
 
 
 def pointer_for(dataset: Path) -> Path:

@@ -47,7 +47,7 @@ class FileStat(NamedTuple):
     @classmethod
     def of(cls, rel: str, path: str, st: os.stat_result) -> FileStat:
         mode = 0o755 if st.st_mode & stat.S_IXUSR else 0o644
-        return cls(rel, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)
+        return cls(rel, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)  # inlined in walk()
 
     def same(self, st: os.stat_result) -> bool:
         return (st.st_ino, st.st_mtime_ns, st.st_size) == (self.ino, self.mtime_ns, self.size)
@@ -86,7 +86,11 @@ def walk(root: Path) -> list[FileStat]:
                 if entry.is_dir():
                     stack.append((entry.path, rel + "/"))
                 elif entry.is_file() and not entry.name.endswith(TEMP_SUFFIX):
-                    found.append(FileStat.of(rel, entry.path, entry.stat()))
+                    st = entry.stat()
+                    mode = 0o755 if st.st_mode & stat.S_IXUSR else 0o644
+                    found.append(
+                        FileStat(rel, entry.path, st.st_ino, st.st_mtime_ns, st.st_size, mode)
+                    )
     found.sort(key=lambda f: f.rel)
     return found
 
