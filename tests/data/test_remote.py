@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import urllib.request
@@ -140,4 +139,4 @@ def test_pulled_objects_are_hash_checked(ctx: DataContext, tmp_path: Path) -> No
     with pytest.raises(Exception, match="corrupt"):
         pull(clone, remote, datasets)
     assert not clone.objects.exists(victim)
-    assert os.listdir(tmp_path / "other-store" / ".incoming") == []
+    assert list((tmp_path / "other-store" / ".incoming").glob("*")) == []  # no temp left

@@ -69,3 +69,20 @@ def test_urls_pick_the_backend(tmp_path: Path) -> None:
     assert isinstance(open_object_store(str(tmp_path)), LocalObjectStore)
     assert isinstance(open_object_store(f"file://{tmp_path}"), LocalObjectStore)
     assert isinstance(open_object_store("memory://bucket/prefix"), FsspecObjectStore)
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["unnamed-file", "temp-and-rename"])
+def test_written_objects_appear_whole_read_only_and_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmpfile: bool
+) -> None:
+    if not tmpfile:  # filesystems and platforms without O_TMPFILE
+        monkeypatch.setattr("samerun.store.objects._O_TMPFILE", 0)
+    store = LocalObjectStore(tmp_path / "objects")
+    data = os.urandom(5000)
+    oid = hash_bytes(data)
+    assert store.write_object(oid, data) is True
+    assert store.write_object(oid, data) is False
+    assert store.get_bytes(oid) == data
+    assert not store.path_of(oid).stat().st_mode & 0o222
+    assert list(store.iter_oids()) == [oid]
+    assert list((tmp_path / "objects" / ".incoming").glob("*")) == []

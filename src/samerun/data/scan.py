@@ -110,16 +110,23 @@ def _hash_file(f: FileStat, store: LocalObjectStore | None) -> tuple[str, int]:
     after the read must still be those the walk saw, else it changed while being read.
     """
     read_at = time.time_ns()
-    try:
-        src = open(f.path, "rb", buffering=0)  # noqa: SIM115 - closed below, after the check
+    if f.size > INLINE_MAX:
+        try:
+            src = open(f.path, "rb", buffering=0)  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise _changed(f) from None
+        with src:
+            return _stream(f, src, store), read_at
+    try:  # os-level calls: a few syscalls per file is what many small files cost
+        fd = os.open(f.path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise _changed(f) from None
-    with src:
-        if f.size > INLINE_MAX:
-            return _stream(f, src, store), read_at
-        data = src.read(f.size + 1)
-        if len(data) != f.size or not f.same(os.fstat(src.fileno())):
+    try:
+        data = os.read(fd, f.size + 1)
+        if len(data) != f.size or not f.same(os.fstat(fd)):
             raise _changed(f)
+    finally:
+        os.close(fd)
     oid = hash_bytes(data)
     if store is not None:
         store.write_object(oid, data)

@@ -7,11 +7,13 @@ Opened by URL: a plain path (or ``file://``) gives :class:`LocalObjectStore`; an
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +21,10 @@ from typing import Any, Protocol
 from samerun._atomic import atomic_write
 from samerun._exceptions import CaptureError, ObjectCorrupt, ObjectNotFound, StoreError
 from samerun.hashing import hash_bytes, hash_file, split_oid, tag
+
+#: Unnamed files linked in whole (Linux); the errors of filesystems without them.
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL}
 
 
 class ObjectStore(Protocol):
@@ -60,6 +66,12 @@ def _oid_of_key(prefix: str, rest: str) -> str | None:
     return candidate
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _relative_key(oid: str) -> str:
     try:
         _, digest = split_oid(oid)
@@ -76,6 +88,9 @@ class LocalObjectStore:
         self.url = str(root)
         self._made: set[str] = set()  # directories known to exist
         self._temps = itertools.count()
+        self._lock = threading.Lock()
+        self._root_fd: int | None = None
+        self._no_tmpfile = False
 
     def path_of(self, oid: str) -> Path:
         return self.root / _relative_key(oid)
@@ -141,29 +156,61 @@ class LocalObjectStore:
     def write_object(self, oid: str, data: bytes) -> bool:
         """Store ``data``, which the caller hashed to ``oid``; False when it was already there.
 
-        The bytes go to a temp file renamed into place, so no partial object is ever visible,
-        even to a reader racing a killed writer. Like git and DVC, small objects are not
-        fsync'ed one by one (that costs a disk flush per file): a power loss can leave a
-        truncated object, which ``fsck`` and every checkout (hash-checked) detect.
+        No partial object is ever visible, even to a reader racing a killed writer: on Linux
+        the bytes go to an unnamed file (``O_TMPFILE``) that is linked in whole, elsewhere to a
+        temp file renamed into place. Like git and DVC, small objects are not fsync'ed one by
+        one (a disk flush per file): a power loss can leave a truncated object, which ``fsck``
+        and every checkout (hash-checked) detect.
         """
-        target = os.path.join(self.url, _relative_key(oid))
+        key = _relative_key(oid)
+        target = os.path.join(self.url, key)
         if os.path.isfile(target):
             return False
+        directory = os.path.dirname(target)
+        self._mkdir(directory)
+        anchor = self._anchor()
+        if anchor is not None:
+            try:
+                fd = os.open(directory, _O_TMPFILE | os.O_WRONLY, 0o444)
+            except OSError as err:
+                if err.errno not in _NO_TMPFILE:
+                    raise
+                self._no_tmpfile = True
+            else:
+                try:
+                    _write_all(fd, data)
+                    # dst_dir_fd makes os.link use linkat(AT_SYMLINK_FOLLOW), as /proc needs
+                    os.link(f"/proc/self/fd/{fd}", key, dst_dir_fd=anchor)
+                except FileExistsError:
+                    return False
+                finally:
+                    os.close(fd)
+                return True
         fd, tmp = self._open_temp(0o444)  # read-only, yet this descriptor may write
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                _write_all(fd, data)
             finally:
                 os.close(fd)
-            self._mkdir(os.path.dirname(target))
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         return True
+
+    def _anchor(self) -> int | None:
+        """A descriptor of the root for linking ``O_TMPFILE`` files in; None where unsupported."""
+        if self._no_tmpfile:
+            return None
+        with self._lock:
+            if self._root_fd is None:
+                if not (_O_TMPFILE and os.path.isdir("/proc/self/fd")):
+                    self._no_tmpfile = True
+                    return None
+                self._root_fd = os.open(self.url, os.O_RDONLY | os.O_DIRECTORY)
+                weakref.finalize(self, os.close, self._root_fd)
+            return self._root_fd
 
     def copy_object(self, source: Path, oid: str) -> bool:
         """Copy ``source``, already named ``oid`` by a trusted store, in (kernel-side, atomic)."""
