@@ -158,7 +158,7 @@ class LocalObjectStore:
 
         No partial object is ever visible, even to a reader racing a killed writer: on Linux
         the bytes go to an unnamed file (``O_TMPFILE``) that is linked in whole, elsewhere to a
-        temp file renamed into place. Like git and DVC, small objects are not fsync'ed one by
+        temp file renamed into place. Like DVC, small objects are not fsync'ed one by
         one (a disk flush per file): a power loss can leave a truncated object, which ``fsck``
         and every checkout (hash-checked) detect.
         """
