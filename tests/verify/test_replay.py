@@ -246,3 +246,25 @@ def test_changed_dataset_is_materialized_at_its_recorded_version(
     assert changed["data/raw/c.txt"] == "added"
     assert "data/raw/a.txt" not in changed
     assert "data" in diff["causes"]
+
+
+def test_dataset_objects_missing_here_are_fetched_from_the_data_remote(
+    project: Path, tmp_path: Path, samerun_cli: CliRunner
+) -> None:
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "a.txt").write_text("one two three\n")
+    (project / "count.py").write_text(READ_DATA)
+    (project / ".gitignore").write_text("count.txt\n")
+    assert samerun_cli("data", "add", "data/raw").returncode == 0
+    commit_all(project, "data")
+    run = record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    assert samerun_cli("remote", "add", "origin", str(tmp_path / "remote")).returncode == 0
+    assert samerun_cli("data", "push").returncode == 0
+    listing = json.loads(samerun_cli("data", "ls", "data/raw", "--json").stdout)
+    for entry in listing:  # as on a colleague's machine: the bytes live only in the remote
+        digest = entry["oid"].split(":")[1]
+        (project / ".samerun" / "objects" / digest[:2] / digest[2:]).unlink()
+    code, result = verify(samerun_cli, run)
+    assert (code, result["verdict"]) == (0, "identical")
+    assert any("fetched" in note and "data remote" in note for note in result["notes"])

@@ -181,6 +181,40 @@ class Workspace:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+def _fetch_datasets(store: Store, manifest: Manifest) -> list[str]:
+    """Pull the recorded datasets' objects this store lacks from the default data remote."""
+    from samerun._exceptions import RemoteError
+    from samerun.data.pointer import Dataset, Pointer
+    from samerun.data.remote import open_remote, pull
+    from samerun.data.workspace import DataContext
+
+    root = store.project.root
+    datasets = [
+        Dataset(
+            root / (entry.get("pointer") or f"{entry['path']}.samerun"),
+            Pointer(Path(entry["path"]).name, entry["kind"], oid, entry["size"], entry["files"]),
+            root,
+        )
+        for entry in manifest.inputs.data
+        if (oid := dataset_version(entry))
+    ]
+    if not datasets:
+        return []
+    try:
+        remote = open_remote(store.project, None)
+    except RemoteError:
+        return []  # no remote: what is missing is reported as such
+    try:
+        fetched = pull(DataContext.of(store.project), remote, datasets)
+    except SamerunError as err:
+        return [f"could not fetch the datasets from the data remote: {err}"]
+    return (
+        [f"fetched {fetched.transferred} objects from the data remote"]
+        if fetched.transferred
+        else []
+    )
+
+
 def _replay_environment(manifest: Manifest) -> tuple[dict[str, str], list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMERUN_")}
     notes = []
@@ -227,17 +261,21 @@ def verify(
     argv = original.inputs.command.argv
     interpreter = resolve_interpreter(shutil.which(argv[0]) if argv else None, os.environ)
     drift = environment_drift(original, interpreter)
+    notes = _fetch_datasets(store, original)
     missing = missing_inputs(original, store, repo)
     if missing or repo is None:
-        return _recorded(store, Verification(run_id, "not-replayable", drift, missing))
+        return _recorded(store, Verification(run_id, "not-replayable", drift, missing, notes=notes))
 
-    env, notes = _replay_environment(original)
+    env, env_notes = _replay_environment(original)
+    notes += env_notes
     workspace = Workspace(repo, original.inputs.code.commit, keep)
     try:
         monitor = None if expected is None else _trace_monitor(expected, until_step or 0)
         replay = _run_replay(store, original, repo, workspace, env, on_event, monitor)
     except SamerunError as err:
-        return _recorded(store, Verification(run_id, "not-replayable", drift, [str(err)]))
+        return _recorded(
+            store, Verification(run_id, "not-replayable", drift, [str(err)], notes=notes)
+        )
     finally:
         workspace.close()
     comparison = compare_runs(original, replay, store.objects, tolerance=tolerance)
