@@ -404,3 +404,11 @@ def test_run_row_to_dict() -> None:
     assert data["metrics"] == {"loss": 0.5}
     assert make_row(rid("ab")).duration_s is None
     assert RunRow.from_sql(tuple(make_row(rid("ab")).to_sql().values())) == make_row(rid("ab"))
+
+
+def test_errors_never_show_the_database_password() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError) as raised:
+        open_meta_store("postgresql+psycopg://me:s3cret@127.0.0.1:1/none", create=True)
+    assert "s3cret" not in str(raised.value)
+    assert "127.0.0.1" in str(raised.value)

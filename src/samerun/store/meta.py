@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from samerun._exceptions import RunNotFound, StoreError
+from samerun.capture.code import strip_url_credentials
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -165,6 +166,8 @@ class MetaStore:
 
     def __init__(self, url: str, reader: _Reader) -> None:
         self.url = url
+        #: The URL as errors show it: without a password or token.
+        self.shown_url = strip_url_credentials(url)
         self._reader = reader
         self._engine: sa.Engine | None = None
 
@@ -187,7 +190,7 @@ class MetaStore:
                 yield conn
         except Exception as err:
             if type(err).__module__.startswith("sqlalchemy"):
-                raise StoreError(f"metadata store {self.url}: {_first_line(err)}") from err
+                raise StoreError(f"metadata store {self.shown_url}: {_first_line(err)}") from err
             raise
 
     # -- writes --------------------------------------------------------------------------------

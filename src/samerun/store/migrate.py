@@ -87,7 +87,7 @@ def ensure_current(store: MetaStore, *, create: bool) -> None:
         return
     if revision is None:
         if not create:
-            raise StoreError(f"{store.url} holds no samerun schema; run `samerun init` first")
+            raise StoreError(f"{store.shown_url} holds no samerun schema; run `samerun init` first")
         import sqlalchemy as sa
 
         with store._write() as conn:  # errors become one-line StoreErrors
@@ -98,8 +98,8 @@ def ensure_current(store: MetaStore, *, create: bool) -> None:
     known = known_revisions()
     if revision not in known:
         raise StoreError(
-            f"{store.url} is at schema revision {revision}, which this samerun does not know; "
-            "upgrade samerun"
+            f"{store.shown_url} is at schema revision {revision}, which this samerun does not "
+            "know; upgrade samerun"
         )
     upgrade(store.engine)
 
