@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -37,6 +39,16 @@ def _size(count: int) -> str:
     return f"{value:.1f} TiB"
 
 
+@contextmanager
+def _working(message: str, quiet: bool) -> Iterator[None]:
+    """A spinner on stderr while long data work runs, on a terminal and unless --json."""
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    with render.error_console().status(message):
+        yield
+
+
 def _print(text: str) -> None:
     render.console().print(text, highlight=False, soft_wrap=True)
 
@@ -69,7 +81,8 @@ def add(paths: tuple[str, ...], as_json: bool) -> None:
     project = _project()
     if not project.exists:
         project.init()
-    added = add_data(_context(project), list(paths))
+    with _working(f"hashing and storing {', '.join(paths)}…", as_json):
+        added = add_data(_context(project), list(paths))
     if as_json:
         render.print_json([{"pointer": d.pointer_rel, **d.pointer.to_dict()} for d in added])
         return
@@ -220,7 +233,8 @@ def push(paths: tuple[str, ...], remote_name: str | None, jobs: int, as_json: bo
     Example:
       samerun data push --remote origin
     """
-    _, _, done = _transfer("push", paths, remote_name, jobs)
+    with _working("pushing…", as_json):
+        _, _, done = _transfer("push", paths, remote_name, jobs)
     if as_json:
         render.print_json(done.to_dict())
     else:
@@ -246,7 +260,8 @@ def pull(
     """
     from samerun.data.checkout import checkout as run_checkout
 
-    ctx, datasets, done = _transfer("pull", paths, remote_name, jobs)
+    with _working("pulling…", as_json):
+        ctx, datasets, done = _transfer("pull", paths, remote_name, jobs)
     results = [run_checkout(ctx, ds, force=force, confirm=_confirm) for ds in datasets]
     if as_json:
         render.print_json({**done.to_dict(), "checkouts": [r.to_dict() for r in results]})
