@@ -20,7 +20,7 @@ from typing import Any
 from samerun._exceptions import ReplayError, SamerunError, StoreError
 from samerun.capture.code import git_toplevel
 from samerun.capture.environment import capture_environment
-from samerun.capture.envvars import REDACTED
+from samerun.capture.envvars import REDACTED, capture_env_vars
 from samerun.launcher import record, resolve_interpreter
 from samerun.manifest import Manifest
 from samerun.recorder import RunRequest, load_manifest
@@ -223,20 +223,13 @@ def _replay_environment(manifest: Manifest) -> tuple[dict[str, str], list[str]]:
             notes.append(f"{name} was recorded redacted; the replay uses this machine's value")
         else:
             env[name] = value
-    for name in list(env):
-        if name not in manifest.inputs.env_vars and name in _captured_names(env):
-            del env[name]  # a result-changing variable the original run did not have
+    for name in set(capture_env_vars(env)) - set(manifest.inputs.env_vars):
+        del env[name]  # a result-changing variable the original run did not have
     hash_seed = manifest.inputs.randomness.python_hash_seed
     env.pop("PYTHONHASHSEED", None)
     if hash_seed != "random":
         env["PYTHONHASHSEED"] = hash_seed
     return env, notes
-
-
-def _captured_names(env: dict[str, str]) -> set[str]:
-    from samerun.capture.envvars import capture_env_vars
-
-    return set(capture_env_vars(env))
 
 
 def verify(
@@ -316,11 +309,11 @@ def _trace_monitor(expected: Trace, until_step: int) -> Callable[[Path], str | N
     """Stop the replay at its first divergence from ``expected``, or once past ``until_step``."""
 
     def check(run_dir: Path) -> str | None:
-        steps = sorted(journal_trace(run_dir).steps)
+        actual = journal_trace(run_dir)
+        steps = sorted(actual.steps)
         if len(steps) < 2:
             return None
         finished = steps[-2]  # the newest step may still be being traced
-        actual = journal_trace(run_dir)
         divergence = first_divergence(expected, actual, until_step=min(finished, until_step))
         if divergence is not None:
             return f"stopped by samerun verify at the first divergence (step {divergence.step})"
