@@ -32,6 +32,18 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(home))
 
 
+def age(*paths: Path, seconds: int = 100) -> None:
+    """Move the mtime of each file (every file under a directory) into the past.
+
+    Files written less than a second ago are never trusted from the stat cache nor linked
+    into the store; tests of those paths age their files first.
+    """
+    for path in paths:
+        for file in [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]:
+            st = file.stat()
+            os.utime(file, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+
+
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return done.stdout.strip()

@@ -71,8 +71,11 @@ def split_oid(oid: str) -> tuple[str, str]:
     return algorithm, digest
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
+    return _HEX.issuperset(text)
 
 
 def is_within(path: Path, root: Path) -> bool:

@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from samerun.hashing import hash_file
-from tests.conftest import CliRunner, git
+from tests.conftest import CliRunner, age, git
 
 
 def _dataset(root: Path, files: int = 8, size: int = 1000) -> Path:
@@ -57,6 +59,20 @@ def test_add_status_checkout_ls(project: Path, samerun_cli: CliRunner) -> None:
     listing = json.loads(samerun_cli("data", "ls", "data/raw", "--json").stdout)
     assert [f["path"] for f in listing][:2] == ["part-00000.bin", "part-00001.bin"]
     assert listing[0]["size"] == 1000
+
+
+def test_add_links_and_unprotect_copies(project: Path, samerun_cli: CliRunner) -> None:
+    raw = _dataset(project, files=3)
+    age(raw)
+    added = samerun_cli("data", "add", "data/raw")
+    assert "3 files are now read-only links into the store" in added.stdout
+    assert not os.access(raw / "part-00000.bin", os.W_OK) or os.geteuid() == 0
+    done = samerun_cli("data", "unprotect", "data/raw")
+    assert done.stdout.strip() == "data/raw: 3 files made writable copies"
+    assert (raw / "part-00000.bin").stat().st_nlink == 1
+    assert samerun_cli("data", "status").returncode == 0
+    copied = samerun_cli("data", "add", "--copy", "--json", "data/raw")
+    assert json.loads(copied.stdout)[0]["linked"] == 0
 
 
 def test_checkout_rev_brings_back_an_older_version(project: Path, samerun_cli: CliRunner) -> None:
@@ -167,10 +183,13 @@ def _all_objects_intact(project: Path) -> None:
         assert hash_file(obj).partition(":")[2] == obj.parent.name + obj.name
 
 
+@pytest.mark.parametrize("linked", [False, True], ids=["copied", "linked"])
 def test_add_killed_half_way_leaves_no_partial_object_and_reruns(
-    project: Path, samerun_cli: CliRunner
+    project: Path, samerun_cli: CliRunner, linked: bool
 ) -> None:
-    raw = _dataset(project, files=1500, size=64 * 1024)
+    raw = _dataset(project, files=3000 if linked else 1500, size=64 * 1024)
+    if linked:
+        age(raw)  # old enough to be linked into the store rather than copied
     before = _contents(raw)
     samerun_cli("init")
     killed = _kill_when(
@@ -183,7 +202,8 @@ def test_add_killed_half_way_leaves_no_partial_object_and_reruns(
     done = samerun_cli("data", "add", "data/raw")
     assert done.returncode == 0, done.stderr
     assert samerun_cli("data", "status").returncode == 0
-    assert len(_objects(project)) == 1501
+    assert len(_objects(project)) == len(before) + 1
+    assert _contents(raw) == before
 
 
 def test_pull_killed_half_way_resumes(

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UnsafePath, WorkspaceConflict
-from samerun.data.checkout import checkout, materialize
+from samerun.data.checkout import checkout, materialize, unprotect
 from samerun.data.tree import Tree, TreeEntry
 from samerun.data.workspace import DataContext, add, select, status
 from samerun.hashing import hash_bytes
 from samerun.store.objects import LocalObjectStore
+from tests.conftest import age
 
 
 def _flip_a_byte(objects: LocalObjectStore, oid: str) -> None:
@@ -131,3 +132,46 @@ def test_checkout_refuses_to_write_through_a_symlink_out_of_the_dataset(
     with pytest.raises(UnsafePath):
         checkout(ctx, select(ctx.root, ["data/raw"])[0])
     assert list(outside.iterdir()) == []
+
+
+def test_add_links_old_files_and_unprotect_makes_writable_copies(ctx: DataContext) -> None:
+    raw = ctx.root / "data" / "raw"
+    age(raw)
+    (ds,) = add(ctx, ["data/raw"])
+    assert ds.linked == 6
+    target = raw / "f0.csv"
+    oid = hash_bytes(b"id,value\n0,0\n")
+    assert os.path.samefile(target, ctx.objects.path_of(oid))
+    mtime = target.stat().st_mtime_ns
+    assert unprotect(ctx, ds) == 6
+    assert unprotect(ctx, ds) == 0  # nothing shared any more
+    assert not os.path.samefile(target, ctx.objects.path_of(oid))
+    assert target.stat().st_mtime_ns == mtime
+    assert [s.state for s in status(ctx, [ds])] == ["unchanged"]
+    with open(target, "a") as handle:  # an in-place edit, now harmless to the store
+        handle.write("3,9\n")
+    assert ctx.objects.get_bytes(oid) == b"id,value\n0,0\n"
+    assert status(ctx, [ds])[0].modified == ["f0.csv"]
+
+
+def test_add_with_copy_leaves_the_files_alone(ctx: DataContext) -> None:
+    raw = ctx.root / "data" / "raw"
+    age(raw)
+    (ds,) = add(ctx, ["data/raw"], link=False)
+    assert ds.linked == 0
+    assert (raw / "f0.csv").stat().st_mode & stat.S_IWUSR
+    assert (raw / "f0.csv").stat().st_nlink == 1
+
+
+def test_status_warns_when_a_linked_file_was_edited_in_place(ctx: DataContext) -> None:
+    raw = ctx.root / "data" / "raw"
+    age(raw)
+    (ds,) = add(ctx, ["data/raw"])
+    target = raw / "f1.csv"
+    target.chmod(0o644)  # what root needs no chmod for
+    with open(target, "r+") as handle:
+        handle.write("X")
+    (found,) = status(ctx, [ds])
+    assert found.modified == ["f1.csv"]
+    assert found.note is not None
+    assert "f1.csv was edited in place while linked to the store" in found.note

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -11,11 +12,7 @@ from samerun.data.scan import INLINE_MAX, snapshot
 from samerun.data.statcache import StatCache
 from samerun.hashing import hash_bytes, hash_file
 from samerun.store.objects import LocalObjectStore
-
-
-def _age(path: Path, seconds: int = 100) -> None:
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+from tests.conftest import age
 
 
 def test_unchanged_files_are_not_rehashed_thanks_to_the_stat_cache(tmp_path: Path) -> None:
@@ -23,7 +20,7 @@ def test_unchanged_files_are_not_rehashed_thanks_to_the_stat_cache(tmp_path: Pat
     root.mkdir()
     target = root / "a.txt"
     target.write_text("one")
-    _age(target)
+    age(target)
     cache = StatCache(tmp_path / "cache.db")
     first = snapshot(root, cache)
     cache.save()
@@ -91,3 +88,111 @@ def test_symlinks_inside_are_followed_and_outside_rejected(tmp_path: Path) -> No
     os.symlink(tmp_path, root / "escape")
     with pytest.raises(UnsafePath, match="escape"):
         snapshot(root, StatCache())
+
+
+def _tree_of_kinds(tmp_path: Path) -> Path:
+    """Files that may be linked into a store (plain, big) and files that must be copied."""
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "plain.txt").write_text("plain")
+    (root / "big.bin").write_bytes(os.urandom(INLINE_MAX + 1))
+    (root / "tool.sh").write_text("#!/bin/sh\n")
+    (root / "tool.sh").chmod(0o755)
+    (root / "shared.txt").write_text("shared")
+    os.link(root / "shared.txt", tmp_path / "elsewhere.txt")
+    age(root)
+    (root / "fresh.txt").write_text("fresh")  # written just now: may still be being written
+    return root
+
+
+def test_old_plain_files_are_linked_into_the_store_not_copied(tmp_path: Path) -> None:
+    root = _tree_of_kinds(tmp_path)
+    objects = LocalObjectStore(tmp_path / "objects")
+    snap = snapshot(root, StatCache(), store=objects, link=True)
+    assert snap.linked == 2
+    by_name = {e.path: e for e in snap.tree.entries}  # type: ignore[union-attr]
+    for name in ("plain.txt", "big.bin"):
+        assert os.path.samefile(root / name, objects.path_of(by_name[name].oid))
+        assert (root / name).stat().st_mode & 0o777 == 0o444
+    for name in ("tool.sh", "shared.txt", "fresh.txt"):
+        assert not os.path.samefile(root / name, objects.path_of(by_name[name].oid))
+        assert (root / name).stat().st_mode & 0o200
+    for entry in by_name.values():
+        assert hash_file(objects.path_of(entry.oid)) == entry.oid
+    assert by_name["tool.sh"].mode == 0o755
+
+
+def test_without_link_every_file_is_copied(tmp_path: Path) -> None:
+    root = _tree_of_kinds(tmp_path)
+    objects = LocalObjectStore(tmp_path / "objects")
+    snap = snapshot(root, StatCache(), store=objects)
+    assert snap.linked == 0
+    for entry in snap.tree.entries:  # type: ignore[union-attr]
+        assert not os.path.samefile(root / entry.path, objects.path_of(entry.oid))
+
+
+def test_a_filesystem_that_refuses_links_gets_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree_of_kinds(tmp_path)
+    real_link = os.link
+
+    def cross_device(source: str, target: str, **kwargs: int) -> None:
+        """Links from the dataset fail as from another filesystem; the store's own work."""
+        if os.path.realpath(source).startswith(str(root)):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_link(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "link", cross_device)
+    objects = LocalObjectStore(tmp_path / "objects")
+    snap = snapshot(root, StatCache(), store=objects, link=True)
+    monkeypatch.undo()
+    assert snap.linked == 0
+    for entry in snap.tree.entries:  # type: ignore[union-attr]
+        assert hash_file(objects.path_of(entry.oid)) == entry.oid
+
+
+def test_a_file_changed_before_it_is_linked_is_not_stored(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    target.write_text("hashed")
+    objects = LocalObjectStore(tmp_path / "objects")
+    oid = hash_bytes(b"hashed")
+    st = target.stat()
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        with pytest.raises(FileChanged, match=r"a\.txt changed"):
+            objects.link_object(oid, str(target), fd, (st.st_ino, st.st_mtime_ns - 1, st.st_size))
+    finally:
+        os.close(fd)
+    assert not objects.exists(oid)
+    assert target.stat().st_mode & 0o200  # left as it was
+
+
+def test_an_unchanged_listing_names_its_tree_without_hashing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "d"
+    (root / "sub").mkdir(parents=True)
+    for name in ("a.txt", "b.txt", "sub/c.txt"):
+        (root / name).write_text(name)
+    age(root)
+    cache_file = tmp_path / "data" / "statcache.db"
+    first = snapshot(root, StatCache(cache_file))
+    import samerun.data.scan as scan
+
+    def no_hashing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("hashed although the listing was unchanged")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(scan, "hash_files", no_hashing)
+        again = snapshot(root, StatCache(cache_file), expected=first.oid)
+    assert (again.oid, again.size, again.files) == (first.oid, first.size, first.files)
+    # A rename keeps inode, mtime and size; the listing still tells it apart.
+    (root / "b.txt").rename(root / "sub" / "b.txt")
+    moved = snapshot(root, StatCache(cache_file), expected=first.oid)
+    assert moved.oid != first.oid
+    assert [e.path for e in moved.tree.entries] == ["a.txt", "sub/b.txt", "sub/c.txt"]  # type: ignore[union-attr]
+    # A damaged listing is only a cache: ignored.
+    for listing in (tmp_path / "data" / "listings").iterdir():
+        listing.write_bytes(b"\x00garbage")
+    assert snapshot(root, StatCache(cache_file), expected=moved.oid).oid == moved.oid

@@ -66,11 +66,15 @@ def data() -> None:
 
 @data.command()
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--copy", is_flag=True, help="Copy into the store; leave the files writable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pointers written as JSON.")
-def add(paths: tuple[str, ...], as_json: bool) -> None:
+def add(paths: tuple[str, ...], copy: bool, as_json: bool) -> None:
     """Hash and store PATHS (files or directories) and write a PATH.samerun pointer for each.
 
-    The data is ignored in git (a .gitignore entry next to it); commit the pointer.
+    The data is ignored in git (a .gitignore entry next to it); commit the pointer. Files
+    are hard-linked into the store where that is safe (nothing copied, no space used twice)
+    and become read-only, as after a checkout; `samerun data unprotect` makes writable
+    copies, --copy stores copies from the start.
 
     \b
     Example:
@@ -82,14 +86,22 @@ def add(paths: tuple[str, ...], as_json: bool) -> None:
     if not project.exists:
         project.init()
     with _working(f"hashing and storing {', '.join(paths)}…", as_json):
-        added = add_data(_context(project), list(paths))
+        added = add_data(_context(project), list(paths), link=not copy)
     if as_json:
-        render.print_json([{"pointer": d.pointer_rel, **d.pointer.to_dict()} for d in added])
+        render.print_json(
+            [{"pointer": d.pointer_rel, **d.pointer.to_dict(), "linked": d.linked} for d in added]
+        )
         return
     for ds in added:
         p = ds.pointer
         _print(
             f"added {ds.rel}: {p.files} files, {_size(p.size)} → {ds.pointer_rel} ({p.oid[:19]}…)"
+        )
+    linked = sum(ds.linked for ds in added)
+    if linked:
+        _print(
+            f"[dim]{linked} files are now read-only links into the store; "
+            "`samerun data unprotect PATH` makes writable copies[/]"
         )
 
 
@@ -173,6 +185,27 @@ def checkout(
         _print(
             f"{r.dataset}: {r.written} written{how}, {r.removed} removed, {r.unchanged} unchanged"
         )
+
+
+@data.command()
+@click.argument("paths", nargs=-1)
+def unprotect(paths: tuple[str, ...]) -> None:
+    """Replace the read-only links of datasets (all without PATHS) with writable copies.
+
+    `data add` and `data checkout` link files to the store; edit a file only after this.
+
+    \b
+    Example:
+      samerun data unprotect data/raw
+    """
+    from samerun.data.checkout import unprotect as run_unprotect
+    from samerun.data.workspace import select
+
+    ctx = _context()
+    for ds in select(ctx.root, list(paths)):
+        with _working(f"copying {ds.rel}…", False):
+            count = run_unprotect(ctx, ds)
+        _print(f"{ds.rel}: {count} files made writable copies")
 
 
 @data.command(name="ls")

@@ -10,18 +10,20 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UsageError, WorkspaceConflict
 from samerun.data.paths import inside
 from samerun.data.pointer import Dataset
-from samerun.data.scan import TEMP_SUFFIX, FileStat, hash_files, walk
+from samerun.data.scan import TEMP_SUFFIX, FileStat, hash_files, stat_path, walk
 from samerun.data.statcache import StatCache
 from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
 from samerun.data.workspace import DataContext
@@ -203,7 +205,7 @@ def checkout(
         wanted = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
         root = target
         current = _current_tree(target)
-    oids = dict(zip(current, hash_files(list(current.values()), ctx.cache), strict=True))
+    oids = dict(zip(current, hash_files(list(current.values()), ctx.cache).oids, strict=True))
     unchanged = {p for p, oid in oids.items() if p in wanted and _same(wanted[p], oid, current[p])}
     replaced = [p for p in oids if p in wanted and p not in unchanged]
     extra = [p for p in oids if p not in wanted]
@@ -266,3 +268,38 @@ def _remember(cache: StatCache, root: Path, placed: list[TreeEntry]) -> None:
     for entry in placed:
         st = (root / entry.path).stat()
         cache.put(st.st_ino, st.st_mtime_ns, st.st_size, entry.oid, read_at_ns=now)
+
+
+def unprotect(ctx: DataContext, ds: Dataset) -> int:
+    """Make the dataset's files writable copies of their own; returns how many were replaced.
+
+    Files that ``add`` or ``checkout`` linked to the store (or left read-only) are copied,
+    keeping their timestamps, and renamed over; editing them can then never touch the store.
+    """
+    if not ds.path.exists():
+        raise UsageError(f"{ds.rel} is missing; `samerun data checkout --copy` writes it")
+    files = [stat_path(ds.path)] if ds.path.is_file() else walk(ds.path)
+    shared = [f for f in files if _shared(f)]
+    _run(partial(_writable_copy, ctx.cache, f) for f in shared)
+    ctx.cache.save()
+    return len(shared)
+
+
+def _shared(f: FileStat) -> bool:
+    st = os.stat(f.path)
+    return st.st_nlink > 1 or not st.st_mode & stat.S_IWUSR
+
+
+def _writable_copy(cache: StatCache, f: FileStat) -> None:
+    oid = cache.get(f.ino, f.mtime_ns, f.size)
+    path = Path(f.path)
+    tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    try:
+        shutil.copy2(path, tmp)
+        os.chmod(tmp, f.mode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    st = path.stat()
+    if oid is not None and st.st_size == f.size:
+        cache.put(st.st_ino, st.st_mtime_ns, st.st_size, oid, read_at_ns=time.time_ns())

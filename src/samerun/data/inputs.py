@@ -66,7 +66,7 @@ def _versioned(
         warning = f"{ds.rel} is not in the workspace (`samerun data checkout {ds.rel}`)"
         entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, None, pointer.kind, 0, 0)
         return entry, [warning]
-    snap = snapshot(ds.path, cache)
+    snap = snapshot(ds.path, cache, expected=pointer.oid)
     warnings = []
     if snap.oid != pointer.oid or not objects.exists(snap.oid):
         snap = snapshot(ds.path, cache, store=objects)

@@ -4,17 +4,37 @@ It lives in ``.samerun/data/statcache.db`` (SQLite, one row per inode) and is on
 a missing or unreadable one is rebuilt. A file modified less than :data:`RACY_WINDOW_NS` before
 it was read could change again within the same timestamp tick, so its hash is not cached
 (it is re-hashed next time, by when it is old enough to be trusted).
+
+Next to it, ``listings/`` keeps each dataset directory's last listing (path, inode, mtime_ns,
+size and mode of every file) with the tree it hashed to: a walk that lists exactly the same
+files has the same tree, so ``data status`` with nothing changed costs one ``stat`` per file.
 """
 
 from __future__ import annotations
 
+import marshal
 import sqlite3
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import NamedTuple
 
-from samerun.hashing import tag
+from samerun.hashing import hash_bytes, tag
 
 RACY_WINDOW_NS = 1_000_000_000
+_LISTING_FORMAT = 1
+#: One walked file: (relative path, path, inode, mtime_ns, size, mode), as ``scan.FileStat``.
+Row = tuple[str, str, int, int, int, int]
+
+
+class Listed(NamedTuple):
+    """The tree a listing hashed to."""
+
+    oid: str
+    size: int
+    files: int
+
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS stat ("
     "ino INTEGER PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, "
@@ -56,6 +76,43 @@ class StatCache:
         row = (mtime_ns, size, bytes.fromhex(oid.partition(":")[2]))
         self._load()[ino] = row
         self._new[ino] = row
+
+    def _listing_file(self, root: Path) -> Path | None:
+        if self.path is None:
+            return None
+        key = hash_bytes(str(root).encode()).partition(":")[2][:32]
+        return self.path.parent / "listings" / key
+
+    def listed(self, root: Path, files: Sequence[Row]) -> Listed | None:
+        """The tree of directory ``root`` if it was last walked with exactly these ``files``."""
+        where = self._listing_file(root)
+        if where is None:
+            return None
+        try:
+            saved = marshal.loads(where.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        if (
+            not isinstance(saved, tuple)
+            or len(saved) != 6
+            or saved[:2] != (_LISTING_FORMAT, str(root))
+            or saved[5] != files
+        ):
+            return None
+        return Listed(*saved[2:5])
+
+    def remember_listing(
+        self, root: Path, files: Sequence[Row], tree: Listed, *, walked_at_ns: int
+    ) -> None:
+        """Keep ``root``'s listing and tree, unless a file is too new to be trusted."""
+        where = self._listing_file(root)
+        if where is None or any(f[3] >= walked_at_ns - RACY_WINDOW_NS for f in files):
+            return
+        from samerun._atomic import atomic_write
+
+        rows = [tuple(f) for f in files]  # marshal takes plain tuples only
+        with suppress(OSError):
+            atomic_write(where, marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows)))
 
     def save(self) -> None:
         """Write what was learnt since the last save (best effort: it is only a cache)."""

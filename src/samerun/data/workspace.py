@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from samerun.data.pointer import (
 from samerun.data.scan import snapshot
 from samerun.data.statcache import StatCache, project_cache
 from samerun.data.tree import TreeEntry, load_tree
-from samerun.store.objects import ObjectStore
+from samerun.store.objects import LocalObjectStore, ObjectStore
 from samerun.store.project import STORE_DIRNAME, Project
 
 
@@ -43,10 +45,22 @@ class DataContext:
         )
 
 
-def add(ctx: DataContext, paths: list[str]) -> list[Dataset]:
-    """Hash and store each path, then write its pointer file and ignore it in git."""
+@dataclass(frozen=True)
+class Added(Dataset):
+    """A dataset just added."""
+
+    linked: int = 0  # files that are now read-only hard links to their objects
+
+
+def add(ctx: DataContext, paths: list[str], *, link: bool = True) -> list[Added]:
+    """Hash and store each path, then write its pointer file and ignore it in git.
+
+    With ``link`` (the default), files are stored by hard-linking them into the object store
+    where that is safe, as ``checkout`` places them: nothing is copied, and the files become
+    read-only (:func:`unprotect` makes writable copies again).
+    """
     targets = [_addable(ctx.root, p) for p in paths]
-    snaps = [snapshot(path, ctx.cache, store=ctx.objects) for path in targets]
+    snaps = [snapshot(path, ctx.cache, store=ctx.objects, link=link) for path in targets]
     ctx.cache.save()
     added = []
     for path, snap in zip(targets, snaps, strict=True):
@@ -54,7 +68,7 @@ def add(ctx: DataContext, paths: list[str]) -> list[Dataset]:
         pointer_file = pointer_for(path)
         write_pointer(pointer_file, pointer)
         _ignore_in_git(path)
-        added.append(Dataset(pointer_file, pointer, ctx.root))
+        added.append(Added(pointer_file, pointer, ctx.root, snap.linked))
     return added
 
 
@@ -141,23 +155,51 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
     pointer = ds.pointer
     if not ds.path.exists():
         return DatasetStatus(ds.rel, ds.pointer_rel, "missing")
-    snap = snapshot(ds.path, ctx.cache)
+    snap = snapshot(ds.path, ctx.cache, expected=pointer.oid)
     if snap.oid == pointer.oid:
         return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
     if snap.tree is None or pointer.kind == "file":
-        return DatasetStatus(ds.rel, ds.pointer_rel, "modified", modified=[ds.path.name])
+        damaged = _edited_in_place(ctx.objects, [(ds.path, pointer.oid)])
+        return DatasetStatus(
+            ds.rel, ds.pointer_rel, "modified", modified=[ds.path.name], note=damaged
+        )
     if not ctx.objects.exists(pointer.oid):
         note = "its version is not in the object store; `samerun data pull` it to see the files"
         return DatasetStatus(ds.rel, ds.pointer_rel, "modified", note=note)
     before = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
     now = {e.path: e for e in snap.tree.entries}
+    modified = sorted(p for p in now.keys() & before.keys() if now[p] != before[p])
     return DatasetStatus(
         ds.rel,
         ds.pointer_rel,
         "modified",
         added=sorted(now.keys() - before.keys()),
-        modified=sorted(p for p in now.keys() & before.keys() if now[p] != before[p]),
+        modified=modified,
         deleted=sorted(before.keys() - now.keys()),
+        note=_edited_in_place(ctx.objects, [(ds.path / p, before[p].oid) for p in modified]),
+    )
+
+
+def _edited_in_place(objects: ObjectStore, files: list[tuple[Path, str]]) -> str | None:
+    """A warning when modified files are still the very inode of their stored version.
+
+    That happens when a file linked to the store is written in place by someone the
+    read-only mode does not stop (root): the stored version changed with it.
+    """
+    if not isinstance(objects, LocalObjectStore):
+        return None
+    damaged = []
+    for path, oid in files:
+        with suppress(OSError):
+            if os.path.samefile(path, objects.path_of(oid)):
+                damaged.append(path.name)
+    if not damaged:
+        return None
+    return (
+        f"{', '.join(damaged[:5])}{' …' if len(damaged) > 5 else ''} was edited in place "
+        "while linked to the store, so the stored version changed too: `samerun fsck "
+        "--repair` sets it aside and `samerun data pull` brings it back from a remote; "
+        "run `samerun data unprotect` before editing"
     )
 
 

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from samerun._atomic import atomic_write
-from samerun._exceptions import CaptureError, ObjectCorrupt, ObjectNotFound, StoreError
+from samerun._exceptions import (
+    CaptureError,
+    FileChanged,
+    ObjectCorrupt,
+    ObjectNotFound,
+    StoreError,
+)
 from samerun.hashing import hash_bytes, hash_file, split_oid, tag
 
 #: Unnamed files linked in whole (Linux); the errors of filesystems without them.
@@ -197,6 +203,33 @@ class LocalObjectStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        return True
+
+    def link_object(self, oid: str, source: str, fd: int, expected: tuple[int, int, int]) -> bool:
+        """Make file ``source``, open as ``fd`` and hashed to ``oid``, the object: a hard link.
+
+        Nothing is written: file and object become one read-only inode. On Linux the link is
+        made from the descriptor, so it is the very inode that was read. ``expected`` is the
+        (inode, mtime_ns, size) that was hashed; a file that no longer has them is unlinked
+        again and raises :class:`FileChanged`. False when the object was already there;
+        OSError (EXDEV, EPERM, EMLINK, ...) where the filesystem cannot link it.
+        """
+        key = _relative_key(oid)
+        target = os.path.join(self.url, key)
+        self._mkdir(os.path.dirname(target))
+        anchor = self._anchor()
+        try:
+            if anchor is not None:
+                os.link(f"/proc/self/fd/{fd}", key, dst_dir_fd=anchor)
+            else:
+                os.link(source, target)
+        except FileExistsError:
+            return False
+        st = os.fstat(fd)
+        if (st.st_ino, st.st_mtime_ns, st.st_size) != expected:
+            os.unlink(target)
+            raise FileChanged(source)
+        os.fchmod(fd, 0o444)
         return True
 
     def _anchor(self) -> int | None:

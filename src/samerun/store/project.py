@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from samerun._exceptions import ConfigError
-from samerun.store.meta import MetaStore, open_meta_store
-from samerun.store.objects import ObjectStore, open_object_store
+
+if TYPE_CHECKING:  # the stores are imported when opened: data commands never need metadata
+    from samerun.store.meta import MetaStore
+    from samerun.store.objects import ObjectStore
 
 STORE_DIRNAME = ".samerun"
 _GITIGNORE = "# samerun's store: metadata, objects and journals stay out of git\n*\n"
@@ -89,6 +92,8 @@ class Project:
         ignore = self.store_dir / ".gitignore"
         if not ignore.exists():
             ignore.write_text(_GITIGNORE)
+        from samerun.store.meta import open_meta_store
+
         open_meta_store(self.metadata_url, create=True).close()
         return created
 
@@ -107,6 +112,9 @@ class Store:
 
 def open_store(project: Project, *, create: bool = False) -> Store:
     """Open ``project``'s stores; with ``create`` they are made on first use."""
+    from samerun.store.meta import open_meta_store
+    from samerun.store.objects import open_object_store
+
     if create and not project.exists:
         project.init()
     meta = open_meta_store(project.metadata_url, create=create)
