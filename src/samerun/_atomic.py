@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -13,6 +12,8 @@ from typing import IO
 @contextmanager
 def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
     """Yield a binary handle whose content replaces ``path`` only if the block succeeds."""
+    import tempfile  # not at module level: ``data status`` imports this module, never writes
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

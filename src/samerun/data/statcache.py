@@ -13,7 +13,6 @@ files has the same tree, so ``data status`` with nothing changed costs one ``sta
 from __future__ import annotations
 
 import marshal
-import sqlite3
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
@@ -52,6 +51,8 @@ class StatCache:
 
     def _load(self) -> dict[int, tuple[int, int, bytes]]:
         if self._rows is None:
+            import sqlite3  # on first use: an unchanged listing never needs it
+
             self._rows = {}
             if self.path is not None and self.path.exists():
                 with suppress(sqlite3.DatabaseError):
@@ -118,6 +119,8 @@ class StatCache:
         """Write what was learnt since the last save (best effort: it is only a cache)."""
         if self.path is None or not self._new:
             return
+        import sqlite3
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(self.path, timeout=30)
