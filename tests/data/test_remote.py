@@ -14,6 +14,7 @@ from samerun.data.remote import add_remote, load_remotes, open_remote, pull, pus
 from samerun.data.workspace import DataContext, add
 from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
 from samerun.store.project import Project
+from tests.conftest import git
 
 
 @pytest.fixture
@@ -117,6 +118,7 @@ def test_remotes_are_named_with_a_default(project: Path) -> None:
     assert load_remotes(p).to_dict() == {
         "default": "backup",
         "remotes": {"backup": "s3://b/y", "origin": "/mnt/a"},
+        "local": [],
     }
     remove_remote(p, "backup")
     with pytest.raises(RemoteError, match="no remote configured"):
@@ -125,6 +127,39 @@ def test_remotes_are_named_with_a_default(project: Path) -> None:
         open_remote(p, "nope")
     with pytest.raises(RemoteError, match="remote name"):
         add_remote(p, "../bad", "/x")
+
+
+def test_shared_remotes_go_through_git_and_local_ones_stay(
+    project: Path, tmp_path: Path
+) -> None:
+    p = Project(project)
+    add_remote(p, "origin", "s3://team/datasets")
+    with pytest.raises(RemoteError, match="holds credentials; add it with --local"):
+        add_remote(p, "mine", "https://me:secret@host/data")
+    assert "secret" not in (p.store_dir / "remotes.yaml").read_text()
+    add_remote(p, "mine", "https://me:secret@host/data", local=True, default=True)
+    add_remote(p, "origin", "/mnt/mirror", local=True)
+    remotes = load_remotes(p)
+    assert remotes.default == "mine"
+    assert remotes.urls["origin"] == "/mnt/mirror"  # this clone's own wins
+    assert remotes.local == {"mine", "origin"}
+    untracked = git(project, "status", "--porcelain", "-uall")
+    assert "?? .samerun/remotes.yaml" in untracked
+    assert "remotes.local.yaml" not in untracked
+    assert "meta.db" not in untracked
+    # A clone gets the committed file only: its remotes are there before `samerun init`.
+    clone = tmp_path / "clone"
+    (clone / ".samerun").mkdir(parents=True)
+    shutil.copy(p.store_dir / "remotes.yaml", clone / ".samerun" / "remotes.yaml")
+    cloned = Project(clone)
+    assert not cloned.exists
+    assert load_remotes(cloned).to_dict() == {
+        "default": "origin",
+        "remotes": {"origin": "s3://team/datasets"},
+        "local": [],
+    }
+    remove_remote(p, "origin")  # from both files
+    assert "origin" not in load_remotes(p).urls
 
 
 def test_pulled_objects_are_hash_checked(ctx: DataContext, tmp_path: Path) -> None:

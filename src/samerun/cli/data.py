@@ -318,17 +318,25 @@ def remote() -> None:
 @click.argument("name")
 @click.argument("url")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default remote.")
-def remote_add(name: str, url: str, make_default: bool) -> None:
+@click.option(
+    "--local", is_flag=True, help="For this clone only (.samerun/remotes.local.yaml, not in git)."
+)
+def remote_add(name: str, url: str, make_default: bool, local: bool) -> None:
     """Add remote NAME at URL (the first one becomes the default).
+
+    Remotes are shared through git in .samerun/remotes.yaml: commit it, and every clone can
+    `samerun data pull`. --local keeps one to this clone (a private mount, credentials).
 
     \b
     Example:
-      samerun remote add backup /mnt/nfs/datasets --default
+      samerun remote add origin s3://bucket/datasets && git add .samerun/remotes.yaml
     """
-    from samerun.data.remote import add_remote
+    from samerun.data.remote import REMOTES_FILE, add_remote
 
-    remotes = add_remote(_project(), name, url, default=make_default)
+    remotes = add_remote(_project(), name, url, default=make_default, local=local)
     _print(f"remote {name} → {url}" + (" (default)" if remotes.default == name else ""))
+    if not local:
+        _print(f"[dim]commit .samerun/{REMOTES_FILE} to share it with every clone[/]")
 
 
 @remote.command(name="list")
@@ -349,7 +357,9 @@ def remote_list(as_json: bool) -> None:
     if not remotes.urls:
         _print("no remotes yet: add one with `samerun remote add NAME URL`")
     for name, url in sorted(remotes.urls.items()):
-        _print(f"{name}\t{url}" + ("\t(default)" if name == remotes.default else ""))
+        marks = ["default"] if name == remotes.default else []
+        marks += ["local"] if name in remotes.local else []
+        _print(f"{name}\t{url}" + (f"\t({', '.join(marks)})" if marks else ""))
 
 
 @remote.command(name="remove")

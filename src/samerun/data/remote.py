@@ -1,8 +1,10 @@
 """Data remotes: named object stores (a local/NFS path or any fsspec URL, ``s3://`` included).
 
-They are listed in ``.samerun/remotes.yaml``. Push and pull list what the other side holds once,
-then transfer only the missing objects, in parallel; every object lands atomically (a temp file
-renamed into place, or one S3 PUT), so an interrupted transfer resumes where it stopped.
+They are listed in ``.samerun/remotes.yaml``, which git shares with every clone, and in
+``.samerun/remotes.local.yaml`` for this clone only (credentials, private mounts). Push and
+pull list what the other side holds once, then transfer only the missing objects, in
+parallel; every object lands atomically (a temp file renamed into place, or one S3 PUT), so
+an interrupted transfer resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from samerun.data.workspace import DataContext
 from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
 from samerun.store.project import Project
 
+#: The project's shared remotes, committed to git (``.samerun/.gitignore`` lets it through).
 REMOTES_FILE = "remotes.yaml"
+#: This clone's own remotes (private paths, URLs with credentials), never committed.
+LOCAL_REMOTES_FILE = "remotes.local.yaml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Parallel transfers; remotes are latency-bound, so many more than there are cores.
 JOBS = 16
@@ -33,19 +38,23 @@ JOBS = 16
 class Remotes:
     urls: dict[str, str]
     default: str | None
+    local: frozenset[str] = frozenset()  # names defined in this clone only
 
     def to_dict(self) -> dict[str, Any]:
-        return {"default": self.default, "remotes": dict(sorted(self.urls.items()))}
+        return {
+            "default": self.default,
+            "remotes": dict(sorted(self.urls.items())),
+            "local": sorted(self.local),
+        }
 
 
-def _file(project: Project) -> Path:
-    return project.store_dir / REMOTES_FILE
+def _file(project: Project, *, local: bool) -> Path:
+    return project.store_dir / (LOCAL_REMOTES_FILE if local else REMOTES_FILE)
 
 
-def load_remotes(project: Project) -> Remotes:
+def _read(path: Path) -> Remotes:
     import yaml
 
-    path = _file(project)
     if not path.exists():
         return Remotes({}, None)
     try:
@@ -57,33 +66,58 @@ def load_remotes(project: Project) -> Remotes:
     return Remotes(urls, str(default) if default in urls else None)
 
 
-def _save(project: Project, remotes: Remotes) -> None:
+def load_remotes(project: Project) -> Remotes:
+    """The project's remotes, this clone's own ones overriding the shared ones."""
+    shared = _read(_file(project, local=False))
+    mine = _read(_file(project, local=True))
+    return Remotes(
+        {**shared.urls, **mine.urls}, mine.default or shared.default, frozenset(mine.urls)
+    )
+
+
+def _save(project: Project, remotes: Remotes, *, local: bool) -> None:
     import yaml
 
     project.init()
-    atomic_write(_file(project), yaml.safe_dump(remotes.to_dict(), sort_keys=True).encode())
+    document = {"default": remotes.default, "remotes": dict(sorted(remotes.urls.items()))}
+    atomic_write(_file(project, local=local), yaml.safe_dump(document, sort_keys=True).encode())
 
 
-def add_remote(project: Project, name: str, url: str, *, default: bool = False) -> Remotes:
-    """Add (or re-point) remote ``name``; the first remote becomes the default."""
+def add_remote(
+    project: Project, name: str, url: str, *, default: bool = False, local: bool = False
+) -> Remotes:
+    """Add (or re-point) remote ``name``; the first remote becomes the default.
+
+    Shared remotes go to ``.samerun/remotes.yaml`` for git; ``local`` ones stay in this
+    clone. A URL holding credentials is never written where git would share it.
+    """
+    from samerun.capture.code import strip_url_credentials
+
     if not _NAME.match(name):
         raise RemoteError(f"remote name {name!r}: use letters, digits, '.', '_' and '-'")
-    current = load_remotes(project)
+    if not local and strip_url_credentials(url) != url:
+        raise RemoteError(
+            f"remote {name!r}: the URL holds credentials; add it with --local (kept out of "
+            "git), or configure them where the store looks (AWS_PROFILE, ~/.aws, ...)"
+        )
+    current = _read(_file(project, local=local))
     urls = {**current.urls, name: url}
-    chosen = name if default or current.default is None else current.default
-    remotes = Remotes(urls, chosen)
-    _save(project, remotes)
-    return remotes
+    chosen = name if default or load_remotes(project).default is None else current.default
+    _save(project, Remotes(urls, chosen), local=local)
+    return load_remotes(project)
 
 
 def remove_remote(project: Project, name: str) -> Remotes:
-    current = load_remotes(project)
-    if name not in current.urls:
+    """Forget remote ``name`` wherever it is defined (shared and this clone's)."""
+    if name not in load_remotes(project).urls:
         raise RemoteError(f"no remote named {name!r}; see `samerun remote list`")
-    urls = {k: v for k, v in current.urls.items() if k != name}
-    remotes = Remotes(urls, current.default if current.default != name else None)
-    _save(project, remotes)
-    return remotes
+    for local in (False, True):
+        current = _read(_file(project, local=local))
+        if name in current.urls:
+            urls = {k: v for k, v in current.urls.items() if k != name}
+            default = current.default if current.default != name else None
+            _save(project, Remotes(urls, default), local=local)
+    return load_remotes(project)
 
 
 def open_remote(project: Project, name: str | None) -> ObjectStore:

@@ -21,7 +21,10 @@ if TYPE_CHECKING:  # the stores are imported when opened: data commands never ne
     from samerun.store.objects import ObjectStore
 
 STORE_DIRNAME = ".samerun"
-_GITIGNORE = "# samerun's store: metadata, objects and journals stay out of git\n*\n"
+_GITIGNORE = (
+    "# samerun's store: metadata, objects and journals stay out of git;\n"
+    "# remotes.yaml, the project's data remotes, is shared through it\n*\n!remotes.yaml\n"
+)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -52,7 +55,8 @@ class Project:
 
     @property
     def exists(self) -> bool:
-        return self.store_dir.is_dir()
+        """Whether ``init`` ran here (a fresh clone has only the committed remotes.yaml)."""
+        return (self.store_dir / ".gitignore").is_file()
 
     def run_dir(self, run_id: str) -> Path:
         return self.store_dir / "runs" / run_id
