@@ -44,6 +44,17 @@ def age(*paths: Path, seconds: int = 100) -> None:
             os.utime(file, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
 
 
+@pytest.fixture
+def links_protected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read-only files protect the store here, as for a normal user even when tests run as root.
+
+    Hard links into the store are made only then; tests of linking use this fixture.
+    """
+    from samerun.store.objects import LocalObjectStore
+
+    monkeypatch.setattr(LocalObjectStore, "read_only_protects", lambda _self: True)
+
+
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return done.stdout.strip()

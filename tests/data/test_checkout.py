@@ -28,6 +28,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.mark.usefixtures("links_protected")
 def test_checkout_restores_the_exact_version_with_read_only_links(ctx: DataContext) -> None:
     (ds,) = add(ctx, ["data/raw"])
     raw = ctx.root / "data" / "raw"
@@ -51,6 +52,16 @@ def test_copy_mode_writes_independent_writable_files(ctx: DataContext) -> None:
     target = ctx.root / "data" / "raw" / "f0.csv"
     target.write_text("mine")  # writable, and the store is untouched
     assert ctx.objects.get_bytes(hash_bytes(b"id,value\n0,0\n")) == b"id,value\n0,0\n"
+
+
+def test_where_read_only_does_not_protect_checkout_copies(
+    ctx: DataContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LocalObjectStore, "read_only_protects", lambda _self: False)
+    (ds,) = add(ctx, ["data/raw"])
+    shutil.rmtree(ctx.root / "data" / "raw")
+    assert checkout(ctx, ds).methods == ["copy"]  # root could write through a hard link
+    assert (ctx.root / "data" / "raw" / "f0.csv").stat().st_nlink == 1
 
 
 def test_modified_files_are_never_silently_overwritten(ctx: DataContext) -> None:
@@ -134,7 +145,8 @@ def test_checkout_refuses_to_write_through_a_symlink_out_of_the_dataset(
     assert list(outside.iterdir()) == []
 
 
-def test_add_links_old_files_and_unprotect_makes_writable_copies(ctx: DataContext) -> None:
+@pytest.mark.usefixtures("links_protected")
+def test_add_links_files_and_unprotect_makes_writable_copies(ctx: DataContext) -> None:
     raw = ctx.root / "data" / "raw"
     age(raw)
     (ds,) = add(ctx, ["data/raw"])
@@ -163,6 +175,7 @@ def test_add_with_copy_leaves_the_files_alone(ctx: DataContext) -> None:
     assert (raw / "f0.csv").stat().st_nlink == 1
 
 
+@pytest.mark.usefixtures("links_protected")
 def test_status_warns_when_a_linked_file_was_edited_in_place(ctx: DataContext) -> None:
     raw = ctx.root / "data" / "raw"
     age(raw)

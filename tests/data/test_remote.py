@@ -129,9 +129,7 @@ def test_remotes_are_named_with_a_default(project: Path) -> None:
         add_remote(p, "../bad", "/x")
 
 
-def test_shared_remotes_go_through_git_and_local_ones_stay(
-    project: Path, tmp_path: Path
-) -> None:
+def test_shared_remotes_go_through_git_and_local_ones_stay(project: Path, tmp_path: Path) -> None:
     p = Project(project)
     add_remote(p, "origin", "s3://team/datasets")
     with pytest.raises(RemoteError, match="holds credentials; add it with --local"):

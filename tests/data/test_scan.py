@@ -101,20 +101,21 @@ def _tree_of_kinds(tmp_path: Path) -> Path:
     (root / "shared.txt").write_text("shared")
     os.link(root / "shared.txt", tmp_path / "elsewhere.txt")
     age(root)
-    (root / "fresh.txt").write_text("fresh")  # written just now: may still be being written
+    (root / "fresh.txt").write_text("fresh")  # written just now: hashed again once linked
     return root
 
 
-def test_old_plain_files_are_linked_into_the_store_not_copied(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("links_protected")
+def test_plain_files_are_linked_into_the_store_not_copied(tmp_path: Path) -> None:
     root = _tree_of_kinds(tmp_path)
     objects = LocalObjectStore(tmp_path / "objects")
     snap = snapshot(root, StatCache(), store=objects, link=True)
-    assert snap.linked == 2
+    assert snap.linked == 3
     by_name = {e.path: e for e in snap.tree.entries}  # type: ignore[union-attr]
-    for name in ("plain.txt", "big.bin"):
+    for name in ("plain.txt", "big.bin", "fresh.txt"):
         assert os.path.samefile(root / name, objects.path_of(by_name[name].oid))
         assert (root / name).stat().st_mode & 0o777 == 0o444
-    for name in ("tool.sh", "shared.txt", "fresh.txt"):
+    for name in ("tool.sh", "shared.txt"):
         assert not os.path.samefile(root / name, objects.path_of(by_name[name].oid))
         assert (root / name).stat().st_mode & 0o200
     for entry in by_name.values():
@@ -122,6 +123,7 @@ def test_old_plain_files_are_linked_into_the_store_not_copied(tmp_path: Path) ->
     assert by_name["tool.sh"].mode == 0o755
 
 
+@pytest.mark.usefixtures("links_protected")
 def test_without_link_every_file_is_copied(tmp_path: Path) -> None:
     root = _tree_of_kinds(tmp_path)
     objects = LocalObjectStore(tmp_path / "objects")
@@ -131,6 +133,21 @@ def test_without_link_every_file_is_copied(tmp_path: Path) -> None:
         assert not os.path.samefile(root / entry.path, objects.path_of(entry.oid))
 
 
+def test_where_read_only_does_not_protect_files_are_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = LocalObjectStore(tmp_path / "objects")
+    # Root may write a read-only file: the probe knows it, and so linking would be unsafe.
+    assert objects.read_only_protects() == (os.geteuid() != 0)
+    monkeypatch.setattr(LocalObjectStore, "read_only_protects", lambda _self: False)
+    root = _tree_of_kinds(tmp_path)
+    snap = snapshot(root, StatCache(), store=objects, link=True)
+    assert snap.linked == 0
+    assert (root / "plain.txt").stat().st_nlink == 1
+    assert list((tmp_path / "objects" / ".incoming").iterdir()) == []  # the probe is gone
+
+
+@pytest.mark.usefixtures("links_protected")
 def test_a_filesystem_that_refuses_links_gets_copies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,6 +183,20 @@ def test_a_file_changed_before_it_is_linked_is_not_stored(tmp_path: Path) -> Non
         os.close(fd)
     assert not objects.exists(oid)
     assert target.stat().st_mode & 0o200  # left as it was
+    # Rewritten within one timestamp tick, its stat would not show it: the content does.
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        with pytest.raises(FileChanged, match=r"a\.txt changed"):
+            objects.link_object(
+                hash_bytes(b"hashed before the rewrite"),
+                str(target),
+                fd,
+                (st.st_ino, st.st_mtime_ns, st.st_size),
+                rehash=True,
+            )
+    finally:
+        os.close(fd)
+    assert list(objects.iter_oids()) == []
 
 
 def test_an_unchanged_listing_names_its_tree_without_hashing(

@@ -1,5 +1,8 @@
 """Materialize versions: reflink, else hardlink (read-only), else copy; hashes verified first.
 
+Hard links are used only where the read-only mode protects them (not for root): a file that
+shares the object's inode and can be written in place would change the stored version too.
+
 :func:`materialize` puts one file or tree object at a new path (used by replay);
 :func:`checkout` makes a dataset in the workspace match its pointer exactly, and never deletes
 or overwrites a file whose content is stored nowhere unless told to.
@@ -44,6 +47,8 @@ class Placer:
         self.methods = ["reflink", "hardlink", "copy"] if link else ["copy"]
         if self.local is None:
             self.methods = ["download"]
+        elif not self.local.read_only_protects():
+            self.methods = [m for m in self.methods if m != "hardlink"]
         self.used: set[str] = set()
 
     def verify(self, oid: str, shown: str) -> Path:

@@ -135,14 +135,16 @@ class _Storer:
     """Hashes files and, with a local store, makes each one's object present in it.
 
     With ``link``, a file that can safely become its own object (not executable, no other
-    hard link, not written in the last second, on the store's filesystem) is hard-linked in
-    and made read-only instead of copied: no byte is written. The first filesystem that
-    refuses links turns linking off for the rest.
+    hard link, on the store's filesystem) is hard-linked in and made read-only instead of
+    copied: no byte is written. Only where read-only really protects it (not for root: see
+    :meth:`LocalObjectStore.read_only_protects`). One written in the last second is hashed
+    again once linked (its mtime cannot vouch for it). The first filesystem that refuses
+    links turns linking off for the rest.
     """
 
     def __init__(self, store: LocalObjectStore | None, *, link: bool) -> None:
         self.store = store
-        self.link = link and store is not None
+        self.link = link and store is not None and store.read_only_protects()
 
     def hash_file(self, f: FileStat) -> tuple[str, int, bool]:
         """Hash (and store) one file, read once: its oid, when it was read, if it was linked.
@@ -177,7 +179,7 @@ class _Storer:
         return oid, read_at, linked
 
     def _stream_in(self, f: FileStat, src: io.RawIOBase, read_at: int) -> tuple[str, bool]:
-        if self.store is None or not self._linkable(f, os.fstat(src.fileno()), read_at):
+        if self.store is None or not self._linkable(f, os.fstat(src.fileno())):
             return _stream(f, src, self.store), False
         oid = _stream(f, src, None)
         if self._linked(f, src.fileno(), os.fstat(src.fileno()), oid, read_at):
@@ -188,20 +190,16 @@ class _Storer:
         _stream(f, src, self.store)  # this filesystem cannot link: copy after all
         return oid, False
 
-    def _linkable(self, f: FileStat, st: os.stat_result, read_at: int) -> bool:
-        return (
-            self.link
-            and f.mode == 0o644
-            and st.st_nlink == 1
-            and f.mtime_ns < read_at - RACY_WINDOW_NS
-        )
+    def _linkable(self, f: FileStat, st: os.stat_result) -> bool:
+        return self.link and f.mode == 0o644 and st.st_nlink == 1
 
     def _linked(self, f: FileStat, fd: int, st: os.stat_result, oid: str, read_at: int) -> bool:
         """Whether ``f`` (open as ``fd``) was linked in as ``oid``; else write it if missing."""
-        if self.store is None or not self._linkable(f, st, read_at):
+        if self.store is None or not self._linkable(f, st):
             return False
+        racy = f.mtime_ns >= read_at - RACY_WINDOW_NS
         try:
-            return self.store.link_object(oid, f.path, fd, (f.ino, f.mtime_ns, f.size))
+            return self.store.link_object(oid, f.path, fd, (f.ino, f.mtime_ns, f.size), rehash=racy)
         except OSError as err:
             if err.errno not in _NO_LINK:
                 raise

@@ -26,7 +26,7 @@ from samerun._exceptions import (
     ObjectNotFound,
     StoreError,
 )
-from samerun.hashing import hash_bytes, hash_file, split_oid, tag
+from samerun.hashing import hash_bytes, hash_fd, hash_file, split_oid, tag
 
 #: Unnamed files linked in whole (Linux); the errors of filesystems without them.
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
@@ -97,6 +97,7 @@ class LocalObjectStore:
         self._lock = threading.Lock()
         self._root_fd: int | None = None
         self._no_tmpfile = False
+        self._protects: bool | None = None
 
     def path_of(self, oid: str) -> Path:
         return self.root / _relative_key(oid)
@@ -205,14 +206,48 @@ class LocalObjectStore:
             raise
         return True
 
-    def link_object(self, oid: str, source: str, fd: int, expected: tuple[int, int, int]) -> bool:
+    def read_only_protects(self) -> bool:
+        """Whether a read-only object here is safe from being written through a hard link.
+
+        Not for root (or any process that may override file modes), nor on filesystems that
+        ignore modes: a file linked to the store could then be edited in place, changing the
+        stored version with it. Probed once, with a read-only temp file.
+        """
+        if self._protects is None:
+            try:
+                fd, probe = self._open_temp(0o444)
+            except OSError:
+                self._protects = False  # nothing can be written here, links included
+                return False
+            os.close(fd)
+            try:
+                os.close(os.open(probe, os.O_WRONLY))
+            except PermissionError:
+                self._protects = True
+            else:
+                self._protects = False
+            finally:
+                os.unlink(probe)
+        return self._protects
+
+    def link_object(
+        self,
+        oid: str,
+        source: str,
+        fd: int,
+        expected: tuple[int, int, int],
+        *,
+        rehash: bool = False,
+    ) -> bool:
         """Make file ``source``, open as ``fd`` and hashed to ``oid``, the object: a hard link.
 
         Nothing is written: file and object become one read-only inode. On Linux the link is
         made from the descriptor, so it is the very inode that was read. ``expected`` is the
-        (inode, mtime_ns, size) that was hashed; a file that no longer has them is unlinked
-        again and raises :class:`FileChanged`. False when the object was already there;
-        OSError (EXDEV, EPERM, EMLINK, ...) where the filesystem cannot link it.
+        (inode, mtime_ns, size) that was hashed; a file that no longer has them, or with
+        ``rehash`` (a file written so recently that a change may not have moved its mtime)
+        no longer hashes to ``oid``, is unlinked again and raises :class:`FileChanged`.
+        False when the object was already there; OSError (EXDEV, EPERM, EMLINK, ...) where
+        the filesystem cannot link it.
         """
         key = _relative_key(oid)
         target = os.path.join(self.url, key)
@@ -226,7 +261,7 @@ class LocalObjectStore:
         except FileExistsError:
             return False
         st = os.fstat(fd)
-        if (st.st_ino, st.st_mtime_ns, st.st_size) != expected:
+        if (st.st_ino, st.st_mtime_ns, st.st_size) != expected or (rehash and hash_fd(fd) != oid):
             os.unlink(target)
             raise FileChanged(source)
         os.fchmod(fd, 0o444)
