@@ -10,6 +10,11 @@ files (``many``). Each tool gets its own fresh git repository holding the same b
 cache is warmed before ``add`` (cold stat cache, warm page cache). DVC runs with its default
 cache type (reflink, else copy). Every ratio is DVC's time / samerun's time. Results go to
 ``benchmarks/results/data.json``.
+
+``--unprivileged`` (when run as root) runs both tools without the capabilities that let root
+ignore file modes (``setpriv`` drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH): file
+permissions then apply as for a normal user. That matters to samerun: where read-only modes
+protect its objects it hard-links files into its store; as root it copies them.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import BENCH_DIR, SAMERUN_CLI, BenchError, child_env, git, median, say, scratch
+from harness import BENCH_DIR, SAMERUN_CLI, BenchError, child_env, median, say, scratch
 
 DVC = BENCH_DIR / ".venv-dvc" / "bin" / "dvc"
 RESULTS = BENCH_DIR / "results" / "data.json"
@@ -69,14 +74,37 @@ def generate(root: Path, load: Workload, seed: int = 7) -> None:
                 offset = 0
 
 
-def timed(argv: list[str | Path], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
+_UNPRIVILEGED = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Runs the tools' commands, with or without root's power over file modes."""
+
+    unprivileged: bool
+
+    def argv(self, argv: list[str | Path]) -> list[str]:
+        return [*(_UNPRIVILEGED if self.unprivileged else []), *map(str, argv)]
+
+    def env(self) -> dict[str, str]:
+        return child_env({"DVC_NO_ANALYTICS": "1"})
+
+    def run(self, argv: list[str | Path], cwd: Path) -> None:
+        subprocess.run(self.argv(argv), cwd=cwd, check=True, env=self.env(), capture_output=True)
+
+
+def timed(
+    runner: Runner, argv: list[str | Path], cwd: Path, ok: tuple[int, ...] = (0,)
+) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of one command."""
     import time
 
-    env = child_env({"DVC_NO_ANALYTICS": "1"})
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", _RSS, *map(str, argv)], cwd=cwd, env=env, capture_output=True
+        runner.argv([sys.executable, "-c", _RSS, *argv]),
+        cwd=cwd,
+        env=runner.env(),
+        capture_output=True,
     )
     wall = time.perf_counter() - start
     rss, code = done.stdout.split()[-2:]
@@ -91,19 +119,20 @@ def warm(path: Path) -> None:
     )
 
 
-def project(root: Path, side: str, load: Workload) -> Path:
+def project(runner: Runner, root: Path, side: str, load: Workload) -> Path:
     repo = root / side
     repo.mkdir()
-    git(repo, "init", "--quiet", "--initial-branch=main")
     generate(repo / "data" / "raw", load)
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    runner.run(["git", "init", "--quiet", "--initial-branch=main"], repo)
     if side == "dvc":
-        subprocess.run([DVC, "init", "-q"], cwd=repo, check=True, env=child_env())
-        subprocess.run([DVC, "config", "core.analytics", "false"], cwd=repo, check=True)
+        runner.run([DVC, "init", "-q"], repo)
+        runner.run([DVC, "config", "core.analytics", "false"], repo)
+        runner.run(["git", "add", ".dvc"], repo)
     else:
-        subprocess.run([SAMERUN_CLI, "init"], cwd=repo, check=True, capture_output=True)
-    if side == "dvc":
-        git(repo, "add", ".dvc")
-    git(repo, "commit", "--quiet", "--allow-empty", "-m", "setup")  # the data stays untracked
+        runner.run([SAMERUN_CLI, "init"], repo)
+    # the data stays untracked
+    runner.run(["git", *identity, "commit", "--quiet", "--allow-empty", "-m", "setup"], repo)
     return repo
 
 
@@ -135,41 +164,43 @@ def drop_local(repo: Path, side: str) -> None:
     shutil.rmtree(cache)
 
 
-def measure(side: str, load: Workload, root: Path, reps: int, transfer: bool) -> dict[str, Any]:
+def measure(
+    runner: Runner, side: str, load: Workload, root: Path, reps: int, transfer: bool
+) -> dict[str, Any]:
     say(f"  {side}: generating {load.name}")
-    repo = project(root, side, load)
+    repo = project(runner, root, side, load)
     cmd = commands(side)
     warm(repo / "data" / "raw")
     out: dict[str, Any] = {}
     say(f"  {side}: add")
-    out["add_s"], out["add_rss_kib"] = timed(cmd["add"], repo)
-    timed(cmd["status"], repo, (0, 1))  # warm-up: files written just before add get re-hashed
-    walls = [timed(cmd["status"], repo, (0, 1)) for _ in range(reps)]
+    out["add_s"], out["add_rss_kib"] = timed(runner, cmd["add"], repo)
+    timed(runner, cmd["status"], repo, (0, 1))  # warm-up: files written just before add
+    walls = [timed(runner, cmd["status"], repo, (0, 1)) for _ in range(reps)]
     out["status_s"] = median([w for w, _ in walls])
     out["status_rss_kib"] = max(r for _, r in walls)
     victim = next((repo / "data" / "raw").rglob("*.bin"))
     victim.chmod(0o644)
     victim.unlink()  # a checkout may have made it a read-only link; replace, never edit in place
     victim.write_bytes(b"touched")
-    out["status_touched_s"], _ = timed(cmd["status"], repo, (0, 1))
+    out["status_touched_s"], _ = timed(runner, cmd["status"], repo, (0, 1))
     if load.files > 1:
         import shutil
 
         shutil.rmtree(repo / "data" / "raw")
         say(f"  {side}: checkout")
-        out["checkout_s"], _ = timed(cmd["checkout"], repo)
+        out["checkout_s"], _ = timed(runner, cmd["checkout"], repo)
     else:
-        timed(cmd["checkout"], repo)
+        timed(runner, cmd["checkout"], repo)
     if transfer:
         remote = root / f"{side}-remote"
         if side == "dvc":
-            subprocess.run([DVC, "remote", "add", "-d", "local", remote], cwd=repo, check=True)
+            runner.run([DVC, "remote", "add", "-d", "local", remote], repo)
         else:
-            subprocess.run([SAMERUN_CLI, "remote", "add", "local", remote], cwd=repo, check=True)
+            runner.run([SAMERUN_CLI, "remote", "add", "local", remote], repo)
         say(f"  {side}: push / pull")
-        out["push_s"], _ = timed(cmd["push"], repo)
+        out["push_s"], _ = timed(runner, cmd["push"], repo)
         drop_local(repo, side)
-        out["pull_s"], _ = timed(cmd["pull"], repo)
+        out["pull_s"], _ = timed(runner, cmd["pull"], repo)
         if sum(1 for _ in (repo / "data" / "raw").rglob("*.bin")) != load.files:
             raise BenchError(f"{side}: pull did not bring back all {load.files} files")
     return out
@@ -237,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--unprivileged", action="store_true", help="as root: run both tools with file modes"
+    )
     args = parser.parse_args(argv)
     subprocess.run(["bash", str(Path(__file__).with_name("setup_dvc.sh"))], check=True)
     rows: list[dict[str, Any]] = []
@@ -248,15 +282,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         say(f"{load.name}: {files:,} files of {load.size:,} bytes")
         with scratch(f"data-{key}") as root:
-            ours = measure("samerun", load, root, args.reps, transfer=key == "files")
-            theirs = measure("dvc", load, root, args.reps, transfer=key == "files")
+            runner = Runner(args.unprivileged)
+            transfer = key == "files"
+            ours = measure(runner, "samerun", load, root, args.reps, transfer)
+            theirs = measure(runner, "dvc", load, root, args.reps, transfer)
         rows.extend(table(load.name, ours, theirs))
         print(render(rows[-len(ROWS) - 1 :]), flush=True)
     print("\n" + render(rows))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     version = subprocess.run([DVC, "--version"], capture_output=True, text=True).stdout.strip()
+    root_like = os.geteuid() == 0 and not args.unprivileged
+    user = "root" if root_like else "file modes enforced (a normal user)"
     args.output.write_text(
-        json.dumps({"dvc": version, "cpus": os.cpu_count(), "rows": rows}, indent=2)
+        json.dumps({"dvc": version, "cpus": os.cpu_count(), "user": user, "rows": rows}, indent=2)
     )
     return 0
 
