@@ -227,3 +227,16 @@ def test_pull_killed_half_way_resumes(
     done = samerun_cli("data", "pull")
     assert done.returncode == 0, done.stderr
     assert _contents(raw) == before
+
+
+def test_the_progress_bar_counts_files_and_bytes() -> None:
+    from samerun.cli.data import _Bar
+
+    bar = _Bar("storing")
+    assert bar.bar is None  # nothing drawn before work is announced (a prompt may come first)
+    bar.expect(3, 300)
+    bar.advance(2, 200)
+    assert bar.bar is not None
+    (task,) = bar.bar.tasks
+    assert (task.total, task.completed, task.fields["files"]) == (300, 200, "2/3 files")
+    bar.close()

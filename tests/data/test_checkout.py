@@ -14,6 +14,7 @@ from samerun.data.workspace import DataContext, add, select, status
 from samerun.hashing import hash_bytes
 from samerun.store.objects import LocalObjectStore
 from tests.conftest import age
+from tests.data.conftest import Recorded
 
 
 def _flip_a_byte(objects: LocalObjectStore, oid: str) -> None:
@@ -30,11 +31,15 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.usefixtures("links_protected")
 def test_checkout_restores_the_exact_version_with_read_only_links(ctx: DataContext) -> None:
-    (ds,) = add(ctx, ["data/raw"])
+    stored, placed = Recorded(), Recorded()
+    (ds,) = add(ctx, ["data/raw"], progress=stored)
     raw = ctx.root / "data" / "raw"
     before = _snapshot(raw)
+    total = (6, sum(len(data) for data in before.values()))
+    assert stored.totals() == (total, total)
     shutil.rmtree(raw)
-    result = checkout(ctx, ds)
+    result = checkout(ctx, ds, progress=placed)
+    assert placed.totals() == (total, total)
     assert _snapshot(raw) == before
     assert result.written == 6
     assert result.methods == ["hardlink"]  # ext4/tmpfs: no reflink, hardlinks work

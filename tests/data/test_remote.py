@@ -15,6 +15,7 @@ from samerun.data.workspace import DataContext, add
 from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
 from samerun.store.project import Project
 from tests.conftest import git
+from tests.data.conftest import Recorded
 
 
 @pytest.fixture
@@ -85,12 +86,16 @@ def test_push_then_pull_brings_the_data_back(
     datasets = add(ctx, ["data/raw"])
     before = {p.name: p.read_bytes() for p in (ctx.root / "data" / "raw").rglob("*.csv")}
     remote = open_remote(project, None)
-    sent = push(ctx, remote, datasets)
+    pushed, pulled = Recorded(), Recorded()
+    sent = push(ctx, remote, datasets, progress=pushed)
     assert (sent.transferred, sent.present) == (7, 0)  # 6 files and one tree
+    data_bytes = sum(len(data) for data in before.values()) + 256 * 40  # + sub/blob.bin
+    assert pushed.totals() == ((7, data_bytes), (7, data_bytes))  # trees count as files only
     assert push(ctx, remote, datasets).transferred == 0
     clone = _fresh_clone(ctx, tmp_path)
-    got = pull(clone, remote, datasets)
+    got = pull(clone, remote, datasets, progress=pulled)
     assert (got.transferred, got.present) == (7, 0)
+    assert pulled.totals() == pushed.totals()
     checkout(clone, datasets[0])
     after = {p.name: p.read_bytes() for p in (ctx.root / "data" / "raw").rglob("*.csv")}
     assert after == before

@@ -12,7 +12,11 @@ import click
 from samerun.cli import render
 
 if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
+
     from samerun.data.pointer import Dataset
+    from samerun.data.progress import Progress
     from samerun.data.remote import Transfer
     from samerun.data.workspace import DataContext
     from samerun.store.project import Project
@@ -39,14 +43,66 @@ def _size(count: int) -> str:
     return f"{value:.1f} TiB"
 
 
+class _Bar:
+    """A progress bar of files and bytes, drawn from the first :meth:`expect` on.
+
+    Not before: a checkout may first ask to confirm deletions, and a prompt under a live
+    bar would be garbled.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: RichProgress | None = None
+        self.task: TaskID | None = None
+        self.files = self.files_total = self.size_total = 0
+
+    def expect(self, files: int, size: int) -> None:
+        self.files_total += files
+        self.size_total += size
+        self._show(0)
+
+    def advance(self, files: int, size: int) -> None:
+        self.files += files
+        self._show(size)
+
+    def _show(self, advanced: int) -> None:
+        if self.bar is None:
+            from rich import progress as rich
+
+            self.bar = rich.Progress(
+                rich.TextColumn("{task.description}"),
+                rich.BarColumn(),
+                rich.TextColumn("{task.fields[files]}"),
+                rich.DownloadColumn(),
+                rich.TransferSpeedColumn(),
+                rich.TimeRemainingColumn(),
+                console=render.error_console(),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=0, files="")
+        assert self.task is not None
+        shown = f"{self.files:,}/{self.files_total:,} files"
+        self.bar.update(self.task, total=self.size_total, advance=advanced, files=shown)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 @contextmanager
-def _working(message: str, quiet: bool) -> Iterator[None]:
-    """A spinner on stderr while long data work runs, on a terminal and unless --json."""
+def _progress(label: str, quiet: bool) -> Iterator[Progress]:
+    """A progress bar on stderr while long data work runs, on a terminal and unless --json."""
+    from samerun.data.progress import NO_PROGRESS
+
     if quiet or not sys.stderr.isatty():
-        yield
+        yield NO_PROGRESS
         return
-    with render.error_console().status(message):
-        yield
+    bar = _Bar(label)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _print(text: str) -> None:
@@ -85,8 +141,8 @@ def add(paths: tuple[str, ...], copy: bool, as_json: bool) -> None:
     project = _project()
     if not project.exists:
         project.init()
-    with _working(f"hashing and storing {', '.join(paths)}…", as_json):
-        added = add_data(_context(project), list(paths), link=not copy)
+    with _progress("storing", as_json) as progress:
+        added = add_data(_context(project), list(paths), link=not copy, progress=progress)
     if as_json:
         render.print_json(
             [{"pointer": d.pointer_rel, **d.pointer.to_dict(), "linked": d.linked} for d in added]
@@ -174,7 +230,11 @@ def checkout(
     ctx = _context()
     done = []
     for ds in select(ctx.root, list(paths), rev=rev):
-        done.append(run_checkout(ctx, ds, force=force, confirm=_confirm, link=not copy))
+        with _progress(f"checking out {ds.rel}", as_json) as progress:
+            result = run_checkout(
+                ctx, ds, force=force, confirm=_confirm, link=not copy, progress=progress
+            )
+        done.append(result)
         if rev is not None:
             write_pointer(ds.pointer_file, ds.pointer)
     if as_json:
@@ -203,8 +263,8 @@ def unprotect(paths: tuple[str, ...]) -> None:
 
     ctx = _context()
     for ds in select(ctx.root, list(paths)):
-        with _working(f"copying {ds.rel}…", False):
-            count = run_unprotect(ctx, ds)
+        with _progress(f"copying {ds.rel}", False) as progress:
+            count = run_unprotect(ctx, ds, progress)
         _print(f"{ds.rel}: {count} files made writable copies")
 
 
@@ -233,7 +293,7 @@ def ls_(path: str, rev: str | None, as_json: bool) -> None:
 
 
 def _transfer(
-    direction: str, paths: tuple[str, ...], remote_name: str | None, jobs: int
+    direction: str, paths: tuple[str, ...], remote_name: str | None, jobs: int, progress: Progress
 ) -> tuple[DataContext, list[Dataset], Transfer]:
     from samerun.data import remote as remotes
     from samerun.data.workspace import select
@@ -243,7 +303,7 @@ def _transfer(
     store = remotes.open_remote(project, remote_name)
     datasets = select(ctx.root, list(paths))
     move = remotes.push if direction == "push" else remotes.pull
-    return ctx, datasets, move(ctx, store, datasets, jobs=jobs)
+    return ctx, datasets, move(ctx, store, datasets, jobs=jobs, progress=progress)
 
 
 _remote_option = click.option(
@@ -266,8 +326,8 @@ def push(paths: tuple[str, ...], remote_name: str | None, jobs: int, as_json: bo
     Example:
       samerun data push --remote origin
     """
-    with _working("pushing…", as_json):
-        _, _, done = _transfer("push", paths, remote_name, jobs)
+    with _progress("pushing", as_json) as progress:
+        _, _, done = _transfer("push", paths, remote_name, jobs, progress)
     if as_json:
         render.print_json(done.to_dict())
     else:
@@ -293,9 +353,13 @@ def pull(
     """
     from samerun.data.checkout import checkout as run_checkout
 
-    with _working("pulling…", as_json):
-        ctx, datasets, done = _transfer("pull", paths, remote_name, jobs)
-    results = [run_checkout(ctx, ds, force=force, confirm=_confirm) for ds in datasets]
+    with _progress("pulling", as_json) as progress:
+        ctx, datasets, done = _transfer("pull", paths, remote_name, jobs, progress)
+    with _progress("checking out", as_json) as progress:
+        results = [
+            run_checkout(ctx, ds, force=force, confirm=_confirm, progress=progress)
+            for ds in datasets
+        ]
     if as_json:
         render.print_json({**done.to_dict(), "checkouts": [r.to_dict() for r in results]})
         return

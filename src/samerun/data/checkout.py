@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from typing import Any
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UsageError, WorkspaceConflict
 from samerun.data.paths import inside
 from samerun.data.pointer import Dataset
+from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import TEMP_SUFFIX, FileStat, hash_files, stat_path, walk
 from samerun.data.statcache import StatCache
 from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
@@ -33,6 +34,8 @@ from samerun.data.workspace import DataContext
 from samerun.hashing import hash_file
 from samerun.store.objects import LocalObjectStore, ObjectStore
 
+#: Files placed per thread-pool task (a task per file costs more than a small file's link).
+_BATCH = 64
 _FICLONE = 0x40049409  # Linux ioctl: share the source's extents (btrfs, XFS, ...)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF}
 
@@ -114,10 +117,20 @@ _METHODS: dict[str, Callable[[Path, Path], Any]] = {
 }
 
 
-def _run(tasks: Iterable[Callable[[], None]]) -> None:
+def _run(tasks: Sequence[Callable[[], int]], progress: Progress = NO_PROGRESS) -> None:
+    """Run ``tasks`` (each returns the bytes it wrote) on a few threads, in batches."""
+    batches = [tasks[i : i + _BATCH] for i in range(0, len(tasks), _BATCH)]
+
+    def run(batch: Sequence[Callable[[], int]]) -> tuple[int, int]:
+        return len(batch), sum(task() for task in batch)
+
     with ThreadPoolExecutor((os.cpu_count() or 1) * 2, thread_name_prefix="samerun-place") as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()
+        try:
+            for files, size in pool.map(run, batches):
+                progress.advance(files, size)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _tree_of(objects: ObjectStore, oid: str, dest: Path) -> Tree | None:
@@ -158,11 +171,21 @@ def materialize(oid: str, dest: Path, objects: ObjectStore, *, link: bool = True
     _place_all(placer, dest, tree.entries, oid)
 
 
-def _place_all(placer: Placer, root: Path, entries: Iterable[TreeEntry], where: str) -> None:
+def _place_all(
+    placer: Placer,
+    root: Path,
+    entries: Sequence[TreeEntry],
+    where: str,
+    progress: Progress = NO_PROGRESS,
+) -> None:
     checked: set[Path] = set()
 
-    def task(entry: TreeEntry) -> Callable[[], None]:
-        return lambda: placer.place(entry, root / entry.path, entry.path)
+    def task(entry: TreeEntry) -> Callable[[], int]:
+        def place() -> int:
+            placer.place(entry, root / entry.path, entry.path)
+            return entry.size
+
+        return place
 
     todo = []
     for entry in entries:
@@ -172,7 +195,8 @@ def _place_all(placer: Placer, root: Path, entries: Iterable[TreeEntry], where: 
             inside(root, entry.path, where)
             checked.add(parent)
         todo.append(task(entry))
-    _run(todo)
+    progress.expect(len(entries), sum(e.size for e in entries))
+    _run(todo, progress)
 
 
 @dataclass(frozen=True)
@@ -194,6 +218,7 @@ def checkout(
     force: bool = False,
     confirm: Callable[[list[str]], bool] = lambda _extra: False,
     link: bool = True,
+    progress: Progress = NO_PROGRESS,
 ) -> CheckoutResult:
     """Make ``ds``'s path hold exactly the version its pointer names.
 
@@ -232,7 +257,7 @@ def checkout(
         if todo:
             placer.place(todo[0], target, ds.rel)
     else:
-        _place_all(placer, target, todo, ds.pointer_rel)
+        _place_all(placer, target, todo, ds.pointer_rel, progress)
     _remember(ctx.cache, root, todo)
     ctx.cache.save()
     return CheckoutResult(ds.rel, len(todo), len(extra), len(unchanged), sorted(placer.used))
@@ -275,7 +300,7 @@ def _remember(cache: StatCache, root: Path, placed: list[TreeEntry]) -> None:
         cache.put(st.st_ino, st.st_mtime_ns, st.st_size, entry.oid, read_at_ns=now)
 
 
-def unprotect(ctx: DataContext, ds: Dataset) -> int:
+def unprotect(ctx: DataContext, ds: Dataset, progress: Progress = NO_PROGRESS) -> int:
     """Make the dataset's files writable copies of their own; returns how many were replaced.
 
     Files that ``add`` or ``checkout`` linked to the store (or left read-only) are copied,
@@ -285,7 +310,8 @@ def unprotect(ctx: DataContext, ds: Dataset) -> int:
         raise UsageError(f"{ds.rel} is missing; `samerun data checkout --copy` writes it")
     files = [stat_path(ds.path)] if ds.path.is_file() else walk(ds.path)
     shared = [f for f in files if _shared(f)]
-    _run(partial(_writable_copy, ctx.cache, f) for f in shared)
+    progress.expect(len(shared), sum(f.size for f in shared))
+    _run([partial(_writable_copy, ctx.cache, f) for f in shared], progress)
     ctx.cache.save()
     return len(shared)
 
@@ -295,7 +321,7 @@ def _shared(f: FileStat) -> bool:
     return st.st_nlink > 1 or not st.st_mode & stat.S_IWUSR
 
 
-def _writable_copy(cache: StatCache, f: FileStat) -> None:
+def _writable_copy(cache: StatCache, f: FileStat) -> int:
     oid = cache.get(f.ino, f.mtime_ns, f.size)
     path = Path(f.path)
     tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
@@ -308,3 +334,4 @@ def _writable_copy(cache: StatCache, f: FileStat) -> None:
     st = path.stat()
     if oid is not None and st.st_size == f.size:
         cache.put(st.st_ino, st.st_mtime_ns, st.st_size, oid, read_at_ns=time.time_ns())
+    return f.size

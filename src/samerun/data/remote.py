@@ -10,7 +10,7 @@ an interrupted transfer resumes where it stopped.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 from samerun._atomic import atomic_write
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, RemoteError
 from samerun.data.pointer import Dataset
+from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import INLINE_MAX
 from samerun.data.tree import load_tree
 from samerun.data.workspace import DataContext
@@ -154,9 +155,28 @@ def _local(ctx: DataContext) -> LocalObjectStore:
     return ctx.objects
 
 
-def _parallel(jobs: int, work: Callable[[str], int], oids: Iterable[str]) -> int:
+def _parallel(
+    jobs: int,
+    work: Callable[[str], int],
+    oids: list[str],
+    sizes: Mapping[str, int],
+    progress: Progress,
+) -> int:
+    """Run ``work`` (which returns the bytes it moved) on every object, ``jobs`` at a time.
+
+    Progress counts the ``sizes`` known beforehand (file objects; trees count as files only).
+    """
+    progress.expect(len(oids), sum(sizes.get(oid, 0) for oid in oids))
+    moved = 0
     with ThreadPoolExecutor(jobs, thread_name_prefix="samerun-transfer") as pool:
-        return sum(pool.map(work, oids))
+        try:
+            for oid, size in zip(oids, pool.map(work, oids), strict=True):
+                moved += size
+                progress.advance(1, sizes.get(oid, 0))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return moved
 
 
 def _needed(objects: ObjectStore, datasets: list[Dataset]) -> tuple[dict[str, int], list[str]]:
@@ -173,7 +193,12 @@ def _needed(objects: ObjectStore, datasets: list[Dataset]) -> tuple[dict[str, in
 
 
 def push(
-    ctx: DataContext, remote: ObjectStore, datasets: list[Dataset], *, jobs: int = JOBS
+    ctx: DataContext,
+    remote: ObjectStore,
+    datasets: list[Dataset],
+    *,
+    jobs: int = JOBS,
+    progress: Progress = NO_PROGRESS,
 ) -> Transfer:
     """Send the objects of ``datasets`` the remote lacks: files first, then their trees.
 
@@ -200,13 +225,18 @@ def push(
         return size
 
     missing = [[oid for oid in group if oid not in there] for group in (list(files), trees)]
-    sent = sum(_parallel(jobs, send, group) for group in missing)
+    sent = sum(_parallel(jobs, send, group, files, progress) for group in missing)
     count = sum(len(group) for group in missing)
     return Transfer(count, len(files) + len(trees) - count, sent)
 
 
 def pull(
-    ctx: DataContext, remote: ObjectStore, datasets: list[Dataset], *, jobs: int = JOBS
+    ctx: DataContext,
+    remote: ObjectStore,
+    datasets: list[Dataset],
+    *,
+    jobs: int = JOBS,
+    progress: Progress = NO_PROGRESS,
 ) -> Transfer:
     """Fetch the objects of ``datasets`` this store lacks (trees first), each hash-checked."""
     local = _local(ctx)
@@ -228,9 +258,9 @@ def pull(
 
     trees = list(dict.fromkeys(ds.pointer.oid for ds in datasets if ds.pointer.kind == "dir"))
     missing_trees = [oid for oid in trees if not local.exists(oid)]
-    got = _parallel(jobs, fetch, missing_trees)
+    got = _parallel(jobs, fetch, missing_trees, sizes, progress)
     sizes.update(_needed(local, datasets)[0])
     missing = [oid for oid in sizes if not local.exists(oid)]
-    got += _parallel(jobs, fetch, missing)
+    got += _parallel(jobs, fetch, missing, sizes, progress)
     count = len(missing_trees) + len(missing)
     return Transfer(count, len(sizes) + len(trees) - count, got)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import blake3
 
 from samerun._exceptions import FileChanged, UnsafePath
+from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.statcache import RACY_WINDOW_NS, Listed, StatCache
 from samerun.data.tree import Tree, TreeEntry
 from samerun.hashing import hash_bytes, is_within, tag
@@ -255,6 +256,7 @@ def hash_files(
     store: ObjectStore | None = None,
     *,
     link: bool = False,
+    progress: Progress = NO_PROGRESS,
 ) -> Hashed:
     """The oid of every file (in order), from the cache where it is fresh, hashed otherwise.
 
@@ -282,7 +284,9 @@ def hash_files(
         from concurrent.futures import ThreadPoolExecutor  # only when there is work to do
 
         batches = _batches(todo, files)
-        small = sum(files[i].size for i in todo) < _SMALL_FILE * len(todo)
+        size = sum(files[i].size for i in todo)
+        progress.expect(len(todo), size)
+        small = size < _SMALL_FILE * len(todo)
         workers = 1 if storer.link and small else min(len(batches), os.cpu_count() or 1)
         with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as pool:
             try:
@@ -292,6 +296,7 @@ def hash_files(
                         oids[i] = oid
                         linked += was_linked
                         cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
+                    progress.advance(len(done), sum(files[i].size for i, *_ in done))
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
@@ -327,6 +332,7 @@ def snapshot(
     store: ObjectStore | None = None,
     link: bool = False,
     expected: str | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Snapshot:
     """Hash what ``path`` holds now (storing it with ``store``): a file, or a tree of files.
 
@@ -335,14 +341,19 @@ def snapshot(
     """
     if path.is_file():
         f = stat_path(path)
-        (oid,), linked = hash_files([f], cache, store, link=link)
+        (oid,), linked = hash_files([f], cache, store, link=link, progress=progress)
         return Snapshot("file", oid, f.size, 1, linked=linked)
     with _gc_paused():
-        return _snapshot_tree(path, cache, store, link, expected)
+        return _snapshot_tree(path, cache, store, link, expected, progress)
 
 
 def _snapshot_tree(
-    path: Path, cache: StatCache, store: ObjectStore | None, link: bool, expected: str | None
+    path: Path,
+    cache: StatCache,
+    store: ObjectStore | None,
+    link: bool,
+    expected: str | None,
+    progress: Progress,
 ) -> Snapshot:
     walked_at = time.time_ns()
     files = walk(path)
@@ -350,7 +361,7 @@ def _snapshot_tree(
         known = cache.listed(path, files)
         if known is not None and known.oid == expected:
             return Snapshot("dir", known.oid, known.size, known.files)
-    oids, linked = hash_files(files, cache, store, link=link)
+    oids, linked = hash_files(files, cache, store, link=link, progress=progress)
     tree = Tree(
         tuple(TreeEntry(f.rel, oid, f.size, f.mode) for f, oid in zip(files, oids, strict=True))
     )

@@ -21,6 +21,7 @@ from samerun.data.pointer import (
     read_pointer,
     write_pointer,
 )
+from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import snapshot
 from samerun.data.statcache import StatCache, project_cache
 from samerun.data.tree import TreeEntry, load_tree
@@ -52,7 +53,9 @@ class Added(Dataset):
     linked: int = 0  # files that are now read-only hard links to their objects
 
 
-def add(ctx: DataContext, paths: list[str], *, link: bool = True) -> list[Added]:
+def add(
+    ctx: DataContext, paths: list[str], *, link: bool = True, progress: Progress = NO_PROGRESS
+) -> list[Added]:
     """Hash and store each path, then write its pointer file and ignore it in git.
 
     With ``link`` (the default), files are stored by hard-linking them into the object store
@@ -60,7 +63,10 @@ def add(ctx: DataContext, paths: list[str], *, link: bool = True) -> list[Added]
     read-only (:func:`unprotect` makes writable copies again).
     """
     targets = [_addable(ctx.root, p) for p in paths]
-    snaps = [snapshot(path, ctx.cache, store=ctx.objects, link=link) for path in targets]
+    snaps = [
+        snapshot(path, ctx.cache, store=ctx.objects, link=link, progress=progress)
+        for path in targets
+    ]
     ctx.cache.save()
     added = []
     for path, snap in zip(targets, snaps, strict=True):
