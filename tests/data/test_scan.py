@@ -56,6 +56,20 @@ def test_large_files_are_streamed_into_the_store(tmp_path: Path) -> None:
     assert list((tmp_path / "objects" / ".incoming").iterdir()) == []
 
 
+def test_large_files_are_copied_in_where_the_kernel_cannot_copy_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(INLINE_MAX + 777))
+    objects = LocalObjectStore(tmp_path / "objects")
+    snap = snapshot(big, StatCache(), store=objects)
+    assert objects.path_of(snap.oid).read_bytes() == big.read_bytes()
+
+
 def test_a_file_written_while_hashed_is_reported_not_recorded(tmp_path: Path) -> None:
     growing = tmp_path / "log.bin"
     growing.write_bytes(os.urandom(INLINE_MAX * 8))
