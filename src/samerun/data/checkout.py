@@ -50,7 +50,7 @@ class Placer:
         self.methods = ["reflink", "hardlink", "copy"] if link else ["copy"]
         if self.local is None:
             self.methods = ["download"]
-        elif not self.local.read_only_protects():
+        elif link and not self.local.read_only_protects():
             self.methods = [m for m in self.methods if m != "hardlink"]
         self.used: set[str] = set()
 
