@@ -10,8 +10,11 @@ from typing import IO
 
 
 @contextmanager
-def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
-    """Yield a binary handle whose content replaces ``path`` only if the block succeeds."""
+def atomic_writer(path: Path, mode: int = 0o644, *, durable: bool = True) -> Iterator[IO[bytes]]:
+    """Yield a binary handle whose content replaces ``path`` only if the block succeeds.
+
+    ``durable`` flushes it to disk first; a cache, rebuilt when lost, can skip that.
+    """
     import tempfile  # not at module level: ``data status`` imports this module, never writes
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,7 +23,8 @@ def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -29,6 +33,6 @@ def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
         raise
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    with atomic_writer(path, mode) as handle:
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    with atomic_writer(path, mode, durable=durable) as handle:
         handle.write(data)

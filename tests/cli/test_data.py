@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from samerun.hashing import hash_file
 from samerun.store.objects import LocalObjectStore
 from tests.conftest import CliRunner, git
@@ -206,6 +208,32 @@ def test_add_killed_half_way_leaves_no_partial_object_and_reruns(
     assert samerun_cli("data", "status").returncode == 0
     assert len(_objects(project)) == len(before) + 1
     assert _contents(raw) == before
+
+
+def test_add_killed_half_way_takes_its_worker_processes_along(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    raw = project / "data" / "raw"
+    for d in range(20):
+        (raw / f"d{d:02d}").mkdir(parents=True)
+        for i in range(1100):  # above the 20,000 small files hashed in worker processes
+            (raw / f"d{d:02d}" / f"f{i:04d}.txt").write_bytes(b"%d %d\n" % (d, i))
+    samerun_cli("init")
+    add = _cli("data", "add", "--copy", "data/raw", cwd=project)
+    parent = psutil.Process(add.pid)
+    workers: list[psutil.Process] = []
+
+    def hashing() -> bool:
+        workers[:] = parent.children() if add.poll() is None else []
+        return len(workers) >= 2 and len(_objects(project)) > 50
+
+    assert _kill_when(add, hashing), "data add finished before its workers could be seen"
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
+    _all_objects_intact(project)
+    done = samerun_cli("data", "add", "data/raw")
+    assert done.returncode == 0, done.stderr
+    assert samerun_cli("data", "status").returncode == 0
 
 
 def test_pull_killed_half_way_resumes(

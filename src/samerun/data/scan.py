@@ -16,13 +16,14 @@ import io
 import os
 import shutil
 import stat
+import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import blake3
 
@@ -32,6 +33,9 @@ from samerun.data.statcache import RACY_WINDOW_NS, Listed, StatCache
 from samerun.data.tree import Tree, TreeEntry
 from samerun.hashing import hash_bytes, hash_fd, is_within, tag
 from samerun.store.objects import LocalObjectStore, ObjectStore
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 #: Files up to this size are read in one go (bounded memory per worker).
 INLINE_MAX = 4 << 20
@@ -43,6 +47,11 @@ _PER_FILE_BYTES = 64 << 10
 #: syscalls of a microsecond or two, and more threads only contend for the GIL (measured
 #: 1.1-1.2x slower with 2-3 threads on 200,000 files of 512 bytes).
 _SMALL_FILE = 16 << 10
+#: From this many small files on, they are hashed in worker processes, this many per task
+#: (measured 2.1x faster with 2 processes than one thread on 200,000 files of 512 bytes).
+_PROCESS_FILES = 20_000
+_PROCESS_CHUNK = 2_000
+_PR_SET_PDEATHSIG = 1  # prctl(2) on Linux: a signal for this process when its parent dies
 #: What a filesystem (or a file) answers when it cannot be hard-linked into the store.
 _NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.EACCES})
 #: Suffix of the temp files checkout writes next to their destination (never dataset files).
@@ -273,6 +282,93 @@ def _batches(todo: list[int], files: list[FileStat]) -> list[list[int]]:
     return batches
 
 
+#: One file's result: its index, its oid (None: it changed while read), when it was read, and
+#: whether it was linked into the store.
+_Result = tuple[int, str | None, int, bool]
+
+
+def _hashed_batches(
+    files: list[FileStat], todo: list[int], storer: _Storer, small: bool
+) -> Generator[list[_Result], None, None]:
+    """Hash ``files[i]`` for every ``i`` in ``todo``, in batches, on threads or processes.
+
+    Small files (a few syscalls each, the Python between them holding the GIL) are spread
+    over worker processes when there are many and forking is safe; otherwise threads, as
+    many as cores, which is what large files need (blake3 and I/O release the GIL).
+    """
+    cores = os.cpu_count() or 1
+    if small and len(todo) >= _PROCESS_FILES and cores > 1 and _forkable():
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        starts = range(0, len(todo), _PROCESS_CHUNK)
+        fork = multiprocessing.get_context("fork")  # the workers inherit files, todo, storer
+        with ProcessPoolExecutor(
+            cores, mp_context=fork, initializer=_adopt, initargs=(storer, files, todo, os.getpid())
+        ) as processes:
+            yield from _cancelling(processes, processes.map(_hash_slice, starts))
+        return
+    from concurrent.futures import ThreadPoolExecutor  # only when there is work to do
+
+    def run(batch: list[int]) -> list[_Result]:
+        return _hash_chunk([(i, files[i]) for i in batch], storer)
+
+    batches = _batches(todo, files)
+    workers = 1 if storer.link and small else min(len(batches), cores)
+    with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as threads:
+        yield from _cancelling(threads, threads.map(run, batches))
+
+
+def _forkable() -> bool:
+    """Whether this process may fork workers: Linux, and no other thread that a fork could
+    catch holding a lock."""
+    import threading
+
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
+def _cancelling(pool: Executor, results: Iterator[list[_Result]]) -> Iterator[list[_Result]]:
+    try:
+        yield from results
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+
+
+#: What a worker process hashes: its storer, the files and the indexes to do (through fork).
+_adopted: tuple[_Storer, list[FileStat], list[int]] | None = None
+
+
+def _adopt(storer: _Storer, files: list[FileStat], todo: list[int], parent: int) -> None:
+    """Start a worker process; it dies with its parent, killed or not, never waits forever."""
+    import ctypes
+    import signal
+
+    global _adopted
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    _adopted = storer, files, todo
+
+
+def _hash_slice(start: int) -> list[_Result]:
+    """In a worker process: hash the files of ``todo[start : start + _PROCESS_CHUNK]``."""
+    assert _adopted is not None
+    storer, files, todo = _adopted
+    return _hash_chunk([(i, files[i]) for i in todo[start : start + _PROCESS_CHUNK]], storer)
+
+
+def _hash_chunk(chunk: list[tuple[int, FileStat]], storer: _Storer) -> list[_Result]:
+    """Hash each file of ``chunk``; one that changed while read comes back with oid None."""
+    done: list[_Result] = []
+    for i, f in chunk:
+        try:
+            done.append((i, *storer.hash_file(f)))
+        except FileChanged:
+            done.append((i, None, 0, False))
+    return done
+
+
 def hash_files(
     files: list[FileStat],
     cache: StatCache,
@@ -297,32 +393,22 @@ def hash_files(
         if oid is None or (local is not None and not local.exists(oid))
     ]
 
-    storer = _Storer(local, link=link)
-
-    def run(batch: list[int]) -> list[tuple[int, str, int, bool]]:
-        return [(i, *storer.hash_file(files[i])) for i in batch]
-
     linked = 0
     if todo:
-        from concurrent.futures import ThreadPoolExecutor  # only when there is work to do
-
-        batches = _batches(todo, files)
         size = sum(files[i].size for i in todo)
         progress.expect(len(todo), size)
+        storer = _Storer(local, link=link)
         small = size < _SMALL_FILE * len(todo)
-        workers = 1 if storer.link and small else min(len(batches), os.cpu_count() or 1)
-        with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as pool:
-            try:
-                for done in pool.map(run, batches):
-                    for i, oid, read_at, was_linked in done:
-                        f = files[i]
-                        oids[i] = oid
-                        linked += was_linked
-                        cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
-                    progress.advance(len(done), sum(files[i].size for i, *_ in done))
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
+        with closing(_hashed_batches(files, todo, storer, small)) as batches:
+            for done in batches:
+                for i, oid, read_at, was_linked in done:
+                    f = files[i]
+                    if oid is None:
+                        raise _changed(f)
+                    oids[i] = oid
+                    linked += was_linked
+                    cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
+                progress.advance(len(done), sum(files[i].size for i, *_ in done))
     if store is not None and local is None:
         for f, known in zip(files, oids, strict=True):
             if known is not None and not store.exists(known):

@@ -113,7 +113,8 @@ class StatCache:
 
         rows = [tuple(f) for f in files]  # marshal takes plain tuples only
         with suppress(OSError):
-            atomic_write(where, marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows)))
+            document = marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows))
+            atomic_write(where, document, durable=False)
 
     def save(self) -> None:
         """Write what was learnt since the last save (best effort: it is only a cache)."""
