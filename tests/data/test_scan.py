@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import samerun.data.scan as scan_module
 from samerun._exceptions import FileChanged, UnsafePath
 from samerun.data.scan import INLINE_MAX, snapshot
 from samerun.data.statcache import StatCache
@@ -242,41 +241,3 @@ def test_an_unchanged_listing_names_its_tree_without_hashing(
     for listing in (tmp_path / "data" / "listings").iterdir():
         listing.write_bytes(b"\x00garbage")
     assert snapshot(root, StatCache(cache_file), expected=moved.oid).oid == moved.oid
-
-
-_SPY: dict[str, Path] = {}
-_real_slice = scan_module._hash_slice
-
-
-def _spying_slice(start: int) -> list[tuple[int, str | None, int, bool]]:
-    """``_hash_slice``, noting which process ran it (a module function: tasks are pickled)."""
-    with open(_SPY["log"], "a") as log:
-        log.write(f"{os.getpid()}\n")
-    return _real_slice(start)
-
-
-def test_many_small_files_are_hashed_in_worker_processes_alike(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    scan = scan_module
-    root = tmp_path / "d"
-    root.mkdir()
-    for i in range(40):
-        (root / f"f{i:02d}.txt").write_text(f"row {i}\n")
-    in_threads = snapshot(root, StatCache(), store=LocalObjectStore(tmp_path / "a"))
-    monkeypatch.setattr(scan, "_PROCESS_FILES", 10)
-    monkeypatch.setattr(scan, "_PROCESS_CHUNK", 7)
-    monkeypatch.setattr(scan, "_forkable", lambda: True)
-    monkeypatch.setattr(scan, "_hash_slice", _spying_slice)
-    monkeypatch.setitem(_SPY, "log", tmp_path / "pids")
-    objects = LocalObjectStore(tmp_path / "b")
-    in_processes = snapshot(root, StatCache(), store=objects)
-    assert in_processes.oid == in_threads.oid
-    pids = set((tmp_path / "pids").read_text().split())
-    assert pids
-    assert str(os.getpid()) not in pids  # hashed by other processes
-    assert sorted(objects.iter_oids()) == sorted(LocalObjectStore(tmp_path / "a").iter_oids())
-    files = scan.walk(root)
-    (root / "f13.txt").unlink()  # listed, then gone before it is read
-    with pytest.raises(FileChanged, match=r"f13\.txt changed"):
-        scan.hash_files(files, StatCache())

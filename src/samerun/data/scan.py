@@ -16,42 +16,27 @@ import io
 import os
 import shutil
 import stat
-import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import blake3
 
 from samerun._exceptions import FileChanged, UnsafePath
+from samerun.data.parallel import hashed_batches
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.statcache import RACY_WINDOW_NS, Listed, StatCache
 from samerun.data.tree import Tree, TreeEntry
 from samerun.hashing import hash_bytes, hash_fd, is_within, tag
 from samerun.store.objects import LocalObjectStore, ObjectStore
 
-if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
 #: Files up to this size are read in one go (bounded memory per worker).
 INLINE_MAX = 4 << 20
 _CHUNK = 4 << 20  # fits the CPU caches: hashing 16 MiB chunks measured 1.8x slower
-#: Work per thread-pool task: small files are batched, each file also counting as this much.
-_BATCH_BYTES = 8 << 20
-_PER_FILE_BYTES = 64 << 10
-#: Below this mean size, files being linked are hashed on one thread: their work is a few
-#: syscalls of a microsecond or two, and more threads only contend for the GIL (measured
-#: 1.1-1.2x slower with 2-3 threads on 200,000 files of 512 bytes).
-_SMALL_FILE = 16 << 10
-#: From this many small files on, they are hashed in worker processes, this many per task
-#: (measured 2.1x faster with 2 processes than one thread on 200,000 files of 512 bytes).
-_PROCESS_FILES = 20_000
-_PROCESS_CHUNK = 2_000
-_PR_SET_PDEATHSIG = 1  # prctl(2) on Linux: a signal for this process when its parent dies
 #: What a filesystem (or a file) answers when it cannot be hard-linked into the store.
 _NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.EACCES})
 #: Suffix of the temp files checkout writes next to their destination (never dataset files).
@@ -266,109 +251,6 @@ def _kernel_copy(src: io.RawIOBase, out: BinaryIO, size: int) -> None:
         out.flush()
 
 
-def _batches(todo: list[int], files: list[FileStat]) -> list[list[int]]:
-    """Group file indexes into tasks of about :data:`_BATCH_BYTES` (one big file per task)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    weight = 0
-    for i in todo:
-        current.append(i)
-        weight += files[i].size + _PER_FILE_BYTES
-        if weight >= _BATCH_BYTES:
-            batches.append(current)
-            current, weight = [], 0
-    if current:
-        batches.append(current)
-    return batches
-
-
-#: One file's result: its index, its oid (None: it changed while read), when it was read, and
-#: whether it was linked into the store.
-_Result = tuple[int, str | None, int, bool]
-
-
-def _hashed_batches(
-    files: list[FileStat], todo: list[int], storer: _Storer, small: bool
-) -> Generator[list[_Result], None, None]:
-    """Hash ``files[i]`` for every ``i`` in ``todo``, in batches, on threads or processes.
-
-    Small files (a few syscalls each, the Python between them holding the GIL) are spread
-    over worker processes when there are many and forking is safe; otherwise threads, as
-    many as cores, which is what large files need (blake3 and I/O release the GIL).
-    """
-    cores = os.cpu_count() or 1
-    if small and len(todo) >= _PROCESS_FILES and cores > 1 and _forkable():
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        starts = range(0, len(todo), _PROCESS_CHUNK)
-        fork = multiprocessing.get_context("fork")  # the workers inherit files, todo, storer
-        with ProcessPoolExecutor(
-            cores, mp_context=fork, initializer=_adopt, initargs=(storer, files, todo, os.getpid())
-        ) as processes:
-            yield from _cancelling(processes, processes.map(_hash_slice, starts))
-        return
-    from concurrent.futures import ThreadPoolExecutor  # only when there is work to do
-
-    def run(batch: list[int]) -> list[_Result]:
-        return _hash_chunk([(i, files[i]) for i in batch], storer)
-
-    batches = _batches(todo, files)
-    workers = 1 if storer.link and small else min(len(batches), cores)
-    with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as threads:
-        yield from _cancelling(threads, threads.map(run, batches))
-
-
-def _forkable() -> bool:
-    """Whether this process may fork workers: Linux, and no other thread that a fork could
-    catch holding a lock."""
-    import threading
-
-    return sys.platform == "linux" and threading.active_count() == 1
-
-
-def _cancelling(pool: Executor, results: Iterator[list[_Result]]) -> Iterator[list[_Result]]:
-    try:
-        yield from results
-    except BaseException:
-        pool.shutdown(cancel_futures=True)
-        raise
-
-
-#: What a worker process hashes: its storer, the files and the indexes to do (through fork).
-_adopted: tuple[_Storer, list[FileStat], list[int]] | None = None
-
-
-def _adopt(storer: _Storer, files: list[FileStat], todo: list[int], parent: int) -> None:
-    """Start a worker process; it dies with its parent, killed or not, never waits forever."""
-    import ctypes
-    import signal
-
-    global _adopted
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-    _adopted = storer, files, todo
-
-
-def _hash_slice(start: int) -> list[_Result]:
-    """In a worker process: hash the files of ``todo[start : start + _PROCESS_CHUNK]``."""
-    assert _adopted is not None
-    storer, files, todo = _adopted
-    return _hash_chunk([(i, files[i]) for i in todo[start : start + _PROCESS_CHUNK]], storer)
-
-
-def _hash_chunk(chunk: list[tuple[int, FileStat]], storer: _Storer) -> list[_Result]:
-    """Hash each file of ``chunk``; one that changed while read comes back with oid None."""
-    done: list[_Result] = []
-    for i, f in chunk:
-        try:
-            done.append((i, *storer.hash_file(f)))
-        except FileChanged:
-            done.append((i, None, 0, False))
-    return done
-
-
 def hash_files(
     files: list[FileStat],
     cache: StatCache,
@@ -398,8 +280,7 @@ def hash_files(
         size = sum(files[i].size for i in todo)
         progress.expect(len(todo), size)
         storer = _Storer(local, link=link)
-        small = size < _SMALL_FILE * len(todo)
-        with closing(_hashed_batches(files, todo, storer, small)) as batches:
+        with closing(hashed_batches(files, todo, storer)) as batches:
             for done in batches:
                 for i, oid, read_at, was_linked in done:
                     f = files[i]
