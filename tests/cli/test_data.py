@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -262,7 +263,9 @@ def test_the_progress_bar_counts_files_and_bytes() -> None:
 
     bar = _Bar("storing")
     assert bar.bar is None  # nothing drawn before work is announced (a prompt may come first)
+    threads = threading.active_count()
     bar.expect(3, 300)
+    assert threading.active_count() == threads  # no refresh thread: workers may still fork
     bar.advance(2, 200)
     assert bar.bar is not None
     (task,) = bar.bar.tasks

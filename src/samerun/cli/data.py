@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -47,7 +48,9 @@ class _Bar:
     """A progress bar of files and bytes, drawn from the first :meth:`expect` on.
 
     Not before: a checkout may first ask to confirm deletions, and a prompt under a live
-    bar would be garbled.
+    bar would be garbled. It is redrawn from the reporting thread, at most every
+    :data:`_REDRAW_S`, never by a thread of its own: hashing forks worker processes only
+    while the process has a single thread.
     """
 
     def __init__(self, label: str) -> None:
@@ -55,6 +58,7 @@ class _Bar:
         self.bar: RichProgress | None = None
         self.task: TaskID | None = None
         self.files = self.files_total = self.size_total = 0
+        self.drawn_at = 0.0
 
     def expect(self, files: int, size: int) -> None:
         self.files_total += files
@@ -78,16 +82,23 @@ class _Bar:
                 rich.TimeRemainingColumn(),
                 console=render.error_console(),
                 transient=True,
+                auto_refresh=False,
             )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=0, files="")
         assert self.task is not None
         shown = f"{self.files:,}/{self.files_total:,} files"
         self.bar.update(self.task, total=self.size_total, advance=advanced, files=shown)
+        if time.monotonic() - self.drawn_at >= _REDRAW_S:
+            self.bar.refresh()
+            self.drawn_at = time.monotonic()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+_REDRAW_S = 0.1
 
 
 @contextmanager
