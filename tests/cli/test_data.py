@@ -76,6 +76,8 @@ def test_add_links_where_safe_and_unprotect_copies(
         assert os.access(raw / "part-00000.bin", os.W_OK)
     done = samerun_cli("data", "unprotect", "data/raw")
     assert done.stdout.strip().startswith("data/raw: ")
+    again = samerun_cli("data", "unprotect", "--json")
+    assert json.loads(again.stdout) == [{"dataset": "data/raw", "copied": 0}]  # all copies now
     assert (raw / "part-00000.bin").stat().st_nlink == 1
     assert samerun_cli("data", "status").returncode == 0
     copied = samerun_cli("data", "add", "--copy", "--json", "data/raw")

@@ -44,6 +44,9 @@ def _size(count: int) -> str:
     return f"{value:.1f} TiB"
 
 
+_REDRAW_S = 0.1
+
+
 class _Bar:
     """A progress bar of files and bytes, drawn from the first :meth:`expect` on.
 
@@ -96,9 +99,6 @@ class _Bar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
-
-
-_REDRAW_S = 0.1
 
 
 @contextmanager
@@ -260,7 +260,8 @@ def checkout(
 
 @data.command()
 @click.argument("paths", nargs=-1)
-def unprotect(paths: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the files copied as JSON.")
+def unprotect(paths: tuple[str, ...], as_json: bool) -> None:
     """Replace the read-only links of datasets (all without PATHS) with writable copies.
 
     `data add` and `data checkout` link files to the store; edit a file only after this.
@@ -273,10 +274,15 @@ def unprotect(paths: tuple[str, ...]) -> None:
     from samerun.data.workspace import select
 
     ctx = _context()
+    done = []
     for ds in select(ctx.root, list(paths)):
-        with _progress(f"copying {ds.rel}", False) as progress:
-            count = run_unprotect(ctx, ds, progress)
-        _print(f"{ds.rel}: {count} files made writable copies")
+        with _progress(f"copying {ds.rel}", as_json) as progress:
+            done.append({"dataset": ds.rel, "copied": run_unprotect(ctx, ds, progress)})
+    if as_json:
+        render.print_json(done)
+        return
+    for d in done:
+        _print(f"{d['dataset']}: {d['copied']} files made writable copies")
 
 
 @data.command(name="ls")

@@ -262,9 +262,8 @@ def hash_files(
     """The oid of every file (in order), from the cache where it is fresh, hashed otherwise.
 
     With ``store``, every file's object is also made present in it (with ``link``, by hard
-    links where that is safe: see :class:`_Storer`). Files are hashed in
-    batches (per-task overhead matters for many small files) on a few threads: blake3 and
-    file I/O release the GIL.
+    links where that is safe: see :class:`_Storer`). Files are hashed in batches, on threads
+    or worker processes (:func:`samerun.data.parallel.hashed_batches`).
     """
     local = store if isinstance(store, LocalObjectStore) else None
     get = cache.get
