@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,13 +36,20 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def age(*paths: Path, seconds: int = 100) -> None:
     """Move the mtime of each file (every file under a directory) into the past.
 
-    Files written less than a second ago are never trusted from the stat cache nor linked
-    into the store; tests of those paths age their files first.
+    Files written just now are never trusted from the stat cache, and are hashed again once
+    linked into the store; tests of the other paths age their files first.
     """
     for path in paths:
         for file in [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]:
             st = file.stat()
             os.utime(file, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+
+
+def fresh(*paths: Path) -> None:
+    """Make files look written just now, however slowly the test runs: mtime a second ahead."""
+    for path in paths:
+        ahead = time.time_ns() + 1_000_000_123
+        os.utime(path, ns=(ahead, ahead))
 
 
 @pytest.fixture

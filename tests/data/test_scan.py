@@ -4,6 +4,7 @@ import errno
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from samerun.data.scan import INLINE_MAX, snapshot
 from samerun.data.statcache import StatCache
 from samerun.hashing import hash_bytes, hash_file
 from samerun.store.objects import LocalObjectStore
-from tests.conftest import age
+from tests.conftest import age, fresh
 
 
 def test_unchanged_files_are_not_rehashed_thanks_to_the_stat_cache(tmp_path: Path) -> None:
@@ -40,6 +41,7 @@ def test_unchanged_files_are_not_rehashed_thanks_to_the_stat_cache(tmp_path: Pat
 def test_recently_modified_files_are_not_trusted_from_the_cache(tmp_path: Path) -> None:
     target = tmp_path / "fresh"
     target.write_text("x")
+    fresh(target)
     cache = StatCache()
     snapshot(target, cache)
     st = target.stat()
@@ -115,7 +117,8 @@ def _tree_of_kinds(tmp_path: Path) -> Path:
     (root / "shared.txt").write_text("shared")
     os.link(root / "shared.txt", tmp_path / "elsewhere.txt")
     age(root)
-    (root / "fresh.txt").write_text("fresh")  # written just now: hashed again once linked
+    (root / "fresh.txt").write_text("fresh")
+    fresh(root / "fresh.txt")  # hashed again once linked
     return root
 
 
@@ -135,6 +138,23 @@ def test_plain_files_are_linked_into_the_store_not_copied(tmp_path: Path) -> Non
     for entry in by_name.values():
         assert hash_file(objects.path_of(entry.oid)) == entry.oid
     assert by_name["tool.sh"].mode == 0o755
+
+
+@pytest.mark.usefixtures("links_protected")
+def test_only_files_written_just_now_are_hashed_again_once_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree_of_kinds(tmp_path)
+    rehashed: dict[str, bool] = {}
+    link_object = LocalObjectStore.link_object
+
+    def spy(self: LocalObjectStore, oid: str, source: str, *args: Any, rehash: bool) -> bool:
+        rehashed[Path(source).name] = rehash
+        return link_object(self, oid, source, *args, rehash=rehash)
+
+    monkeypatch.setattr(LocalObjectStore, "link_object", spy)
+    snapshot(root, StatCache(), store=LocalObjectStore(tmp_path / "objects"), link=True)
+    assert rehashed == {"plain.txt": False, "big.bin": False, "fresh.txt": True}
 
 
 @pytest.mark.usefixtures("links_protected")

@@ -29,7 +29,7 @@ import blake3
 from samerun._exceptions import FileChanged, UnsafePath
 from samerun.data.parallel import hashed_batches
 from samerun.data.progress import NO_PROGRESS, Progress
-from samerun.data.statcache import RACY_WINDOW_NS, Listed, StatCache
+from samerun.data.statcache import Listed, StatCache, racy
 from samerun.data.tree import Tree, TreeEntry
 from samerun.hashing import hash_bytes, hash_fd, is_within, tag
 from samerun.store.objects import LocalObjectStore, ObjectStore
@@ -183,7 +183,7 @@ class _Storer:
         if self._linked(f, src.fileno(), os.fstat(src.fileno()), oid, read_at):
             return oid, True
         if not self.store.exists(oid):
-            _copy_in(f, src, oid, self.store, f.mtime_ns >= read_at - RACY_WINDOW_NS)
+            _copy_in(f, src, oid, self.store, racy(f.mtime_ns, read_at))
         return oid, False
 
     def _linkable(self, f: FileStat, st: os.stat_result) -> bool:
@@ -193,9 +193,10 @@ class _Storer:
         """Whether ``f`` (open as ``fd``) was linked in as ``oid``; else write it if missing."""
         if self.store is None or not self._linkable(f, st):
             return False
-        racy = f.mtime_ns >= read_at - RACY_WINDOW_NS
         try:
-            return self.store.link_object(oid, f.path, fd, (f.ino, f.mtime_ns, f.size), rehash=racy)
+            return self.store.link_object(
+                oid, f.path, fd, (f.ino, f.mtime_ns, f.size), rehash=racy(f.mtime_ns, read_at)
+            )
         except OSError as err:
             if err.errno not in _NO_LINK:
                 raise
@@ -217,7 +218,9 @@ def _stream(f: FileStat, src: io.RawIOBase) -> str:
     return tag(hasher.hexdigest())
 
 
-def _copy_in(f: FileStat, src: io.RawIOBase, oid: str, store: LocalObjectStore, racy: bool) -> None:
+def _copy_in(
+    f: FileStat, src: io.RawIOBase, oid: str, store: LocalObjectStore, rehash: bool
+) -> None:
     """Copy a large file just hashed to ``oid`` into ``store``, kernel-side.
 
     ``copy_file_range`` moves the pages without a pass through Python (measured 2.7x faster
@@ -228,7 +231,7 @@ def _copy_in(f: FileStat, src: io.RawIOBase, oid: str, store: LocalObjectStore, 
     try:
         with open(tmp, "w+b") as out:
             _kernel_copy(src, out, f.size)
-            if not f.same(os.fstat(src.fileno())) or (racy and hash_fd(out.fileno()) != oid):
+            if not f.same(os.fstat(src.fileno())) or (rehash and hash_fd(out.fileno()) != oid):
                 raise _changed(f)
         store.install(tmp, oid)
     finally:

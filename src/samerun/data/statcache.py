@@ -1,9 +1,9 @@
 """The stat cache: a file whose inode, ``mtime_ns`` and size are unchanged keeps its hash.
 
 It lives in ``.samerun/data/statcache.db`` (SQLite, one row per inode) and is only a cache:
-a missing or unreadable one is rebuilt. A file modified less than :data:`RACY_WINDOW_NS` before
-it was read could change again within the same timestamp tick, so its hash is not cached
-(it is re-hashed next time, by when it is old enough to be trusted).
+a missing or unreadable one is rebuilt. A file modified just before it was read could change
+again within the same timestamp tick, leaving its mtime as it was: :func:`racy` says when, and
+such a file's hash is not cached (it is re-hashed next time, by when it is old enough).
 
 Next to it, ``listings/`` keeps each dataset directory's last listing (path, inode, mtime_ns,
 size and mode of every file) with the tree it hashed to: a walk that lists exactly the same
@@ -20,10 +20,25 @@ from typing import NamedTuple
 
 from samerun.hashing import hash_bytes, tag
 
-RACY_WINDOW_NS = 1_000_000_000
+#: How long a write may leave a file's mtime unchanged, on filesystems with sub-millisecond
+#: timestamps: they are stamped from the kernel's clock tick (1-10 ms); 100 ms adds room for
+#: the clock skew of a network filesystem's server.
+FINE_RACY_WINDOW_NS = 100_000_000
+#: The same where timestamps are whole milliseconds or seconds (FAT's tick is 2 s).
+COARSE_RACY_WINDOW_NS = 2_000_000_000
 _LISTING_FORMAT = 1
 #: One walked file: (relative path, path, inode, mtime_ns, size, mode), as ``scan.FileStat``.
 Row = tuple[str, str, int, int, int, int]
+
+
+def racy(mtime_ns: int, read_at_ns: int) -> bool:
+    """Whether a file with ``mtime_ns``, read from ``read_at_ns`` on, could have changed unseen.
+
+    A timestamp with digits below the millisecond shows a filesystem with fine timestamps
+    (a whole millisecond happens once in a million); any other gets the coarse window.
+    """
+    fine = mtime_ns % 1_000_000
+    return mtime_ns >= read_at_ns - (FINE_RACY_WINDOW_NS if fine else COARSE_RACY_WINDOW_NS)
 
 
 class Listed(NamedTuple):
@@ -72,7 +87,7 @@ class StatCache:
 
     def put(self, ino: int, mtime_ns: int, size: int, oid: str, *, read_at_ns: int) -> None:
         """Remember ``oid`` for this inode unless its mtime is too close to when it was read."""
-        if mtime_ns >= read_at_ns - RACY_WINDOW_NS:
+        if racy(mtime_ns, read_at_ns):
             return
         row = (mtime_ns, size, bytes.fromhex(oid.partition(":")[2]))
         self._load()[ino] = row
@@ -107,7 +122,7 @@ class StatCache:
     ) -> None:
         """Keep ``root``'s listing and tree, unless a file is too new to be trusted."""
         where = self._listing_file(root)
-        if where is None or any(f[3] >= walked_at_ns - RACY_WINDOW_NS for f in files):
+        if where is None or any(racy(f[3], walked_at_ns) for f in files):
             return
         from samerun._atomic import atomic_write
 
