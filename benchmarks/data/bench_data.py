@@ -25,6 +25,8 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +37,6 @@ from harness import BENCH_DIR, SAMERUN_CLI, BenchError, child_env, median, say, 
 
 DVC = BENCH_DIR / ".venv-dvc" / "bin" / "dvc"
 RESULTS = BENCH_DIR / "results" / "data.json"
-_RSS = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.run(sys.argv[1:]).returncode\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)\n"
-)
 
 
 @dataclass(frozen=True)
@@ -96,21 +93,22 @@ class Runner:
 def timed(
     runner: Runner, argv: list[str | Path], cwd: Path, ok: tuple[int, ...] = (0,)
 ) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of one command."""
-    import time
+    """Wall time and peak RSS (KiB) of one command, itself: no wrapper process is timed.
 
-    start = time.perf_counter()
-    done = subprocess.run(
-        runner.argv([sys.executable, "-c", _RSS, *argv]),
-        cwd=cwd,
-        env=runner.env(),
-        capture_output=True,
-    )
-    wall = time.perf_counter() - start
-    rss, code = done.stdout.split()[-2:]
-    if int(code) not in ok:
-        raise BenchError(f"{argv} exited {int(code)}:\n{done.stderr.decode()[-2000:]}")
-    return wall, int(rss)
+    ``wait4`` gives the peak RSS of the command and of every process it waited for.
+    """
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            runner.argv(argv), cwd=cwd, env=runner.env(), stdout=subprocess.DEVNULL, stderr=err
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            err.seek(0)
+            raise BenchError(f"{argv} exited {code}:\n{err.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss
 
 
 def warm(path: Path) -> None:

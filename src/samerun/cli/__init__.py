@@ -3,29 +3,51 @@
 from __future__ import annotations
 
 import sys
-
-import click
+from collections.abc import Callable
 
 from samerun._exceptions import SamerunError, UsageError
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns every samerun error into one line on stderr and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    from samerun.cli.status import is_plain_status, show_status
+
+    if is_plain_status(args):  # run often: skips Click's (and every other command's) imports
+        sys.exit(_guarded(lambda: show_status(args[2:])))
+    sys.exit(_guarded(lambda: _click_main(args)))
+
+
+def _click_main(args: list[str]) -> int:
+    import click
+
     from samerun.cli.app import app
-    from samerun.cli.render import error_console, setup_logging
+    from samerun.cli.render import setup_logging
 
     setup_logging()
     try:
-        result = app.main(args=argv, prog_name="samerun", standalone_mode=False)
+        result = app.main(args=args, prog_name="samerun", standalone_mode=False)
     except click.exceptions.Abort:
-        error_console().print("aborted")
-        sys.exit(130)
+        _error("aborted")
+        return 130
     except click.ClickException as err:
         err.show()
-        sys.exit(err.exit_code)
+        return err.exit_code
+    return result if isinstance(result, int) else 0
+
+
+def _guarded(command: Callable[[], int]) -> int:
+    """``command``'s exit code; a samerun error is printed as one line and exits 1 (2 for usage)."""
+    try:
+        return command()
     except SamerunError as err:
-        error_console().print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2 if isinstance(err, UsageError) else 1)
+        _error(f"[bold red]error:[/] {err}")
+        return 2 if isinstance(err, UsageError) else 1
     except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
+        return 130
+
+
+def _error(markup: str) -> None:
+    from samerun.cli.render import error_console
+
+    error_console().print(markup, highlight=False, soft_wrap=True)

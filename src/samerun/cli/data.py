@@ -184,27 +184,9 @@ def status(paths: tuple[str, ...], as_json: bool) -> int:
     Example:
       samerun data status
     """
-    from samerun.data.workspace import select
-    from samerun.data.workspace import status as data_status
+    from samerun.cli.status import show_status
 
-    ctx = _context()
-    result = data_status(ctx, select(ctx.root, list(paths)))
-    if as_json:
-        render.print_json([s.to_dict() for s in result])
-    elif not result:
-        _print("no datasets yet: add one with `samerun data add PATH`")
-    # click.secho, not Rich: status is run often and importing Rich would double its start-up
-    for s in [] if as_json else result:
-        color = {"unchanged": "green", "modified": "yellow", "missing": "red"}[s.state]
-        click.echo(f"{click.style(f'{s.state:9}', fg=color)} {s.dataset}")
-        for label, files in (("added", s.added), ("modified", s.modified), ("deleted", s.deleted)):
-            for name in files[:20]:
-                click.echo(f"    {label}: {name}")
-            if len(files) > 20:
-                click.echo(f"    … and {len(files) - 20} more {label}")
-        if s.note:
-            click.secho(f"    {s.note}", dim=True)
-    return 0 if all(s.state == "unchanged" for s in result) else 1
+    return show_status(list(paths), as_json=as_json)
 
 
 def _confirm(paths: list[str]) -> bool:

@@ -6,6 +6,9 @@ copied by the kernel into a temp file of the store, renamed into place once name
 safe, a file is instead linked in as its own object (:class:`_Storer`). A file whose inode,
 mtime or size moves while it is read raises :class:`FileChanged`; it is never recorded with a
 wrong hash.
+
+``data status`` with nothing changed only walks: hashing, trees and stores are imported when
+first needed, to keep its start-up short.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import errno
 import gc
 import io
 import os
-import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -22,17 +24,18 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import blake3
 
 from samerun._exceptions import FileChanged, UnsafePath
-from samerun.data.parallel import hashed_batches
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.statcache import Listed, StatCache, racy
-from samerun.data.tree import Tree, TreeEntry
 from samerun.hashing import hash_bytes, hash_fd, is_within, tag
-from samerun.store.objects import LocalObjectStore, ObjectStore
+
+if TYPE_CHECKING:
+    from samerun.data.tree import Tree
+    from samerun.store.objects import LocalObjectStore, ObjectStore
 
 #: Files up to this size are read in one go (bounded memory per worker).
 INLINE_MAX = 4 << 20
@@ -135,8 +138,8 @@ class _Storer:
     With ``link``, a file that can safely become its own object (not executable, no other
     hard link, on the store's filesystem) is hard-linked in and made read-only instead of
     copied: no byte is written. Only where read-only really protects it (not for root: see
-    :meth:`LocalObjectStore.read_only_protects`). One written in the last second is hashed
-    again once linked (its mtime cannot vouch for it). The first filesystem that refuses
+    :meth:`LocalObjectStore.read_only_protects`). One written just now is hashed again once
+    linked (its mtime cannot vouch for it). The first filesystem that refuses
     links turns linking off for the rest.
     """
 
@@ -250,6 +253,8 @@ def _kernel_copy(src: io.RawIOBase, out: BinaryIO, size: int) -> None:
         src.seek(0)
         out.seek(0)
         out.truncate()
+        import shutil
+
         shutil.copyfileobj(src, out, _CHUNK)
         out.flush()
 
@@ -268,6 +273,9 @@ def hash_files(
     links where that is safe: see :class:`_Storer`). Files are hashed in batches, on threads
     or worker processes (:func:`samerun.data.parallel.hashed_batches`).
     """
+    from samerun.data.parallel import hashed_batches
+    from samerun.store.objects import LocalObjectStore
+
     local = store if isinstance(store, LocalObjectStore) else None
     get = cache.get
     oids: list[str | None] = [get(f.ino, f.mtime_ns, f.size) for f in files]
@@ -353,6 +361,8 @@ def _snapshot_tree(
         known = cache.listed(path, files)
         if known is not None and known.oid == expected:
             return Snapshot("dir", known.oid, known.size, known.files)
+    from samerun.data.tree import Tree, TreeEntry
+
     oids, linked = hash_files(files, cache, store, link=link, progress=progress)
     tree = Tree(
         tuple(TreeEntry(f.rel, oid, f.size, f.mode) for f, oid in zip(files, oids, strict=True))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samerun._exceptions import UsageError
 from samerun.data.paths import inside, project_relative
@@ -24,26 +23,36 @@ from samerun.data.pointer import (
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import snapshot
 from samerun.data.statcache import StatCache, project_cache
-from samerun.data.tree import TreeEntry, load_tree
-from samerun.store.objects import LocalObjectStore, ObjectStore
 from samerun.store.project import STORE_DIRNAME, Project
 
+if TYPE_CHECKING:
+    from samerun.data.tree import TreeEntry
+    from samerun.store.objects import ObjectStore
 
-@dataclass
+
 class DataContext:
-    """What every data operation needs: the project root, its object store, its stat cache."""
+    """What every data operation needs: the project root, its object store, its stat cache.
 
-    root: Path
-    objects: ObjectStore
-    cache: StatCache
+    ``objects`` may be given as a URL, opened on first use: ``data status`` with nothing
+    changed never needs the store.
+    """
+
+    def __init__(self, root: Path, objects: ObjectStore | str, cache: StatCache) -> None:
+        self.root = root
+        self.cache = cache
+        self._objects = objects
 
     @classmethod
     def of(cls, project: Project) -> DataContext:
-        from samerun.store.objects import open_object_store
+        return cls(project.root, project.objects_url, project_cache(project.root))
 
-        return cls(
-            project.root, open_object_store(project.objects_url), project_cache(project.root)
-        )
+    @property
+    def objects(self) -> ObjectStore:
+        if isinstance(self._objects, str):
+            from samerun.store.objects import open_object_store
+
+            self._objects = open_object_store(self._objects)
+        return self._objects
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ def select(root: Path, paths: list[str], *, rev: str | None = None) -> list[Data
 
 
 def _pointer_at(root: Path, pointer_file: Path, rev: str) -> Dataset:
+    import subprocess
+
     rel = pointer_file.relative_to(root).as_posix()
     done = subprocess.run(
         ["git", "show", f"{rev}:./{rel}"], cwd=root, capture_output=True, check=False
@@ -172,6 +183,8 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
     if not ctx.objects.exists(pointer.oid):
         note = "its version is not in the object store; `samerun data pull` it to see the files"
         return DatasetStatus(ds.rel, ds.pointer_rel, "modified", note=note)
+    from samerun.data.tree import load_tree
+
     before = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
     now = {e.path: e for e in snap.tree.entries}
     modified = sorted(p for p in now.keys() & before.keys() if now[p] != before[p])
@@ -192,6 +205,8 @@ def _edited_in_place(objects: ObjectStore, files: list[tuple[Path, str]]) -> str
     That happens when a file linked to the store is written in place by someone the
     read-only mode does not stop (root): the stored version changed with it.
     """
+    from samerun.store.objects import LocalObjectStore
+
     if not isinstance(objects, LocalObjectStore):
         return None
     damaged = []
@@ -211,6 +226,8 @@ def _edited_in_place(objects: ObjectStore, files: list[tuple[Path, str]]) -> str
 
 def entries(objects: ObjectStore, ds: Dataset) -> list[TreeEntry]:
     """The files of the version ``ds`` names (a file dataset is one entry)."""
+    from samerun.data.tree import TreeEntry, load_tree
+
     pointer = ds.pointer
     if pointer.kind == "file":
         return [TreeEntry(ds.path.name, pointer.oid, pointer.size, 0o644)]
