@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from samerun._exceptions import FileChanged, UnsafePath
-from samerun.data.scan import INLINE_MAX, snapshot
+from samerun.data.scan import INLINE_MAX, Changes, FileStat, changes_since, snapshot
 from samerun.data.statcache import StatCache
 from samerun.hashing import hash_bytes, hash_file
 from samerun.store.objects import LocalObjectStore
@@ -233,31 +233,84 @@ def test_a_file_changed_before_it_is_linked_is_not_stored(tmp_path: Path) -> Non
     assert list(objects.iter_oids()) == []
 
 
-def test_an_unchanged_listing_names_its_tree_without_hashing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _listed_tree(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A directory hashed once (so listed), its stat cache file, and its tree's oid."""
     root = tmp_path / "d"
     (root / "sub").mkdir(parents=True)
     for name in ("a.txt", "b.txt", "sub/c.txt"):
         (root / name).write_text(name)
     age(root)
     cache_file = tmp_path / "data" / "statcache.db"
-    first = snapshot(root, StatCache(cache_file))
+    oid = snapshot(root, StatCache(cache_file)).oid
+    return root, cache_file, oid
+
+
+def _hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The relative paths of every file hashed from now on."""
     import samerun.data.scan as scan
 
-    def no_hashing(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("hashed although the listing was unchanged")
+    seen: list[str] = []
+    hash_files = scan.hash_files
 
-    with monkeypatch.context() as patched:
-        patched.setattr(scan, "hash_files", no_hashing)
-        again = snapshot(root, StatCache(cache_file), expected=first.oid)
-    assert (again.oid, again.size, again.files) == (first.oid, first.size, first.files)
-    # A rename keeps inode, mtime and size; the listing still tells it apart.
-    (root / "b.txt").rename(root / "sub" / "b.txt")
-    moved = snapshot(root, StatCache(cache_file), expected=first.oid)
-    assert moved.oid != first.oid
-    assert [e.path for e in moved.tree.entries] == ["a.txt", "sub/b.txt", "sub/c.txt"]  # type: ignore[union-attr]
-    # A damaged listing is only a cache: ignored.
+    def spy(files: list[FileStat], *args: Any, **kwargs: Any) -> Any:
+        seen.extend(f.rel for f in files)
+        return hash_files(files, *args, **kwargs)
+
+    monkeypatch.setattr(scan, "hash_files", spy)
+    return seen
+
+
+def test_an_unchanged_listing_has_no_changes_and_nothing_is_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, cache_file, oid = _listed_tree(tmp_path)
+    hashed = _hashed(monkeypatch)
+    assert changes_since(root, StatCache(cache_file), oid) == Changes([], {}, [])
+    assert hashed == []
+    assert changes_since(root, StatCache(cache_file), hash_bytes(b"another version")) is None
+
+
+def test_only_the_files_whose_rows_moved_are_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, cache_file, oid = _listed_tree(tmp_path)
+    stored = {e.path: e.oid for e in snapshot(root, StatCache()).tree.entries}  # type: ignore[union-attr]
+    hashed = _hashed(monkeypatch)
+    (root / "a.txt").write_text("edited")
+    (root / "new.txt").write_text("new")
+    (root / "sub" / "c.txt").unlink()
+    (root / "b.txt").rename(root / "sub" / "b.txt")  # same inode, mtime and size: a new path
+    changes = changes_since(root, StatCache(cache_file), oid)
+    assert changes == Changes(
+        ["new.txt", "sub/b.txt"], {"a.txt": stored["a.txt"]}, ["b.txt", "sub/c.txt"]
+    )
+    assert sorted(hashed) == ["a.txt", "new.txt", "sub/b.txt"]
+
+
+def test_a_mode_change_is_a_modification(tmp_path: Path) -> None:
+    root, cache_file, oid = _listed_tree(tmp_path)
+    (root / "a.txt").chmod(0o755)
+    changes = changes_since(root, StatCache(cache_file), oid)
+    assert changes is not None
+    assert list(changes.modified) == ["a.txt"]
+
+
+def test_a_file_rewritten_with_the_same_bytes_is_unchanged_and_listed_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, cache_file, oid = _listed_tree(tmp_path)
+    (root / "a.txt").unlink()
+    (root / "a.txt").write_text("a.txt")
+    age(root / "a.txt")
+    hashed = _hashed(monkeypatch)
+    assert changes_since(root, StatCache(cache_file), oid) == Changes([], {}, [])
+    assert changes_since(root, StatCache(cache_file), oid) == Changes([], {}, [])
+    assert hashed == ["a.txt"]  # once: the second walk matches the new listing
+
+
+def test_a_damaged_listing_is_ignored(tmp_path: Path) -> None:
+    root, cache_file, oid = _listed_tree(tmp_path)
     for listing in (tmp_path / "data" / "listings").iterdir():
         listing.write_bytes(b"\x00garbage")
-    assert snapshot(root, StatCache(cache_file), expected=moved.oid).oid == moved.oid
+    assert changes_since(root, StatCache(cache_file), oid) is None
+    assert snapshot(root, StatCache(cache_file)).oid == oid

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from samerun.data.statcache import COARSE_RACY_WINDOW_NS, FINE_RACY_WINDOW_NS, StatCache, racy
 
 MS = 1_000_000
 NOW = 1_790_000_001_123_456_789
+OLD = NOW - 3_600_000_000_000
+
+
+def _oid(n: int) -> str:
+    return "blake3:" + f"{n:02x}" * 32
 
 
 def test_a_fine_timestamp_is_trusted_once_a_short_window_has_passed() -> None:
@@ -28,3 +35,35 @@ def test_a_racy_file_is_not_cached() -> None:
     cache.put(2, NOW - 10 * FINE_RACY_WINDOW_NS + 1, 5, oid, read_at_ns=NOW)
     assert cache.get(1, NOW - 10 * MS + 1, 5) is None
     assert cache.get(2, NOW - 10 * FINE_RACY_WINDOW_NS + 1, 5) == oid
+
+
+def _saved(tmp_path: Path, rows: int) -> Path:
+    cache = StatCache(tmp_path / "statcache.db")
+    for ino in range(1, rows + 1):
+        cache.put(ino, OLD + ino, ino, _oid(ino), read_at_ns=NOW)
+    cache.save()
+    return tmp_path / "statcache.db"
+
+
+def test_a_few_lookups_are_answered_row_by_row(tmp_path: Path) -> None:
+    cache = StatCache(_saved(tmp_path, 3))
+    found = cache.get_many([(1, OLD + 1, 1), (2, OLD + 2, 999), (7, OLD + 7, 7)])
+    assert found == [_oid(1), None, None]  # found; size changed; never cached
+    assert not cache._loaded  # the other rows were not read
+    cache.put(9, OLD, 9, _oid(9), read_at_ns=NOW)
+    assert cache.get(3, OLD + 3, 3) == _oid(3)  # a single get reads them all, put ones kept
+    assert cache.get(9, OLD, 9) == _oid(9)
+
+
+def test_many_lookups_read_the_whole_cache(tmp_path: Path) -> None:
+    cache = StatCache(_saved(tmp_path, 3))
+    keys = [(ino, OLD + ino, ino) for ino in range(1, 1_500)]
+    assert cache.get_many(keys)[:4] == [_oid(1), _oid(2), _oid(3), None]
+    assert cache._loaded
+
+
+def test_a_corrupt_cache_file_answers_nothing(tmp_path: Path) -> None:
+    path = _saved(tmp_path, 2)
+    path.write_bytes(b"not a database" * 100)
+    assert StatCache(path).get_many([(1, OLD + 1, 1)]) == [None]
+    assert StatCache(path).get(1, OLD + 1, 1) is None

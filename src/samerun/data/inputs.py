@@ -15,7 +15,7 @@ from typing import Any
 from samerun._exceptions import UsageError
 from samerun.data.paths import inside, project_relative
 from samerun.data.pointer import SUFFIX, Dataset, find_pointers, pointer_for, read_pointer
-from samerun.data.scan import snapshot
+from samerun.data.scan import changes_since, snapshot
 from samerun.data.statcache import StatCache, project_cache
 from samerun.store.objects import ObjectStore
 
@@ -66,10 +66,13 @@ def _versioned(
         warning = f"{ds.rel} is not in the workspace (`samerun data checkout {ds.rel}`)"
         entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, None, pointer.kind, 0, 0)
         return entry, [warning]
-    snap = snapshot(ds.path, cache, expected=pointer.oid)
+    if pointer.kind == "dir" and ds.path.is_dir() and objects.exists(pointer.oid):
+        changes = changes_since(ds.path, cache, pointer.oid)
+        if changes is not None and not any(changes):
+            oid = pointer.oid
+            return _entry(ds.rel, ds.pointer_rel, oid, oid, "dir", pointer.size, pointer.files), []
+    snap = snapshot(ds.path, cache, store=objects)
     warnings = []
-    if snap.oid != pointer.oid or not objects.exists(snap.oid):
-        snap = snapshot(ds.path, cache, store=objects)
     if snap.oid != pointer.oid:
         warnings.append(
             f"{ds.rel} differs from the version {ds.pointer_rel} names; recorded and stored "

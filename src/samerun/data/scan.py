@@ -277,8 +277,7 @@ def hash_files(
     from samerun.store.objects import LocalObjectStore
 
     local = store if isinstance(store, LocalObjectStore) else None
-    get = cache.get
-    oids: list[str | None] = [get(f.ino, f.mtime_ns, f.size) for f in files]
+    oids = cache.get_many([(f.ino, f.mtime_ns, f.size) for f in files])
     todo = [
         i
         for i, oid in enumerate(oids)
@@ -331,38 +330,24 @@ def snapshot(
     *,
     store: ObjectStore | None = None,
     link: bool = False,
-    expected: str | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> Snapshot:
-    """Hash what ``path`` holds now (storing it with ``store``): a file, or a tree of files.
-
-    A directory listed exactly as when it last hashed to ``expected`` is that tree again:
-    it comes back without ``tree`` (what callers comparing with ``expected`` need).
-    """
+    """Hash what ``path`` holds now (storing it with ``store``): a file, or a tree of files."""
     if path.is_file():
         f = stat_path(path)
         (oid,), linked = hash_files([f], cache, store, link=link, progress=progress)
         return Snapshot("file", oid, f.size, 1, linked=linked)
     with _gc_paused():
-        return _snapshot_tree(path, cache, store, link, expected, progress)
+        return _snapshot_tree(path, cache, store, link, progress)
 
 
 def _snapshot_tree(
-    path: Path,
-    cache: StatCache,
-    store: ObjectStore | None,
-    link: bool,
-    expected: str | None,
-    progress: Progress,
+    path: Path, cache: StatCache, store: ObjectStore | None, link: bool, progress: Progress
 ) -> Snapshot:
-    walked_at = time.time_ns()
-    files = walk(path)
-    if expected is not None and store is None:
-        known = cache.listed(path, files)
-        if known is not None and known.oid == expected:
-            return Snapshot("dir", known.oid, known.size, known.files)
     from samerun.data.tree import Tree, TreeEntry
 
+    walked_at = time.time_ns()
+    files = walk(path)
     oids, linked = hash_files(files, cache, store, link=link, progress=progress)
     tree = Tree(
         tuple(TreeEntry(f.rel, oid, f.size, f.mode) for f, oid in zip(files, oids, strict=True))
@@ -370,5 +355,64 @@ def _snapshot_tree(
     data = tree.encode()
     oid = store.put_bytes(data) if store is not None else hash_bytes(data)
     snap = Snapshot("dir", oid, tree.size, len(tree.entries), tree, linked)
-    cache.remember_listing(path, files, Listed(oid, snap.size, snap.files), walked_at_ns=walked_at)
+    listed = Listed(oid, snap.size, snap.files)
+    cache.remember_listing(path, files, listed, oids, walked_at_ns=walked_at)
     return snap
+
+
+class Changes(NamedTuple):
+    """How a directory differs from a version of it."""
+
+    added: list[str]
+    modified: dict[str, str]  # each modified file's path, with its oid in the version
+    deleted: list[str]
+
+    @classmethod
+    def between(cls, version: Tree, now: Tree) -> Changes:
+        before = {e.path: e for e in version.entries}
+        after = {e.path: e for e in now.entries}
+        return cls(
+            sorted(after.keys() - before.keys()),
+            {
+                p: before[p].oid
+                for p in sorted(after.keys() & before.keys())
+                if after[p] != before[p]
+            },
+            sorted(before.keys() - after.keys()),
+        )
+
+
+def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
+    """How directory ``path`` differs from its version ``oid``, known from its last listing.
+
+    None when the last listing is not of that version. Only files whose row (inode, mtime,
+    size, mode) is not the listed one are hashed, so the cost is one ``stat`` per file plus
+    the change. A listing found to hold the same content again is kept as the new one.
+    """
+    with _gc_paused():
+        walked_at = time.time_ns()
+        files = walk(path)
+        listing = cache.listing(path)
+        if listing is None or listing.tree.oid != oid:
+            return None
+        if listing.files == files:
+            return Changes([], {}, [])
+        index = {row[0]: i for i, row in enumerate(listing.files)}
+        moved = [f for f in files if (i := index.get(f.rel)) is None or listing.files[i] != f]
+        oids = hash_files(moved, cache).oids
+    modified = {}
+    for f, now in zip(moved, oids, strict=True):
+        i = index.get(f.rel)
+        if i is not None and (now != listing.oid_at(i) or f.mode != listing.files[i][5]):
+            modified[f.rel] = listing.oid_at(i)
+    present = {f.rel for f in files}
+    changes = Changes(
+        [f.rel for f in moved if f.rel not in index],
+        modified,
+        [row[0] for row in listing.files if row[0] not in present],
+    )
+    if not any(changes):  # touched, renamed over or rewritten with the same bytes
+        by_rel = dict(zip((f.rel for f in moved), oids, strict=True))
+        known = [by_rel.get(f.rel) or listing.oid_at(index[f.rel]) for f in files]
+        cache.remember_listing(path, files, listing.tree, known, walked_at_ns=walked_at)
+    return changes

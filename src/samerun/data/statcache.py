@@ -6,8 +6,9 @@ again within the same timestamp tick, leaving its mtime as it was: :func:`racy` 
 such a file's hash is not cached (it is re-hashed next time, by when it is old enough).
 
 Next to it, ``listings/`` keeps each dataset directory's last listing (path, inode, mtime_ns,
-size and mode of every file) with the tree it hashed to: a walk that lists exactly the same
-files has the same tree, so ``data status`` with nothing changed costs one ``stat`` per file.
+size and mode of every file, and its digest) with the tree it hashed to: a walk that lists
+exactly the same files has the same tree, so ``data status`` with nothing changed costs one
+``stat`` per file, and only the files whose rows changed need to be looked at again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from samerun.hashing import hash_bytes, tag
 FINE_RACY_WINDOW_NS = 100_000_000
 #: The same where timestamps are whole milliseconds or seconds (FAT's tick is 2 s).
 COARSE_RACY_WINDOW_NS = 2_000_000_000
-_LISTING_FORMAT = 1
+_LISTING_FORMAT = 2
+_DIGEST = 32  # bytes of a blake3 digest
+#: Up to this many lookups at once are single-row queries; more read the whole cache.
+_POINT_LOOKUPS = 1_000
 #: One walked file: (relative path, path, inode, mtime_ns, size, mode), as ``scan.FileStat``.
 Row = tuple[str, str, int, int, int, int]
 
@@ -49,6 +53,17 @@ class Listed(NamedTuple):
     files: int
 
 
+class Listing(NamedTuple):
+    """A directory's last listing: its tree, its files, and their digests (in order)."""
+
+    tree: Listed
+    files: list[Row]
+    digests: bytes  # 32 bytes per file
+
+    def oid_at(self, index: int) -> str:
+        return tag(self.digests[_DIGEST * index : _DIGEST * (index + 1)].hex())
+
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS stat ("
     "ino INTEGER PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, "
@@ -61,36 +76,55 @@ class StatCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self._rows: dict[int, tuple[int, int, bytes]] | None = None
+        self._rows: dict[int, tuple[int, int, bytes]] = {}
+        self._loaded = path is None
         self._new: dict[int, tuple[int, int, bytes]] = {}
 
     def _load(self) -> dict[int, tuple[int, int, bytes]]:
-        if self._rows is None:
-            import sqlite3  # on first use: an unchanged listing never needs it
-
-            self._rows = {}
-            if self.path is not None and self.path.exists():
-                with suppress(sqlite3.DatabaseError):
-                    db = sqlite3.connect(self.path)
-                    try:
-                        rows = db.execute("SELECT ino, mtime_ns, size, digest FROM stat")
-                        self._rows = {r[0]: (r[1], r[2], r[3]) for r in rows}
-                    finally:
-                        db.close()
+        """Every row, read once (rows fetched or put so far are kept)."""
+        if not self._loaded:
+            self._loaded = True
+            stored = dict(self._select("SELECT ino, mtime_ns, size, digest FROM stat", ()))
+            stored.update(self._rows)
+            self._rows = stored
         return self._rows
 
+    def _select(self, query: str, args: Sequence[int]) -> list[tuple[int, tuple[int, int, bytes]]]:
+        import sqlite3  # on first use: an unchanged listing never needs it
+
+        if self.path is None or not self.path.exists():
+            return []
+        with suppress(sqlite3.DatabaseError):
+            db = sqlite3.connect(self.path)
+            try:
+                return [(r[0], (r[1], r[2], r[3])) for r in db.execute(query, args)]
+            finally:
+                db.close()
+        return []
+
     def get(self, ino: int, mtime_ns: int, size: int) -> str | None:
-        row = self._load().get(ino)
-        if row is None or row[0] != mtime_ns or row[1] != size:
-            return None
-        return tag(row[2].hex())
+        return _matching(self._load().get(ino), mtime_ns, size)
+
+    def get_many(self, keys: Sequence[tuple[int, int, int]]) -> list[str | None]:
+        """:meth:`get` for each (inode, mtime_ns, size); a few are looked up row by row."""
+        if self._loaded or len(keys) > _POINT_LOOKUPS:
+            rows = self._load()
+        else:
+            wanted = [ino for ino, _, _ in keys if ino not in self._rows]
+            for start in range(0, len(wanted), 500):  # SQLite's default limit is 999 variables
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT ino, mtime_ns, size, digest FROM stat WHERE ino IN ({marks})"
+                self._rows.update(self._select(query, chunk))
+            rows = self._rows
+        return [_matching(rows.get(ino), mtime_ns, size) for ino, mtime_ns, size in keys]
 
     def put(self, ino: int, mtime_ns: int, size: int, oid: str, *, read_at_ns: int) -> None:
         """Remember ``oid`` for this inode unless its mtime is too close to when it was read."""
         if racy(mtime_ns, read_at_ns):
             return
         row = (mtime_ns, size, bytes.fromhex(oid.partition(":")[2]))
-        self._load()[ino] = row
+        self._rows[ino] = row
         self._new[ino] = row
 
     def _listing_file(self, root: Path) -> Path | None:
@@ -99,8 +133,8 @@ class StatCache:
         key = hash_bytes(str(root).encode()).partition(":")[2][:32]
         return self.path.parent / "listings" / key
 
-    def listed(self, root: Path, files: Sequence[Row]) -> Listed | None:
-        """The tree of directory ``root`` if it was last walked with exactly these ``files``."""
+    def listing(self, root: Path) -> Listing | None:
+        """Directory ``root``'s last listing, if one was kept (and reads back whole)."""
         where = self._listing_file(root)
         if where is None:
             return None
@@ -110,25 +144,34 @@ class StatCache:
             return None
         if (
             not isinstance(saved, tuple)
-            or len(saved) != 6
+            or len(saved) != 7
             or saved[:2] != (_LISTING_FORMAT, str(root))
-            or saved[5] != files
+            or not isinstance(saved[5], list)
+            or not isinstance(saved[6], bytes)
+            or len(saved[6]) != _DIGEST * len(saved[5])
         ):
             return None
-        return Listed(*saved[2:5])
+        return Listing(Listed(*saved[2:5]), saved[5], saved[6])
 
     def remember_listing(
-        self, root: Path, files: Sequence[Row], tree: Listed, *, walked_at_ns: int
+        self,
+        root: Path,
+        files: Sequence[Row],
+        tree: Listed,
+        oids: Sequence[str],
+        *,
+        walked_at_ns: int,
     ) -> None:
-        """Keep ``root``'s listing and tree, unless a file is too new to be trusted."""
+        """Keep ``root``'s listing, tree and file oids, unless a file is too new to be trusted."""
         where = self._listing_file(root)
         if where is None or any(racy(f[3], walked_at_ns) for f in files):
             return
         from samerun._atomic import atomic_write
 
         rows = [tuple(f) for f in files]  # marshal takes plain tuples only
+        digests = bytes.fromhex("".join(oid.partition(":")[2] for oid in oids))
         with suppress(OSError):
-            document = marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows))
+            document = marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows, digests))
             atomic_write(where, document, durable=False)
 
     def save(self) -> None:
@@ -154,6 +197,12 @@ class StatCache:
             self.path.unlink(missing_ok=True)  # corrupt: start afresh next time
         finally:
             db.close()
+
+
+def _matching(row: tuple[int, int, bytes] | None, mtime_ns: int, size: int) -> str | None:
+    if row is None or row[0] != mtime_ns or row[1] != size:
+        return None
+    return tag(row[2].hex())
 
 
 def project_cache(root: Path) -> StatCache:

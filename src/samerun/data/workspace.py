@@ -21,7 +21,7 @@ from samerun.data.pointer import (
     write_pointer,
 )
 from samerun.data.progress import NO_PROGRESS, Progress
-from samerun.data.scan import snapshot
+from samerun.data.scan import Changes, changes_since, snapshot
 from samerun.data.statcache import StatCache, project_cache
 from samerun.store.project import STORE_DIRNAME, Project
 
@@ -172,30 +172,34 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
     pointer = ds.pointer
     if not ds.path.exists():
         return DatasetStatus(ds.rel, ds.pointer_rel, "missing")
-    snap = snapshot(ds.path, ctx.cache, expected=pointer.oid)
-    if snap.oid == pointer.oid:
-        return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
-    if snap.tree is None or pointer.kind == "file":
-        damaged = _edited_in_place(ctx.objects, [(ds.path, pointer.oid)])
-        return DatasetStatus(
-            ds.rel, ds.pointer_rel, "modified", modified=[ds.path.name], note=damaged
-        )
-    if not ctx.objects.exists(pointer.oid):
-        note = "its version is not in the object store; `samerun data pull` it to see the files"
-        return DatasetStatus(ds.rel, ds.pointer_rel, "modified", note=note)
-    from samerun.data.tree import load_tree
+    changes = None
+    if pointer.kind == "dir" and ds.path.is_dir():
+        changes = changes_since(ds.path, ctx.cache, pointer.oid)
+    if changes is None:  # no listing of this version: hash what is there, compare trees
+        snap = snapshot(ds.path, ctx.cache)
+        if snap.oid == pointer.oid:
+            return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
+        if snap.tree is None or pointer.kind == "file":
+            damaged = _edited_in_place(ctx.objects, [(ds.path, pointer.oid)])
+            return DatasetStatus(
+                ds.rel, ds.pointer_rel, "modified", modified=[ds.path.name], note=damaged
+            )
+        if not ctx.objects.exists(pointer.oid):
+            note = "its version is not in the object store; `samerun data pull` it to see the files"
+            return DatasetStatus(ds.rel, ds.pointer_rel, "modified", note=note)
+        from samerun.data.tree import load_tree
 
-    before = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
-    now = {e.path: e for e in snap.tree.entries}
-    modified = sorted(p for p in now.keys() & before.keys() if now[p] != before[p])
+        changes = Changes.between(load_tree(ctx.objects, pointer.oid), snap.tree)
+    if not any(changes):
+        return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
     return DatasetStatus(
         ds.rel,
         ds.pointer_rel,
         "modified",
-        added=sorted(now.keys() - before.keys()),
-        modified=modified,
-        deleted=sorted(before.keys() - now.keys()),
-        note=_edited_in_place(ctx.objects, [(ds.path / p, before[p].oid) for p in modified]),
+        added=changes.added,
+        modified=list(changes.modified),
+        deleted=changes.deleted,
+        note=_edited_in_place(ctx.objects, [(ds.path / p, o) for p, o in changes.modified.items()]),
     )
 
 
