@@ -392,11 +392,12 @@ def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
     with _gc_paused():
         walked_at = time.time_ns()
         files = walk(path)
+        same = cache.listed(path, files)
+        if same is not None:
+            return Changes([], {}, []) if same.oid == oid else None
         listing = cache.listing(path)
         if listing is None or listing.tree.oid != oid:
             return None
-        if listing.files == files:
-            return Changes([], {}, [])
         index = {row[0]: i for i, row in enumerate(listing.files)}
         moved = [f for f in files if (i := index.get(f.rel)) is None or listing.files[i] != f]
         oids = hash_files(moved, cache).oids
