@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from samerun.data.statcache import COARSE_RACY_WINDOW_NS, FINE_RACY_WINDOW_NS, StatCache, racy
+from samerun.data.statcache import (
+    COARSE_RACY_WINDOW_NS,
+    FINE_RACY_WINDOW_NS,
+    Listed,
+    Row,
+    StatCache,
+    racy,
+)
 
 MS = 1_000_000
 NOW = 1_790_000_001_123_456_789
@@ -67,3 +74,39 @@ def test_a_corrupt_cache_file_answers_nothing(tmp_path: Path) -> None:
     path.write_bytes(b"not a database" * 100)
     assert StatCache(path).get_many([(1, OLD + 1, 1)]) == [None]
     assert StatCache(path).get(1, OLD + 1, 1) is None
+
+
+def _rows(*names: str) -> list[Row]:
+    return [(name, f"/d/{name}", i + 1, OLD + i, 10, 0o644) for i, name in enumerate(names)]
+
+
+def test_a_listing_reads_back_by_its_rows_and_whole(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "statcache.db")
+    root, tree = Path("/d"), Listed(_oid(7), 20, 2)
+    cache.remember_listing(root, _rows("a", "b"), tree, [_oid(1), _oid(2)], walked_at_ns=NOW)
+    assert cache.listed(root, _rows("a", "b")) == tree
+    assert cache.listed(root, _rows("a", "c")) is None
+    assert cache.listed(Path("/elsewhere"), _rows("a", "b")) is None
+    listing = cache.listing(root)
+    assert listing is not None
+    assert (listing.tree, listing.files) == (tree, _rows("a", "b"))
+    assert [listing.oid_at(0), listing.oid_at(1)] == [_oid(1), _oid(2)]
+
+
+def test_a_listing_whose_parts_disagree_is_not_read(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "statcache.db")
+    root = Path("/d")
+    cache.remember_listing(root, _rows("a"), Listed(_oid(7), 10, 1), [_oid(1)], walked_at_ns=NOW)
+    (header,) = (tmp_path / "listings").glob("*[!s]")
+    first = header.read_bytes()
+    cache.remember_listing(root, _rows("b"), Listed(_oid(8), 10, 1), [_oid(2)], walked_at_ns=NOW)
+    header.write_bytes(first)  # as if a crash had left the old header with the new rows
+    assert cache.listing(root) is None
+    assert cache.listed(root, _rows("a")) == Listed(_oid(7), 10, 1)  # the header alone holds
+
+
+def test_no_listing_is_kept_while_a_file_is_too_new(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "statcache.db")
+    rows = [("a", "/d/a", 1, NOW - 5, 10, 0o644)]
+    cache.remember_listing(Path("/d"), rows, Listed(_oid(7), 10, 1), [_oid(1)], walked_at_ns=NOW)
+    assert cache.listing(Path("/d")) is None
