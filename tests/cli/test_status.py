@@ -71,9 +71,8 @@ def test_errors_and_options_are_those_of_the_click_command(
 
 
 def test_states_are_coloured_on_a_terminal_only() -> None:
-    status = DatasetStatus(
-        "data/raw", "data/raw.samerun", "modified", modified=[f"f{i}" for i in range(25)], note="n"
-    )
+    names = [f"f{i}" for i in range(25)]
+    status = DatasetStatus("data/raw", "data/raw.samerun", "modified", [], names, [], "n")
     plain = _lines(status, color=False)
     assert plain[0] == "modified  data/raw"
     assert plain[1:3] == ["    modified: f0", "    modified: f1"]

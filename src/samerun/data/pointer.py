@@ -18,9 +18,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from samerun._atomic import atomic_write
 from samerun._exceptions import PointerError, UnsafePath
@@ -37,8 +36,7 @@ _INT = re.compile(r"0|[1-9][0-9]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 
-@dataclass(frozen=True)
-class Pointer:
+class Pointer(NamedTuple):
     """One dataset version, as named by a pointer file."""
 
     path: str  # the dataset, relative to the pointer's directory
@@ -120,13 +118,13 @@ def pointer_for(dataset: Path) -> Path:
     return dataset.with_name(dataset.name + SUFFIX)
 
 
-@dataclass(frozen=True)
-class Dataset:
+class Dataset(NamedTuple):
     """A pointer file of the project and the dataset it names, both resolved."""
 
     pointer_file: Path
     pointer: Pointer
     root: Path  # the project root
+    linked: int = 0  # of its files, those the add that returned it hard-linked into the store
 
     @property
     def path(self) -> Path:

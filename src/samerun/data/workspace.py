@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from samerun._exceptions import UsageError
 from samerun.data.paths import inside, project_relative
@@ -55,16 +54,9 @@ class DataContext:
         return self._objects
 
 
-@dataclass(frozen=True)
-class Added(Dataset):
-    """A dataset just added."""
-
-    linked: int = 0  # files that are now read-only hard links to their objects
-
-
 def add(
     ctx: DataContext, paths: list[str], *, link: bool = True, progress: Progress = NO_PROGRESS
-) -> list[Added]:
+) -> list[Dataset]:
     """Hash and store each path, then write its pointer file and ignore it in git.
 
     With ``link`` (the default), files are stored by hard-linking them into the object store
@@ -83,7 +75,7 @@ def add(
         pointer_file = pointer_for(path)
         write_pointer(pointer_file, pointer)
         _ignore_in_git(path)
-        added.append(Added(pointer_file, pointer, ctx.root, snap.linked))
+        added.append(Dataset(pointer_file, pointer, ctx.root, snap.linked))
     return added
 
 
@@ -146,20 +138,19 @@ def _pointer_at(root: Path, pointer_file: Path, rev: str) -> Dataset:
     return dataset
 
 
-@dataclass(frozen=True)
-class DatasetStatus:
+class DatasetStatus(NamedTuple):
     """How the workspace differs from the version a pointer names."""
 
     dataset: str
     pointer: str
     state: str  # "unchanged", "modified" or "missing"
-    added: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
+    added: list[str]
+    modified: list[str]
+    deleted: list[str]
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return self._asdict()
 
 
 def status(ctx: DataContext, datasets: list[Dataset]) -> list[DatasetStatus]:
@@ -171,27 +162,27 @@ def status(ctx: DataContext, datasets: list[Dataset]) -> list[DatasetStatus]:
 def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
     pointer = ds.pointer
     if not ds.path.exists():
-        return DatasetStatus(ds.rel, ds.pointer_rel, "missing")
+        return _unlisted(ds, "missing")
     changes = None
     if pointer.kind == "dir" and ds.path.is_dir():
         changes = changes_since(ds.path, ctx.cache, pointer.oid)
     if changes is None:  # no listing of this version: hash what is there, compare trees
         snap = snapshot(ds.path, ctx.cache)
         if snap.oid == pointer.oid:
-            return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
+            return _unlisted(ds, "unchanged")
         if snap.tree is None or pointer.kind == "file":
             damaged = _edited_in_place(ctx.objects, [(ds.path, pointer.oid)])
             return DatasetStatus(
-                ds.rel, ds.pointer_rel, "modified", modified=[ds.path.name], note=damaged
+                ds.rel, ds.pointer_rel, "modified", [], [ds.path.name], [], damaged
             )
         if not ctx.objects.exists(pointer.oid):
             note = "its version is not in the object store; `samerun data pull` it to see the files"
-            return DatasetStatus(ds.rel, ds.pointer_rel, "modified", note=note)
+            return _unlisted(ds, "modified", note)
         from samerun.data.tree import load_tree
 
         changes = Changes.between(load_tree(ctx.objects, pointer.oid), snap.tree)
     if not any(changes):
-        return DatasetStatus(ds.rel, ds.pointer_rel, "unchanged")
+        return _unlisted(ds, "unchanged")
     return DatasetStatus(
         ds.rel,
         ds.pointer_rel,
@@ -201,6 +192,11 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
         deleted=changes.deleted,
         note=_edited_in_place(ctx.objects, [(ds.path / p, o) for p, o in changes.modified.items()]),
     )
+
+
+def _unlisted(ds: Dataset, state: str, note: str | None = None) -> DatasetStatus:
+    """A status that names no files."""
+    return DatasetStatus(ds.rel, ds.pointer_rel, state, [], [], [], note)
 
 
 def _edited_in_place(objects: ObjectStore, files: list[tuple[Path, str]]) -> str | None:

@@ -10,9 +10,8 @@ The project root is the nearest directory, from the working directory up, that h
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from samerun._exceptions import ConfigError
 
@@ -43,8 +42,7 @@ def find_root(start: Path | None = None) -> Path:
     return here
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     """A project root and the URLs of its stores."""
 
     root: Path
@@ -102,8 +100,7 @@ class Project:
         return created
 
 
-@dataclass
-class Store:
+class Store(NamedTuple):
     """An open project store: metadata rows and content-addressed objects."""
 
     project: Project
