@@ -99,23 +99,28 @@ def walk(root: Path) -> list[FileStat]:
                 for entry in entries:
                     name = entry.name
                     path = f"{directory}/{name}"
-                    if entry.is_symlink():
-                        target = Path(path).resolve()
-                        if not is_within(target, real_root):
-                            raise UnsafePath(
-                                prefix + name, str(root), "a symlink leads outside the dataset"
-                            )
+                    if not entry.is_file(follow_symlinks=False):  # most entries are files
+                        if entry.is_symlink():
+                            target = Path(path).resolve()
+                            if not is_within(target, real_root):
+                                raise UnsafePath(
+                                    prefix + name, str(root), "a symlink leads outside the dataset"
+                                )
+                            if entry.is_dir():
+                                if target in seen_dirs:
+                                    continue  # a symlink loop
+                                seen_dirs.add(target)
                         if entry.is_dir():
-                            if target in seen_dirs:
-                                continue  # a symlink loop
-                            seen_dirs.add(target)
-                    if entry.is_dir():
-                        stack.append((path, f"{prefix}{name}/"))
-                    elif entry.is_file() and not name.endswith(TEMP_SUFFIX):
-                        st = os.stat(name, dir_fd=dir_fd)
-                        mode = 0o755 if st.st_mode & exec_bit else 0o644
-                        row = (prefix + name, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)
-                        found.append(new(FileStat, row))
+                            stack.append((path, f"{prefix}{name}/"))
+                            continue
+                        if not entry.is_file():
+                            continue
+                    if name.endswith(TEMP_SUFFIX):
+                        continue
+                    st = os.stat(name, dir_fd=dir_fd)
+                    mode = 0o755 if st.st_mode & exec_bit else 0o644
+                    row = (prefix + name, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)
+                    found.append(new(FileStat, row))
         finally:
             os.close(dir_fd)
     found.sort(key=itemgetter(0))

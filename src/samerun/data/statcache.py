@@ -230,7 +230,7 @@ class StatCache:
 
 
 def _plain(files: Sequence[Row]) -> list[tuple[object, ...]]:
-    return [tuple(f) for f in files]  # marshal takes plain tuples only
+    return list(map(tuple, files))  # marshal takes plain tuples only
 
 
 def _rows_digest(rows: list[tuple[object, ...]]) -> bytes:
