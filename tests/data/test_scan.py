@@ -268,6 +268,7 @@ def test_an_unchanged_listing_has_no_changes_and_nothing_is_hashed(
     assert changes_since(root, StatCache(cache_file), oid) == Changes([], {}, [])
     assert hashed == []
     assert changes_since(root, StatCache(cache_file), hash_bytes(b"another version")) is None
+    assert changes_since(root / "a.txt", StatCache(cache_file), oid) is None  # not a directory
 
 
 def test_only_the_files_whose_rows_moved_are_hashed(

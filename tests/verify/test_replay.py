@@ -215,18 +215,25 @@ Path("count.txt").write_text(str(total))
 """
 
 
-def test_changed_dataset_is_materialized_at_its_recorded_version(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def _counted_dataset(project: Path, samerun_cli: CliRunner, files: dict[str, str]) -> str:
+    """``data/raw`` holding ``files``, added and committed; the id of a run counting its words."""
     raw = project / "data" / "raw"
     raw.mkdir(parents=True)
-    (raw / "a.txt").write_text("one two three\n")
-    (raw / "b.txt").write_text("four five\n")
+    for name, text in files.items():
+        (raw / name).write_text(text)
     (project / "count.py").write_text(READ_DATA)
     (project / ".gitignore").write_text("count.txt\n")
     assert samerun_cli("data", "add", "data/raw").returncode == 0
     commit_all(project, "data v1")
-    old = record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    return record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+
+
+def test_changed_dataset_is_materialized_at_its_recorded_version(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    files = {"a.txt": "one two three\n", "b.txt": "four five\n"}
+    old = _counted_dataset(project, samerun_cli, files)
+    raw = project / "data" / "raw"
     assert (project / "count.txt").read_text() == "5"
 
     (raw / "b.txt").write_text("four five six seven\n")
@@ -251,14 +258,7 @@ def test_changed_dataset_is_materialized_at_its_recorded_version(
 def test_dataset_objects_missing_here_are_fetched_from_the_data_remote(
     project: Path, tmp_path: Path, samerun_cli: CliRunner
 ) -> None:
-    raw = project / "data" / "raw"
-    raw.mkdir(parents=True)
-    (raw / "a.txt").write_text("one two three\n")
-    (project / "count.py").write_text(READ_DATA)
-    (project / ".gitignore").write_text("count.txt\n")
-    assert samerun_cli("data", "add", "data/raw").returncode == 0
-    commit_all(project, "data")
-    run = record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    run = _counted_dataset(project, samerun_cli, {"a.txt": "one two three\n"})
     assert samerun_cli("remote", "add", "origin", str(tmp_path / "remote")).returncode == 0
     assert samerun_cli("data", "push").returncode == 0
     listing = json.loads(samerun_cli("data", "ls", "data/raw", "--json").stdout)

@@ -66,7 +66,7 @@ def _versioned(
         warning = f"{ds.rel} is not in the workspace (`samerun data checkout {ds.rel}`)"
         entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, None, pointer.kind, 0, 0)
         return entry, [warning]
-    if pointer.kind == "dir" and ds.path.is_dir() and objects.exists(pointer.oid):
+    if objects.exists(pointer.oid):
         changes = changes_since(ds.path, cache, pointer.oid)
         if changes is not None and not any(changes):
             oid = pointer.oid

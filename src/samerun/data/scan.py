@@ -388,10 +388,13 @@ class Changes(NamedTuple):
 def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
     """How directory ``path`` differs from its version ``oid``, known from its last listing.
 
-    None when the last listing is not of that version. Only files whose row (inode, mtime,
-    size, mode) is not the listed one are hashed, so the cost is one ``stat`` per file plus
-    the change. A listing found to hold the same content again is kept as the new one.
+    None when ``path`` is not a directory or its last listing is not of that version. Only
+    files whose row (inode, mtime, size, mode) is not the listed one are hashed, so the cost
+    is one ``stat`` per file plus the change. A listing found to hold the same content again
+    is kept as the new one.
     """
+    if not path.is_dir():
+        return None
     with _gc_paused():
         walked_at = time.time_ns()
         files = walk(path)
@@ -407,8 +410,11 @@ def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
     modified = {}
     for f, now in zip(moved, oids, strict=True):
         i = index.get(f.rel)
-        if i is not None and (now != listing.oid_at(i) or f.mode != listing.files[i][5]):
-            modified[f.rel] = listing.oid_at(i)
+        if i is None:
+            continue  # added
+        was = listing.oid_at(i)
+        if now != was or f.mode != listing.files[i][5]:
+            modified[f.rel] = was
     present = {f.rel for f in files}
     changes = Changes(
         [f.rel for f in moved if f.rel not in index],

@@ -133,7 +133,7 @@ class StatCache:
         key = hash_bytes(str(root).encode()).partition(":")[2][:32]
         return self.path.parent / "listings" / key
 
-    def _header(self, root: Path) -> tuple[Path, bytes, Listed] | None:
+    def _header(self, root: Path) -> tuple[Path, str, Listed] | None:
         """Where ``root``'s listing is, its rows' digest and its tree, from the small file."""
         where = self._listing_file(root)
         if where is None:
@@ -143,7 +143,7 @@ class StatCache:
             not isinstance(saved, tuple)
             or len(saved) != 6
             or saved[:2] != (_LISTING_FORMAT, str(root))
-            or not isinstance(saved[2], bytes)
+            or not isinstance(saved[2], str)
         ):
             return None
         return where, saved[2], Listed(*saved[3:])
@@ -233,11 +233,9 @@ def _plain(files: Sequence[Row]) -> list[tuple[object, ...]]:
     return list(map(tuple, files))  # marshal takes plain tuples only
 
 
-def _rows_digest(rows: list[tuple[object, ...]]) -> bytes:
+def _rows_digest(rows: list[tuple[object, ...]]) -> str:
     """A digest of a walk's rows (marshal format 2 writes no references: values only)."""
-    import blake3
-
-    return blake3.blake3(marshal.dumps(rows, 2)).digest()
+    return hash_bytes(marshal.dumps(rows, 2))
 
 
 def _unmarshal(path: Path) -> object:

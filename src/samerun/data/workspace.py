@@ -163,9 +163,7 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
     pointer = ds.pointer
     if not ds.path.exists():
         return _unlisted(ds, "missing")
-    changes = None
-    if pointer.kind == "dir" and ds.path.is_dir():
-        changes = changes_since(ds.path, ctx.cache, pointer.oid)
+    changes = changes_since(ds.path, ctx.cache, pointer.oid)
     if changes is None:  # no listing of this version: hash what is there, compare trees
         snap = snapshot(ds.path, ctx.cache)
         if snap.oid == pointer.oid:
