@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -29,6 +28,8 @@ def _normalize(value: Any) -> Any:
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8, floats as ``repr``: the bytes that get hashed."""
+    import json  # on first use: ``data status`` hashes no JSON
+
     return json.dumps(
         _normalize(value),
         sort_keys=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from samerun.cli.status import _lines, is_plain_status
 from samerun.data.workspace import DatasetStatus
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, age
 
 _IMPORTED = """\
 import sys
@@ -51,6 +51,20 @@ def test_status_imports_neither_click_nor_rich(project: Path, samerun_cli: CliRu
     done = _run(project, "data", "status", "data")
     assert done.stdout.splitlines() == ["modified  data", "    added: b.csv"]
     assert "exit 1 imported ['sqlite3']" in done.stderr  # the stat cache, to hash b.csv
+
+
+def test_a_file_dataset_unchanged_needs_no_stat_cache(
+    project: Path, samerun_cli: CliRunner
+) -> None:
+    (project / "labels.csv").write_text("a,b\n1,2\n")
+    age(project / "labels.csv")
+    assert samerun_cli("data", "add", "labels.csv").returncode == 0
+    done = _run(project, "data", "status")
+    assert done.stdout == "unchanged labels.csv\n"
+    assert "exit 0 imported []" in done.stderr
+    (project / "labels.csv").write_text("a,b\n1,3\n")
+    done = _run(project, "data", "status")
+    assert done.stdout.splitlines() == ["modified  labels.csv", "    modified: labels.csv"]
 
 
 def test_errors_and_options_are_those_of_the_click_command(

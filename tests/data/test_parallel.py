@@ -9,8 +9,9 @@ import pytest
 
 import samerun.data.parallel as parallel
 from samerun._exceptions import FileChanged
-from samerun.data.scan import hash_files, snapshot, walk
+from samerun.data.scan import hash_files, snapshot
 from samerun.data.statcache import StatCache
+from samerun.data.walk import walk
 from samerun.store.objects import LocalObjectStore
 
 _SPY: dict[str, Path] = {}
@@ -34,7 +35,7 @@ def test_many_small_files_are_hashed_in_worker_processes_alike(
     in_threads = snapshot(root, StatCache(), store=LocalObjectStore(tmp_path / "a"))
     monkeypatch.setattr(parallel, "_PROCESS_FILES", 10)
     monkeypatch.setattr(parallel, "_PROCESS_CHUNK", 7)
-    monkeypatch.setattr(parallel, "_forkable", lambda: True)
+    monkeypatch.setattr(parallel, "forkable", lambda: True)
     monkeypatch.setattr(parallel, "_hash_slice", _spying_slice)
     monkeypatch.setitem(_SPY, "log", tmp_path / "pids")
     objects = LocalObjectStore(tmp_path / "b")

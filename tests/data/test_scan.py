@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from samerun._exceptions import FileChanged, UnsafePath
-from samerun.data.scan import INLINE_MAX, Changes, FileStat, changes_since, snapshot
+from samerun.data.scan import INLINE_MAX, Changes, changes_since, snapshot
 from samerun.data.statcache import StatCache
+from samerun.data.walk import FileStat
 from samerun.hashing import hash_bytes, hash_file
 from samerun.store.objects import LocalObjectStore
 from tests.conftest import age, fresh
@@ -268,7 +269,22 @@ def test_an_unchanged_listing_has_no_changes_and_nothing_is_hashed(
     assert changes_since(root, StatCache(cache_file), oid) == Changes([], {}, [])
     assert hashed == []
     assert changes_since(root, StatCache(cache_file), hash_bytes(b"another version")) is None
-    assert changes_since(root / "a.txt", StatCache(cache_file), oid) is None  # not a directory
+    assert changes_since(root / "a.txt", StatCache(cache_file), oid) is None  # never listed
+    assert changes_since(root / "gone", StatCache(cache_file), oid) is None
+
+
+def test_a_file_is_listed_as_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("a,b\n")
+    age(path)
+    cache_file = tmp_path / "data" / "statcache.db"
+    oid = snapshot(path, StatCache(cache_file)).oid
+    hashed = _hashed(monkeypatch)
+    assert changes_since(path, StatCache(cache_file), oid) == Changes([], {}, [])
+    assert hashed == []
+    path.write_text("a,b,c\n")
+    assert changes_since(path, StatCache(cache_file), oid) == Changes([], {"": oid}, [])
+    assert hashed == [""]
 
 
 def test_only_the_files_whose_rows_moved_are_hashed(

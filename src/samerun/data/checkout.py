@@ -27,9 +27,10 @@ from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UsageError, Works
 from samerun.data.paths import inside
 from samerun.data.pointer import Dataset
 from samerun.data.progress import NO_PROGRESS, Progress
-from samerun.data.scan import TEMP_SUFFIX, FileStat, hash_files, stat_path, walk
+from samerun.data.scan import hash_files
 from samerun.data.statcache import StatCache
 from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
+from samerun.data.walk import TEMP_SUFFIX, FileStat, rows_of, walk
 from samerun.data.workspace import DataContext
 from samerun.hashing import hash_file
 from samerun.store.objects import LocalObjectStore, ObjectStore
@@ -308,7 +309,7 @@ def unprotect(ctx: DataContext, ds: Dataset, progress: Progress = NO_PROGRESS) -
     """
     if not ds.path.exists():
         raise UsageError(f"{ds.rel} is missing; `samerun data checkout --copy` writes it")
-    files = [stat_path(ds.path)] if ds.path.is_file() else walk(ds.path)
+    files = rows_of(ds.path) or []
     shared = [f for f in files if _shared(f)]
     progress.expect(len(shared), sum(f.size for f in shared))
     _run([partial(_writable_copy, ctx.cache, f) for f in shared], progress)

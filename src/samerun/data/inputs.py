@@ -69,8 +69,8 @@ def _versioned(
     if objects.exists(pointer.oid):
         changes = changes_since(ds.path, cache, pointer.oid)
         if changes is not None and not any(changes):
-            oid = pointer.oid
-            return _entry(ds.rel, ds.pointer_rel, oid, oid, "dir", pointer.size, pointer.files), []
+            oid, kind = pointer.oid, pointer.kind
+            return _entry(ds.rel, ds.pointer_rel, oid, oid, kind, pointer.size, pointer.files), []
     snap = snapshot(ds.path, cache, store=objects)
     warnings = []
     if snap.oid != pointer.oid:

@@ -18,7 +18,7 @@ from samerun._exceptions import FileChanged
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from samerun.data.scan import FileStat
+    from samerun.data.walk import FileStat
 
 #: Work per thread-pool task: small files are batched, each file also counting as this much.
 _BATCH_BYTES = 8 << 20
@@ -73,7 +73,7 @@ def hashed_batches(
     """
     cores = os.cpu_count() or 1
     small = sum(files[i].size for i in todo) < _SMALL_FILE * len(todo)
-    if small and len(todo) >= _PROCESS_FILES and cores > 1 and _forkable():
+    if small and len(todo) >= _PROCESS_FILES and cores > 1 and forkable():
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -95,7 +95,7 @@ def hashed_batches(
         yield from _cancelling(threads, threads.map(run, batches))
 
 
-def _forkable() -> bool:
+def forkable() -> bool:
     """Whether this process may fork workers: Linux, and no other thread that a fork could
     catch holding a lock."""
     import threading

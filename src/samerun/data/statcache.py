@@ -27,7 +27,7 @@ from samerun.hashing import hash_bytes, tag
 FINE_RACY_WINDOW_NS = 100_000_000
 #: The same where timestamps are whole milliseconds or seconds (FAT's tick is 2 s).
 COARSE_RACY_WINDOW_NS = 2_000_000_000
-_LISTING_FORMAT = 3
+_LISTING_FORMAT = 4
 _DIGEST = 32  # bytes of a blake3 digest
 #: Up to this many lookups at once are single-row queries; more read the whole cache.
 _POINT_LOOKUPS = 1_000
@@ -133,48 +133,23 @@ class StatCache:
         key = hash_bytes(str(root).encode()).partition(":")[2][:32]
         return self.path.parent / "listings" / key
 
-    def _header(self, root: Path) -> tuple[Path, str, Listed] | None:
-        """Where ``root``'s listing is, its rows' digest and its tree, from the small file."""
+    def listing(self, root: Path) -> Listing | None:
+        """Directory ``root``'s last listing, if one was kept (and reads back whole).
+
+        A walk that lists exactly ``listing.files`` has the tree ``listing.tree``.
+        """
         where = self._listing_file(root)
-        if where is None:
-            return None
-        saved = _unmarshal(where)
+        saved = _unmarshal(where) if where is not None else None
         if (
             not isinstance(saved, tuple)
-            or len(saved) != 6
+            or len(saved) != 7
             or saved[:2] != (_LISTING_FORMAT, str(root))
-            or not isinstance(saved[2], str)
+            or not isinstance(saved[5], list)
+            or not isinstance(saved[6], bytes)
+            or len(saved[6]) != _DIGEST * len(saved[5])
         ):
             return None
-        return where, saved[2], Listed(*saved[3:])
-
-    def listed(self, root: Path, files: Sequence[Row]) -> Listed | None:
-        """The tree of directory ``root`` if it was last listed with exactly these ``files``.
-
-        Only the small header is read: the walk's rows are compared by digest.
-        """
-        header = self._header(root)
-        if header is None or header[1] != _rows_digest(_plain(files)):
-            return None
-        return header[2]
-
-    def listing(self, root: Path) -> Listing | None:
-        """Directory ``root``'s last listing in full, if one was kept (and reads back whole)."""
-        header = self._header(root)
-        if header is None:
-            return None
-        where, digest, tree = header
-        body = _unmarshal(where.with_suffix(".rows"))
-        if (
-            not isinstance(body, tuple)
-            or len(body) != 3
-            or body[0] != digest
-            or not isinstance(body[1], list)
-            or not isinstance(body[2], bytes)
-            or len(body[2]) != _DIGEST * len(body[1])
-        ):
-            return None
-        return Listing(tree, body[1], body[2])
+        return Listing(Listed(*saved[2:5]), saved[5], saved[6])
 
     def remember_listing(
         self,
@@ -185,24 +160,17 @@ class StatCache:
         *,
         walked_at_ns: int,
     ) -> None:
-        """Keep ``root``'s listing, tree and file oids, unless a file is too new to be trusted.
-
-        The rows go first, then the small header naming their digest: a listing is only
-        read back whole.
-        """
+        """Keep ``root``'s listing, tree and file oids, unless a file is too new to be trusted."""
         where = self._listing_file(root)
         if where is None or any(racy(f[3], walked_at_ns) for f in files):
             return
         from samerun._atomic import atomic_write
 
-        rows = _plain(files)
-        digest = _rows_digest(rows)
+        rows = list(map(tuple, files))  # marshal takes plain tuples only
         digests = bytes.fromhex("".join(oid.partition(":")[2] for oid in oids))
         with suppress(OSError):
-            body = marshal.dumps((digest, rows, digests))
-            atomic_write(where.with_suffix(".rows"), body, durable=False)
-            header = marshal.dumps((_LISTING_FORMAT, str(root), digest, *tree))
-            atomic_write(where, header, durable=False)
+            saved = marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows, digests))
+            atomic_write(where, saved, durable=False)
 
     def save(self) -> None:
         """Write what was learnt since the last save (best effort: it is only a cache)."""
@@ -227,15 +195,6 @@ class StatCache:
             self.path.unlink(missing_ok=True)  # corrupt: start afresh next time
         finally:
             db.close()
-
-
-def _plain(files: Sequence[Row]) -> list[tuple[object, ...]]:
-    return list(map(tuple, files))  # marshal takes plain tuples only
-
-
-def _rows_digest(rows: list[tuple[object, ...]]) -> str:
-    """A digest of a walk's rows (marshal format 2 writes no references: values only)."""
-    return hash_bytes(marshal.dumps(rows, 2))
 
 
 def _unmarshal(path: Path) -> object:

@@ -186,7 +186,7 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
         ds.pointer_rel,
         "modified",
         added=changes.added,
-        modified=list(changes.modified),
+        modified=[p or ds.path.name for p in changes.modified],  # "": a file dataset itself
         deleted=changes.deleted,
         note=_edited_in_place(ctx.objects, [(ds.path / p, o) for p, o in changes.modified.items()]),
     )

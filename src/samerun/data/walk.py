@@ -1,0 +1,205 @@
+"""Listing what a dataset holds: one ``stat`` per file, on several processes for big trees.
+
+A walk is the whole cost of ``data status`` with nothing changed. Each directory is opened
+once and its files are stat'ed relative to it; the rows are built without the named tuple's
+Python-level constructor (measured 1.4x faster than ``DirEntry.stat()`` and ``FileStat(...)``
+on 200,000 files). A ``stat`` is a few microseconds of system call with Python holding the
+GIL around it, so threads only contend: a big tree is split among forked processes instead.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import stat
+from operator import itemgetter
+from pathlib import Path
+from typing import NamedTuple
+
+from samerun._exceptions import UnsafePath
+from samerun.hashing import is_within
+
+#: Suffix of the temp files checkout writes next to their destination (never dataset files).
+TEMP_SUFFIX = ".samerun-tmp"
+#: Trees of at least this many files are walked on all cores (a fork, and sending the rows
+#: back, cost about as much as walking 10,000 files).
+PARALLEL_FILES = 50_000
+
+
+class FileStat(NamedTuple):
+    rel: str  # POSIX path relative to the dataset root ("" for a single-file dataset)
+    path: str
+    ino: int
+    mtime_ns: int
+    size: int
+    mode: int  # 0o644 or 0o755
+
+    @classmethod
+    def of(cls, rel: str, path: str, st: os.stat_result) -> FileStat:
+        mode = 0o755 if st.st_mode & stat.S_IXUSR else 0o644
+        return cls(rel, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)  # inlined in _visit
+
+    def same(self, st: os.stat_result) -> bool:
+        return (st.st_ino, st.st_mtime_ns, st.st_size) == (self.ino, self.mtime_ns, self.size)
+
+
+def stat_path(path: Path) -> FileStat:
+    return FileStat.of("", str(path), path.stat())
+
+
+def rows_of(path: Path, *, processes: int = 1) -> list[FileStat] | None:
+    """A directory's files (:func:`walk`), a file as the one path ``""``, else None."""
+    if path.is_dir():
+        return walk(path, processes=processes)
+    return [stat_path(path)] if path.is_file() else None
+
+
+#: A directory to list: its path, its files' prefix, and the real paths of the directories
+#: the walk went through to reach it, its own last (a symlink to one of those is a loop).
+_Pending = tuple[str, str, tuple[str, ...]]
+
+
+def walk(root: Path, *, processes: int = 1) -> list[FileStat]:
+    """Regular files under ``root``, sorted by path; symlinks are followed only inside it.
+
+    With ``processes`` > 1 (on Linux, where forking is safe), the subdirectories are shared
+    among that many processes, this one included: the rows are the same either way.
+    """
+    walker = _Walker(root)
+    if processes > 1:
+        walker.expand(4 * processes)
+        if len(walker.pending) >= processes and _forkable():
+            shares = [walker.pending[i::processes] for i in range(processes)]
+            walker.pending = shares[0]
+            walker.adopt(shares[1:])
+    walker.drain()
+    walker.found.sort(key=itemgetter(0))
+    return walker.found
+
+
+def _forkable() -> bool:
+    from samerun.data.parallel import forkable
+
+    return forkable()
+
+
+class _Walker:
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self.real_root = root.resolve()
+        self.pending: list[_Pending] = [(self.root, "", (str(self.real_root),))]
+        self.found: list[FileStat] = []
+
+    def drain(self) -> None:
+        while self.pending:
+            self._visit(*self.pending.pop())
+
+    def expand(self, wanted: int) -> None:
+        """List directories breadth first until ``wanted`` wait to be listed (or none)."""
+        while 0 < len(self.pending) < wanted:
+            self._visit(*self.pending.pop(0))
+
+    def adopt(self, shares: list[list[_Pending]]) -> None:
+        """Walk ``shares`` in forked processes while this one drains its own pending list.
+
+        A share whose process failed is walked again here, to raise what it met.
+        """
+        children = [_Child.walking(self, share) for share in shares]
+        try:
+            self.drain()
+            for child, share in zip(children, shares, strict=True):
+                rows = child.rows()
+                if rows is None:
+                    self.pending = share
+                    self.drain()
+                else:
+                    self.found += map(FileStat._make, rows)
+        finally:
+            for child in children:
+                child.reap()
+
+    def _visit(self, directory: str, prefix: str, chain: tuple[str, ...]) -> None:
+        """List one directory: its files to ``found``, its subdirectories to ``pending``."""
+        found, new, exec_bit = self.found, tuple.__new__, stat.S_IXUSR
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            with os.scandir(dir_fd) as entries:
+                for entry in entries:
+                    name = entry.name
+                    path = f"{directory}/{name}"
+                    if not entry.is_file(follow_symlinks=False):  # most entries are files
+                        real = self._real_dir(entry, path, prefix + name, chain)
+                        if real is not None:
+                            self.pending.append((path, f"{prefix}{name}/", (*chain, real)))
+                            continue
+                        if not entry.is_file():
+                            continue
+                    if name.endswith(TEMP_SUFFIX):
+                        continue
+                    st = os.stat(name, dir_fd=dir_fd)
+                    mode = 0o755 if st.st_mode & exec_bit else 0o644
+                    row = (prefix + name, path, st.st_ino, st.st_mtime_ns, st.st_size, mode)
+                    found.append(new(FileStat, row))
+        finally:
+            os.close(dir_fd)
+
+    def _real_dir(
+        self, entry: os.DirEntry[str], path: str, rel: str, chain: tuple[str, ...]
+    ) -> str | None:
+        """The real path of a directory to walk into; None for anything else, or a loop."""
+        if not entry.is_symlink():
+            return f"{chain[-1]}/{entry.name}" if entry.is_dir() else None
+        target = Path(path).resolve()
+        if not is_within(target, self.real_root):
+            raise UnsafePath(rel, self.root, "a symlink leads outside the dataset")
+        if not entry.is_dir() or str(target) in chain:
+            return None
+        return str(target)
+
+
+class _Child:
+    """A forked process walking a share of the directories, sending its rows back."""
+
+    def __init__(self, pid: int, pipe: int) -> None:
+        self.pid = pid
+        self.pipe: int | None = pipe
+
+    @classmethod
+    def walking(cls, walker: _Walker, share: list[_Pending]) -> _Child:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns, never runs the parent's exit handlers
+            code = 1
+            try:
+                os.close(read_end)
+                walker.pending, walker.found = share, []
+                walker.drain()
+                with open(write_end, "wb") as out:
+                    marshal.dump(list(map(tuple, walker.found)), out)  # plain tuples only
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        return cls(pid, read_end)
+
+    def rows(self) -> list[tuple[str, str, int, int, int, int]] | None:
+        """What the child listed; None if it failed."""
+        assert self.pipe is not None
+        with open(self.pipe, "rb") as pipe:
+            self.pipe = None
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status != 0:
+            return None
+        rows: list[tuple[str, str, int, int, int, int]] = marshal.loads(data)
+        return rows
+
+    def reap(self) -> None:
+        """Close the pipe (a child still writing gets EPIPE and exits), then wait for it."""
+        if self.pipe is not None:
+            os.close(self.pipe)
+            self.pipe = None
+        if self.pid:
+            os.waitpid(self.pid, 0)
+            self.pid = 0
