@@ -16,7 +16,8 @@ from samerun.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit as done:
-    heavy = sorted({"click", "rich", "yaml", "sqlalchemy", "sqlite3"} & set(sys.modules))
+    heavy = {"click", "rich", "yaml", "sqlalchemy", "sqlite3", "subprocess"}
+    heavy = sorted(heavy & set(sys.modules))
     print("exit", done.code, "imported", heavy, file=sys.stderr)
 """
 

@@ -78,3 +78,19 @@ def test_pointers_are_found_in_git_and_outside_it(project: Path, tmp_path: Path)
     (plain / "x").mkdir(parents=True)
     (plain / "x" / "raw.samerun").write_text(GOOD)
     assert find_pointers(plain) == [plain / "x" / "raw.samerun"]
+
+
+def test_git_ignored_pointers_are_skipped_unless_git_is_missing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "kept").mkdir()
+    (project / "kept" / "raw.samerun").write_text(GOOD)
+    (project / "scratch").mkdir()
+    (project / "scratch" / "raw.samerun").write_text(GOOD)
+    (project / ".gitignore").write_text("/scratch/\n")
+    assert find_pointers(project) == [project / "kept" / "raw.samerun"]
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git there: the walk finds both
+    assert find_pointers(project) == [
+        project / "kept" / "raw.samerun",
+        project / "scratch" / "raw.samerun",
+    ]

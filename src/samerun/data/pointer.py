@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -168,18 +167,40 @@ def _display(root: Path, path: Path) -> str:
 
 def find_pointers(root: Path) -> list[Path]:
     """Every pointer file of the project: git's view when it is a repository, else a walk."""
-    try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*" + SUFFIX],
-            cwd=root,
-            capture_output=True,
-            check=True,
-        )
-        names = {n for n in done.stdout.decode().split("\0") if n}
-        found = [root / name for name in sorted(names)]
-    except (OSError, subprocess.CalledProcessError):
+    listed = _git_output(
+        root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "*" + SUFFIX]
+    )
+    if listed is None:
         found = _walk_pointers(root)
+    else:
+        found = [root / name for name in sorted({n for n in listed.decode().split("\0") if n})]
     return [p for p in found if p.name != SUFFIX and p.is_file()]
+
+
+def _git_output(root: Path, args: list[str]) -> bytes | None:
+    """What ``git -C root ARGS`` prints; None if it fails or there is no git.
+
+    Spawned with ``posix_spawn`` rather than :mod:`subprocess`, whose imports (threads,
+    signals, selectors) cost ``data status`` 5 ms of its 40.
+    """
+    read_end, write_end = os.pipe()  # neither is inherited: git gets a copy as its stdout
+    actions = [
+        (os.POSIX_SPAWN_DUP2, write_end, 1),
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+    ]
+    try:
+        pid = os.posix_spawnp(
+            "git", ["git", "-C", str(root), *args], os.environ, file_actions=actions
+        )
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    with open(read_end, "rb") as pipe:
+        output = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return output if status == 0 else None
 
 
 def _walk_pointers(root: Path) -> list[Path]:
