@@ -7,7 +7,7 @@ import pytest
 
 import samerun.data.walk as walk_module
 from samerun._exceptions import UnsafePath
-from samerun.data.walk import TEMP_SUFFIX, FileStat, rows_of, walk
+from samerun.data.walk import TEMP_SUFFIX, FileStat, plain, rows_of, walk, walk_unless_listed
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -25,13 +25,13 @@ def _tree(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def forking(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Forking allowed (pytest-xdist runs threads); the number of children, as they start."""
+    """Forking allowed (pytest-xdist runs threads); the size of each child's share."""
     started: list[int] = []
     walking = walk_module._Child.walking.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type, walker: object, share: list[object]) -> object:
+    def spy(cls: type, walker: object, share: list[object], wanted: object) -> object:
         started.append(len(share))
-        return walking(cls, walker, share)
+        return walking(cls, walker, share, wanted)
 
     monkeypatch.setattr(walk_module, "_forkable", lambda: True)
     monkeypatch.setattr(walk_module._Child, "walking", classmethod(spy))
@@ -54,13 +54,31 @@ def test_rows_are_sorted_files_with_their_mode(tmp_path: Path) -> None:
     assert by_rel["top.txt"] == FileStat.of("top.txt", str(root / "top.txt"), st)
 
 
-def test_processes_list_exactly_what_one_process_lists(tmp_path: Path, forking: list[int]) -> None:
+@pytest.mark.parametrize("processes", [1, 3])
+def test_an_unchanged_tree_is_as_listed(tmp_path: Path, forking: list[int], processes: int) -> None:
     root = _tree(tmp_path)
     os.symlink(root / "s03", root / "s11" / "alias")  # a directory reached twice
-    alone = walk(root)
-    assert walk(root, processes=3) == alone
-    assert forking == [4, 4]  # two children, a third of the 12 directories each
-    assert "s11/alias/f3.txt" in {f.rel for f in alone}
+    listed = plain(walk(root))
+    assert "s11/alias/f3.txt" in {row[0] for row in listed}
+    assert walk_unless_listed(root, listed, processes=processes) is None
+    assert forking == ([4, 4] if processes == 3 else [])  # a third of the 12 directories each
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["s00/f0.txt", "s05/deep/g.txt", "s07/new.txt", "top.txt"],  # in each process's share
+)
+def test_a_change_anywhere_gives_the_whole_walk(
+    tmp_path: Path, forking: list[int], change: str
+) -> None:
+    root = _tree(tmp_path)
+    listed = plain(walk(root))
+    (root / change).write_text("changed, and longer than before")
+    changed = walk_unless_listed(root, listed, processes=2)
+    assert changed == walk(root)
+    assert forking == [6]
+    (root / "s00" / "deep" / "g.txt").unlink()  # one fewer file
+    assert walk_unless_listed(root, plain(changed or []), processes=2) == walk(root)
 
 
 def test_a_child_that_fails_has_its_share_walked_again_to_raise(
@@ -69,7 +87,7 @@ def test_a_child_that_fails_has_its_share_walked_again_to_raise(
     root = _tree(tmp_path)
     os.symlink(tmp_path, root / "s07" / "escape")
     with pytest.raises(UnsafePath, match="s07/escape"):
-        walk(root, processes=2)
+        walk_unless_listed(root, [], processes=2)
     assert forking == [6]
 
 

@@ -28,7 +28,7 @@ import blake3
 from samerun._exceptions import FileChanged
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.statcache import Listed, StatCache, racy
-from samerun.data.walk import PARALLEL_FILES, FileStat, rows_of, stat_path, walk
+from samerun.data.walk import PARALLEL_FILES, FileStat, stat_path, walk, walk_unless_listed
 from samerun.hashing import hash_bytes, hash_fd, tag
 
 if TYPE_CHECKING:
@@ -330,12 +330,18 @@ def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
         listing = cache.listing(path)
         if listing is None or listing.tree.oid != oid:
             return None
-        big = len(listing.files) >= PARALLEL_FILES
         walked_at = time.time_ns()
-        files = rows_of(path, processes=(os.cpu_count() or 1) if big else 1)
-        if files is None:
+        files: list[FileStat] | None
+        if path.is_dir():
+            big = len(listing.files) >= PARALLEL_FILES
+            cores = (os.cpu_count() or 1) if big else 1
+            files = walk_unless_listed(path, listing.files, processes=cores)
+        elif path.is_file():
+            itself = [stat_path(path)]
+            files = None if itself == listing.files else itself
+        else:
             return None
-        if listing.files == files:
+        if files is None:  # exactly as listed
             return Changes([], {}, [])
         index = {row[0]: i for i, row in enumerate(listing.files)}
         moved = [f for f in files if (i := index.get(f.rel)) is None or listing.files[i] != f]

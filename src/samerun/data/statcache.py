@@ -5,10 +5,11 @@ a missing or unreadable one is rebuilt. A file modified just before it was read 
 again within the same timestamp tick, leaving its mtime as it was: :func:`racy` says when, and
 such a file's hash is not cached (it is re-hashed next time, by when it is old enough).
 
-Next to it, ``listings/`` keeps each dataset directory's last listing (path, inode, mtime_ns,
-size and mode of every file, and its digest) with the tree it hashed to: a walk that lists
-exactly the same files has the same tree, so ``data status`` with nothing changed costs one
-``stat`` per file, and only the files whose rows changed need to be looked at again.
+Next to it, ``listings/`` keeps each dataset's last listing (path, inode, mtime_ns, size and
+mode of every file, and its digest; a file dataset lists itself) with the version it hashed
+to: a walk that lists exactly the same files has the same version, so ``data status`` with
+nothing changed costs one ``stat`` per file, and only the files whose rows changed need to be
+looked at again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import NamedTuple
 
+from samerun.data.walk import FileStat, Row, plain
 from samerun.hashing import hash_bytes, tag
 
 #: How long a write may leave a file's mtime unchanged, on filesystems with sub-millisecond
@@ -31,8 +33,6 @@ _LISTING_FORMAT = 4
 _DIGEST = 32  # bytes of a blake3 digest
 #: Up to this many lookups at once are single-row queries; more read the whole cache.
 _POINT_LOOKUPS = 1_000
-#: One walked file: (relative path, path, inode, mtime_ns, size, mode), as ``scan.FileStat``.
-Row = tuple[str, str, int, int, int, int]
 
 
 def racy(mtime_ns: int, read_at_ns: int) -> bool:
@@ -54,7 +54,7 @@ class Listed(NamedTuple):
 
 
 class Listing(NamedTuple):
-    """A directory's last listing: its tree, its files, and their digests (in order)."""
+    """A dataset's last listing: its version, its files, and their digests (in order)."""
 
     tree: Listed
     files: list[Row]
@@ -134,7 +134,7 @@ class StatCache:
         return self.path.parent / "listings" / key
 
     def listing(self, root: Path) -> Listing | None:
-        """Directory ``root``'s last listing, if one was kept (and reads back whole).
+        """The last listing of dataset ``root``, if one was kept (and reads back whole).
 
         A walk that lists exactly ``listing.files`` has the tree ``listing.tree``.
         """
@@ -154,7 +154,7 @@ class StatCache:
     def remember_listing(
         self,
         root: Path,
-        files: Sequence[Row],
+        files: Sequence[FileStat],
         tree: Listed,
         oids: Sequence[str],
         *,
@@ -166,7 +166,7 @@ class StatCache:
             return
         from samerun._atomic import atomic_write
 
-        rows = list(map(tuple, files))  # marshal takes plain tuples only
+        rows = plain(files)
         digests = bytes.fromhex("".join(oid.partition(":")[2] for oid in oids))
         with suppress(OSError):
             saved = marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows, digests))

@@ -12,9 +12,11 @@ from __future__ import annotations
 import marshal
 import os
 import stat
+from bisect import bisect_left
+from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from samerun._exceptions import UnsafePath
 from samerun.hashing import is_within
@@ -24,6 +26,10 @@ TEMP_SUFFIX = ".samerun-tmp"
 #: Trees of at least this many files are walked on all cores (a fork, and sending the rows
 #: back, cost about as much as walking 10,000 files).
 PARALLEL_FILES = 50_000
+
+
+#: One listed file as a listing keeps it: the fields of :class:`FileStat`, as a plain tuple.
+Row = tuple[str, str, int, int, int, int]
 
 
 class FileStat(NamedTuple):
@@ -47,11 +53,16 @@ def stat_path(path: Path) -> FileStat:
     return FileStat.of("", str(path), path.stat())
 
 
-def rows_of(path: Path, *, processes: int = 1) -> list[FileStat] | None:
+def rows_of(path: Path) -> list[FileStat] | None:
     """A directory's files (:func:`walk`), a file as the one path ``""``, else None."""
     if path.is_dir():
-        return walk(path, processes=processes)
+        return walk(path)
     return [stat_path(path)] if path.is_file() else None
+
+
+def plain(files: Sequence[FileStat]) -> list[Row]:
+    """``files`` as plain tuples, the only kind that :mod:`marshal` writes."""
+    return cast("list[Row]", list(map(tuple, files)))
 
 
 #: A directory to list: its path, its files' prefix, and the real paths of the directories
@@ -59,22 +70,30 @@ def rows_of(path: Path, *, processes: int = 1) -> list[FileStat] | None:
 _Pending = tuple[str, str, tuple[str, ...]]
 
 
-def walk(root: Path, *, processes: int = 1) -> list[FileStat]:
-    """Regular files under ``root``, sorted by path; symlinks are followed only inside it.
+def walk(root: Path) -> list[FileStat]:
+    """Regular files under ``root``, sorted by path; symlinks are followed only inside it."""
+    walker = _Walker(root)
+    walker.drain()
+    return walker.sorted()
+
+
+def walk_unless_listed(
+    root: Path, listed: Sequence[Row], *, processes: int = 1
+) -> list[FileStat] | None:
+    """None when a walk of ``root`` lists exactly the ``listed`` rows; else the walk.
 
     With ``processes`` > 1 (on Linux, where forking is safe), the subdirectories are shared
-    among that many processes, this one included: the rows are the same either way.
+    among that many processes, this one included, and each compares its share with the
+    listed rows of the same directories: an unchanged tree sends nothing back.
     """
     walker = _Walker(root)
     if processes > 1:
         walker.expand(4 * processes)
         if len(walker.pending) >= processes and _forkable():
-            shares = [walker.pending[i::processes] for i in range(processes)]
-            walker.pending = shares[0]
-            walker.adopt(shares[1:])
+            return walker.shared(listed, processes)
     walker.drain()
-    walker.found.sort(key=itemgetter(0))
-    return walker.found
+    files = walker.sorted()
+    return None if files == listed else files
 
 
 def _forkable() -> bool:
@@ -94,29 +113,53 @@ class _Walker:
         while self.pending:
             self._visit(*self.pending.pop())
 
+    def sorted(self) -> list[FileStat]:
+        self.found.sort(key=itemgetter(0))
+        return self.found
+
     def expand(self, wanted: int) -> None:
         """List directories breadth first until ``wanted`` wait to be listed (or none)."""
         while 0 < len(self.pending) < wanted:
             self._visit(*self.pending.pop(0))
 
-    def adopt(self, shares: list[list[_Pending]]) -> None:
-        """Walk ``shares`` in forked processes while this one drains its own pending list.
+    def shared(self, listed: Sequence[Row], processes: int) -> list[FileStat] | None:
+        """:func:`walk_unless_listed`, the pending directories shared with forked processes.
 
         A share whose process failed is walked again here, to raise what it met.
         """
-        children = [_Child.walking(self, share) for share in shares]
+        pending = sorted(self.pending)  # shares that do not depend on the directory order
+        shares = [pending[i::processes] for i in range(processes)]
+        ranges = [_listed_ranges(listed, share) for share in shares[1:]]
+        wanted = [[row for lo, hi in spans for row in listed[lo:hi]] for spans in ranges]
+        children = [_Child.walking(self, s, w) for s, w in zip(shares[1:], wanted, strict=True)]
         try:
+            self.pending = shares[0]
             self.drain()
-            for child, share in zip(children, shares, strict=True):
-                rows = child.rows()
-                if rows is None:
-                    self.pending = share
-                    self.drain()
-                else:
-                    self.found += map(FileStat._make, rows)
+            mine = self.sorted()
+            theirs, same = [], True
+            for child, share, rows in zip(children, shares[1:], wanted, strict=True):
+                done, differing = child.result()
+                if not done:
+                    differing = plain(_Walker.of(self, share).sorted())
+                same = same and differing is None
+                theirs.append(rows if differing is None else differing)
         finally:
             for child in children:
                 child.reap()
+        if same and mine == _outside(listed, [span for spans in ranges for span in spans]):
+            return None
+        for rows in theirs:
+            mine += map(FileStat._make, rows)
+        return self.sorted()
+
+    @classmethod
+    def of(cls, walker: _Walker, share: list[_Pending]) -> _Walker:
+        """A walker of ``share`` alone (the same root), drained."""
+        other = cls.__new__(cls)
+        other.root, other.real_root = walker.root, walker.real_root
+        other.pending, other.found = list(share), []
+        other.drain()
+        return other
 
     def _visit(self, directory: str, prefix: str, chain: tuple[str, ...]) -> None:
         """List one directory: its files to ``found``, its subdirectories to ``pending``."""
@@ -157,33 +200,55 @@ class _Walker:
         return str(target)
 
 
+def _listed_ranges(listed: Sequence[Row], share: list[_Pending]) -> list[tuple[int, int]]:
+    """Where the rows of the directories of ``share`` are in ``listed`` (sorted by path)."""
+    spans = []
+    for _, prefix, _ in share:
+        end = prefix[:-1] + chr(ord("/") + 1)  # after every path that starts with prefix
+        lo = bisect_left(listed, prefix, key=itemgetter(0))
+        spans.append((lo, bisect_left(listed, end, lo, key=itemgetter(0))))
+    return sorted(spans)
+
+
+def _outside(listed: Sequence[Row], spans: list[tuple[int, int]]) -> list[Row]:
+    """The rows of ``listed`` in none of ``spans``."""
+    rows: list[Row] = []
+    start = 0
+    for lo, hi in sorted(spans):
+        rows += listed[start:lo]
+        start = hi
+    rows += listed[start:]
+    return rows
+
+
 class _Child:
-    """A forked process walking a share of the directories, sending its rows back."""
+    """A forked process walking a share of the directories and comparing it with the listed
+    rows of those directories: it sends back nothing when they are the same, else its rows."""
 
     def __init__(self, pid: int, pipe: int) -> None:
         self.pid = pid
         self.pipe: int | None = pipe
 
     @classmethod
-    def walking(cls, walker: _Walker, share: list[_Pending]) -> _Child:
+    def walking(cls, walker: _Walker, share: list[_Pending], wanted: list[Row]) -> _Child:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns, never runs the parent's exit handlers
             code = 1
             try:
                 os.close(read_end)
-                walker.pending, walker.found = share, []
-                walker.drain()
+                found = _Walker.of(walker, share).sorted()
+                differing = None if found == wanted else plain(found)
                 with open(write_end, "wb") as out:
-                    marshal.dump(list(map(tuple, walker.found)), out)  # plain tuples only
+                    marshal.dump(differing, out)  # plain tuples only
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_end)
         return cls(pid, read_end)
 
-    def rows(self) -> list[tuple[str, str, int, int, int, int]] | None:
-        """What the child listed; None if it failed."""
+    def result(self) -> tuple[bool, list[Row] | None]:
+        """Whether the child finished, and its rows if they differ from the listed ones."""
         assert self.pipe is not None
         with open(self.pipe, "rb") as pipe:
             self.pipe = None
@@ -191,9 +256,9 @@ class _Child:
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         if status != 0:
-            return None
-        rows: list[tuple[str, str, int, int, int, int]] = marshal.loads(data)
-        return rows
+            return False, None
+        differing: list[Row] | None = marshal.loads(data)
+        return True, differing
 
     def reap(self) -> None:
         """Close the pipe (a child still writing gets EPIPE and exits), then wait for it."""
