@@ -29,9 +29,9 @@ def forking(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     started: list[int] = []
     walking = walk_module._Child.walking.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type, walker: object, share: list[object], wanted: object) -> object:
+    def spy(cls: type, walker: object, share: list[object], *listed: object) -> object:
         started.append(len(share))
-        return walking(cls, walker, share, wanted)
+        return walking(cls, walker, share, *listed)
 
     monkeypatch.setattr(walk_module, "_forkable", lambda: True)
     monkeypatch.setattr(walk_module._Child, "walking", classmethod(spy))

@@ -296,7 +296,7 @@ def _snapshot_tree(
 
 
 class Changes(NamedTuple):
-    """How a directory differs from a version of it."""
+    """How a dataset differs from a version of it (a file dataset's one path is ``""``)."""
 
     added: list[str]
     modified: dict[str, str]  # each modified file's path, with its oid in the version

@@ -126,31 +126,29 @@ class _Walker:
     def shared(self, listed: Sequence[Row], processes: int) -> list[FileStat] | None:
         """:func:`walk_unless_listed`, the pending directories shared with forked processes.
 
-        A share whose process failed is walked again here, to raise what it met.
+        A share whose process failed is walked again here, to raise what it met. The listed
+        rows of a share are gathered in its child, and here only when something differs.
         """
         pending = sorted(self.pending)  # shares that do not depend on the directory order
         shares = [pending[i::processes] for i in range(processes)]
-        ranges = [_listed_ranges(listed, share) for share in shares[1:]]
-        wanted = [[row for lo, hi in spans for row in listed[lo:hi]] for spans in ranges]
-        children = [_Child.walking(self, s, w) for s, w in zip(shares[1:], wanted, strict=True)]
+        spans = [_listed_spans(listed, share) for share in shares[1:]]
+        jobs = zip(shares[1:], spans, strict=True)
+        children = [_Child.walking(self, share, span, listed) for share, span in jobs]
         try:
             self.pending = shares[0]
             self.drain()
-            mine = self.sorted()
-            theirs, same = [], True
-            for child, share, rows in zip(children, shares[1:], wanted, strict=True):
-                done, differing = child.result()
-                if not done:
-                    differing = plain(_Walker.of(self, share).sorted())
-                same = same and differing is None
-                theirs.append(rows if differing is None else differing)
+            differing = [child.result() for child in children]
         finally:
             for child in children:
                 child.reap()
-        if same and mine == _outside(listed, [span for spans in ranges for span in spans]):
+        for i, (done, _) in enumerate(differing):
+            if not done:  # walked again here: raises what the child met
+                differing[i] = (True, plain(_Walker.of(self, shares[i + 1]).sorted()))
+        mine = self.sorted()
+        if all(rows is None for _, rows in differing) and mine == _outside(listed, spans):
             return None
-        for rows in theirs:
-            mine += map(FileStat._make, rows)
+        for (_, rows), share_spans in zip(differing, spans, strict=True):
+            mine += map(FileStat._make, _inside(listed, share_spans) if rows is None else rows)
         return self.sorted()
 
     @classmethod
@@ -201,7 +199,7 @@ class _Walker:
         return str(target)
 
 
-def _listed_ranges(listed: Sequence[Row], share: list[_Pending]) -> list[tuple[int, int]]:
+def _listed_spans(listed: Sequence[Row], share: list[_Pending]) -> list[tuple[int, int]]:
     """Where the rows of the directories of ``share`` are in ``listed`` (sorted by path)."""
     spans = []
     for _, prefix, _ in share:
@@ -211,11 +209,16 @@ def _listed_ranges(listed: Sequence[Row], share: list[_Pending]) -> list[tuple[i
     return sorted(spans)
 
 
-def _outside(listed: Sequence[Row], spans: list[tuple[int, int]]) -> list[Row]:
-    """The rows of ``listed`` in none of ``spans``."""
+def _inside(listed: Sequence[Row], spans: list[tuple[int, int]]) -> list[Row]:
+    """The rows of ``listed`` in ``spans`` (sorted, disjoint), in order."""
+    return [row for lo, hi in spans for row in listed[lo:hi]]
+
+
+def _outside(listed: Sequence[Row], spans: list[list[tuple[int, int]]]) -> list[Row]:
+    """The rows of ``listed`` in none of the ``spans`` of any share."""
     rows: list[Row] = []
     start = 0
-    for lo, hi in sorted(spans):
+    for lo, hi in sorted(span for share_spans in spans for span in share_spans):
         rows += listed[start:lo]
         start = hi
     rows += listed[start:]
@@ -231,7 +234,13 @@ class _Child:
         self.pipe: int | None = pipe
 
     @classmethod
-    def walking(cls, walker: _Walker, share: list[_Pending], wanted: list[Row]) -> _Child:
+    def walking(
+        cls,
+        walker: _Walker,
+        share: list[_Pending],
+        spans: list[tuple[int, int]],
+        listed: Sequence[Row],
+    ) -> _Child:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns, never runs the parent's exit handlers
@@ -239,7 +248,7 @@ class _Child:
             try:
                 os.close(read_end)
                 found = _Walker.of(walker, share).sorted()
-                differing = None if found == wanted else plain(found)
+                differing = None if found == _inside(listed, spans) else plain(found)
                 with open(write_end, "wb") as out:
                     marshal.dump(differing, out)  # plain tuples only
                 code = 0
