@@ -18,7 +18,7 @@ _SPY: dict[str, Path] = {}
 _real_slice = parallel._hash_slice
 
 
-def _spying_slice(start: int) -> list[tuple[int, str | None, int, bool]]:
+def _spying_slice(start: int) -> parallel.Batch:
     """``_hash_slice``, noting which process ran it (a module function: tasks are pickled)."""
     with open(_SPY["log"], "a") as log:
         log.write(f"{os.getpid()}\n")

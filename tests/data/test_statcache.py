@@ -105,3 +105,37 @@ def test_no_listing_is_kept_while_a_file_is_too_new(tmp_path: Path) -> None:
     rows = [("a", "/d/a", 1, NOW - 5, 10, 0o644)]
     cache.remember_listing(Path("/d"), rows, Listed(_oid(7), 10, 1), [_oid(1)], walked_at_ns=NOW)
     assert cache.listing(Path("/d")) is None
+
+
+def _listed_and_learnt(path: Path, rows: list[Row]) -> StatCache:
+    """A cache that hashed ``rows`` (file i to ``_oid(i)``), kept their listing, then saved."""
+    cache = StatCache(path)
+    oids = [_oid(i) for i in range(len(rows))]
+    for (_, _, ino, mtime_ns, size, _), oid in zip(rows, oids, strict=True):
+        cache.put(ino, mtime_ns, size, oid, read_at_ns=NOW)
+    cache.remember_listing(Path("/d"), rows, Listed(_oid(7), 20, 2), oids, walked_at_ns=NOW)
+    cache.save()
+    return cache
+
+
+def test_a_kept_listing_is_the_cache_entry_of_its_files(tmp_path: Path) -> None:
+    path = tmp_path / "statcache.db"
+    _listed_and_learnt(path, _rows("a", "b"))
+    assert not path.exists()  # nothing for SQLite to hold: the listing has it all
+    assert StatCache(path).get(2, OLD + 1, 10) == _oid(1)  # a full read takes in listings
+    keys = [(1, OLD, 10), (2, OLD + 1, 10)]
+    assert StatCache(path).get_many(keys) == [None, None]  # a few: SQLite only...
+    listed = StatCache(path).listing(Path("/d"))
+    assert StatCache(path).get_many(keys, listed) == [_oid(0), _oid(1)]  # ...and this listing
+
+
+def test_what_no_listing_holds_is_saved_to_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "statcache.db"
+    cache = _listed_and_learnt(path, _rows("a", "b"))
+    cache.put(9, OLD, 3, _oid(9), read_at_ns=NOW)
+    cache.put(1, OLD + 50, 10, _oid(8), read_at_ns=NOW)  # "a" changed since it was listed
+    cache.save()
+    again = StatCache(path)
+    assert again.get_many([(9, OLD, 3), (1, OLD + 50, 10)]) == [_oid(9), _oid(8)]
+    assert StatCache(path).get(1, OLD + 50, 10) == _oid(8)  # the newer mtime is kept
+    assert StatCache(path).get(1, OLD, 10) is None

@@ -27,7 +27,7 @@ import blake3
 
 from samerun._exceptions import FileChanged
 from samerun.data.progress import NO_PROGRESS, Progress
-from samerun.data.statcache import Listed, StatCache, racy
+from samerun.data.statcache import Listed, Listing, StatCache, racy
 from samerun.data.walk import PARALLEL_FILES, FileStat, stat_path, walk, walk_unless_listed
 from samerun.hashing import hash_bytes, hash_fd, tag
 
@@ -194,10 +194,13 @@ def hash_files(
     cache: StatCache,
     store: ObjectStore | None = None,
     *,
+    listed: Listing | None = None,
     link: bool = False,
     progress: Progress = NO_PROGRESS,
 ) -> Hashed:
     """The oid of every file (in order), from the cache where it is fresh, hashed otherwise.
+
+    ``listed`` is the last listing of the files' dataset: they are looked up there too.
 
     With ``store``, every file's object is also made present in it (with ``link``, by hard
     links where that is safe: see :class:`_Storer`). Files are hashed in batches, on threads
@@ -208,7 +211,7 @@ def hash_files(
         from samerun.store.objects import LocalObjectStore
 
         local = store if isinstance(store, LocalObjectStore) else None
-    oids = cache.get_many([(f.ino, f.mtime_ns, f.size) for f in files])
+    oids = cache.get_many([(f.ino, f.mtime_ns, f.size) for f in files], listed)
     todo = [
         i
         for i, oid in enumerate(oids)
@@ -223,15 +226,14 @@ def hash_files(
         progress.expect(len(todo), size)
         storer = _Storer(local, link=link)
         with closing(hashed_batches(files, todo, storer)) as batches:
-            for done in batches:
-                for i, oid, read_at, was_linked in done:
-                    f = files[i]
-                    if oid is None:
-                        raise _changed(f)
+            for batch in batches:
+                for i, oid in zip(batch.indexes, batch.oids, strict=True):
                     oids[i] = oid
-                    linked += was_linked
-                    cache.put(f.ino, f.mtime_ns, f.size, oid, read_at_ns=read_at)
-                progress.advance(len(done), sum(files[i].size for i, *_ in done))
+                if batch.changed is not None:
+                    raise _changed(files[batch.changed])
+                cache.learn(batch.learnt)
+                linked += batch.linked
+                progress.advance(len(batch.indexes), batch.size)
     if store is not None and local is None:
         for f, known in zip(files, oids, strict=True):
             if known is not None and not store.exists(known):
@@ -269,7 +271,8 @@ def snapshot(
     if path.is_file():
         walked_at = time.time_ns()
         f = stat_path(path)
-        (oid,), linked = hash_files([f], cache, store, link=link, progress=progress)
+        last = cache.listing(path)
+        (oid,), linked = hash_files([f], cache, store, listed=last, link=link, progress=progress)
         cache.remember_listing(path, [f], Listed(oid, f.size, 1), [oid], walked_at_ns=walked_at)
         return Snapshot("file", oid, f.size, 1, linked=linked)
     with _gc_paused():
@@ -283,7 +286,8 @@ def _snapshot_tree(
 
     walked_at = time.time_ns()
     files = walk(path)
-    oids, linked = hash_files(files, cache, store, link=link, progress=progress)
+    last = cache.listing(path)
+    oids, linked = hash_files(files, cache, store, listed=last, link=link, progress=progress)
     tree = Tree(
         tuple(TreeEntry(f.rel, oid, f.size, f.mode) for f, oid in zip(files, oids, strict=True))
     )
@@ -345,7 +349,7 @@ def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
             return Changes([], {}, [])
         index = {row[0]: i for i, row in enumerate(listing.files)}
         moved = [f for f in files if (i := index.get(f.rel)) is None or listing.files[i] != f]
-        oids = hash_files(moved, cache).oids
+        oids = hash_files(moved, cache, listed=listing).oids
     modified = {}
     for f, now in zip(moved, oids, strict=True):
         i = index.get(f.rel)

@@ -9,19 +9,21 @@ Next to it, ``listings/`` keeps each dataset's last listing (path, inode, mtime_
 mode of every file, and its digest; a file dataset lists itself) with the version it hashed
 to: a walk that lists exactly the same files has the same version, so ``data status`` with
 nothing changed costs one ``stat`` per file, and only the files whose rows changed need to be
-looked at again.
+looked at again. A listing is also the cache's entry for each of its files: what a kept
+listing holds is not written to SQLite a second time (200,000 rows: 0.4 s of ``data add``).
 """
 
 from __future__ import annotations
 
 import marshal
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import suppress
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from samerun.data.walk import FileStat, Row, plain
-from samerun.hashing import hash_bytes, tag
+from samerun.data.walk import MARSHAL_VERSION, FileStat, Row, plain
+from samerun.hashing import ALGORITHM, hash_bytes, tag
 
 #: How long a write may leave a file's mtime unchanged, on filesystems with sub-millisecond
 #: timestamps: they are stamped from the kernel's clock tick (1-10 ms); 100 ms adds room for
@@ -45,6 +47,18 @@ def racy(mtime_ns: int, read_at_ns: int) -> bool:
     return mtime_ns >= read_at_ns - (FINE_RACY_WINDOW_NS if fine else COARSE_RACY_WINDOW_NS)
 
 
+#: What the cache knows of one file: its inode, then its (mtime_ns, size, digest).
+Entry = tuple[int, tuple[int, int, bytes]]
+
+
+def entry_for(ino: int, mtime_ns: int, size: int, oid: str, *, read_at_ns: int) -> Entry | None:
+    """The entry remembering ``oid`` for this inode; None when its mtime is too close to when
+    it was read (see :func:`racy`)."""
+    if racy(mtime_ns, read_at_ns):
+        return None
+    return ino, (mtime_ns, size, bytes.fromhex(oid.partition(":")[2]))
+
+
 class Listed(NamedTuple):
     """The tree a listing hashed to."""
 
@@ -62,6 +76,13 @@ class Listing(NamedTuple):
 
     def oid_at(self, index: int) -> str:
         return tag(self.digests[_DIGEST * index : _DIGEST * (index + 1)].hex())
+
+    def entries(self, inodes: Container[int] | None = None) -> Iterator[Entry]:
+        """The cache entry of each listed file (with ``inodes``, of those files only)."""
+        digests = self.digests
+        for i, (_, _, ino, mtime_ns, size, _) in enumerate(self.files):
+            if inodes is None or ino in inodes:
+                yield ino, (mtime_ns, size, digests[_DIGEST * i : _DIGEST * (i + 1)])
 
 
 _SCHEMA = (
@@ -81,12 +102,16 @@ class StatCache:
         self._new: dict[int, tuple[int, int, bytes]] = {}
 
     def _load(self) -> dict[int, tuple[int, int, bytes]]:
-        """Every row, read once (rows fetched or put so far are kept)."""
+        """Every entry, read once: the kept listings', then SQLite's (rows fetched or put
+        so far are kept). Where two disagree, the newer mtime is the one to match."""
         if not self._loaded:
             self._loaded = True
-            stored = dict(self._select("SELECT ino, mtime_ns, size, digest FROM stat", ()))
-            stored.update(self._rows)
-            self._rows = stored
+            known: dict[int, tuple[int, int, bytes]] = {}
+            for listing in self._listings():
+                _merge(known, listing.entries())
+            _merge(known, self._select("SELECT ino, mtime_ns, size, digest FROM stat", ()))
+            known.update(self._rows)
+            self._rows = known
         return self._rows
 
     def _select(self, query: str, args: Sequence[int]) -> list[tuple[int, tuple[int, int, bytes]]]:
@@ -105,33 +130,46 @@ class StatCache:
     def get(self, ino: int, mtime_ns: int, size: int) -> str | None:
         return _matching(self._load().get(ino), mtime_ns, size)
 
-    def get_many(self, keys: Sequence[tuple[int, int, int]]) -> list[str | None]:
-        """:meth:`get` for each (inode, mtime_ns, size); a few are looked up row by row."""
+    def get_many(
+        self, keys: Sequence[tuple[int, int, int]], listed: Listing | None = None
+    ) -> list[str | None]:
+        """:meth:`get` for each (inode, mtime_ns, size).
+
+        Many keys read the whole cache (every listing, and SQLite). A few are looked up one
+        by one, in SQLite and in ``listed``: the last listing of their dataset, if any.
+        """
         if self._loaded or len(keys) > _POINT_LOOKUPS:
             rows = self._load()
         else:
-            wanted = [ino for ino, _, _ in keys if ino not in self._rows]
+            wanted = sorted({ino for ino, _, _ in keys if ino not in self._rows})
+            if listed is not None and wanted:
+                _merge(self._rows, listed.entries(set(wanted)))
             for start in range(0, len(wanted), 500):  # SQLite's default limit is 999 variables
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 query = f"SELECT ino, mtime_ns, size, digest FROM stat WHERE ino IN ({marks})"
-                self._rows.update(self._select(query, chunk))
+                _merge(self._rows, self._select(query, chunk))
             rows = self._rows
         return [_matching(rows.get(ino), mtime_ns, size) for ino, mtime_ns, size in keys]
 
     def put(self, ino: int, mtime_ns: int, size: int, oid: str, *, read_at_ns: int) -> None:
         """Remember ``oid`` for this inode unless its mtime is too close to when it was read."""
-        if racy(mtime_ns, read_at_ns):
-            return
-        row = (mtime_ns, size, bytes.fromhex(oid.partition(":")[2]))
-        self._rows[ino] = row
-        self._new[ino] = row
+        entry = entry_for(ino, mtime_ns, size, oid, read_at_ns=read_at_ns)
+        if entry is not None:
+            self.learn([entry])
+
+    def learn(self, entries: list[Entry]) -> None:
+        """Remember what :func:`entry_for` gave (in bulk: hashing workers send lists)."""
+        self._rows.update(entries)
+        self._new.update(entries)
+
+    def _listings_dir(self) -> Path | None:
+        return None if self.path is None else self.path.parent / "listings"
 
     def _listing_file(self, root: Path) -> Path | None:
-        if self.path is None:
-            return None
+        where = self._listings_dir()
         key = hash_bytes(str(root).encode()).partition(":")[2][:32]
-        return self.path.parent / "listings" / key
+        return None if where is None else where / key
 
     def listing(self, root: Path) -> Listing | None:
         """The last listing of dataset ``root``, if one was kept (and reads back whole).
@@ -139,17 +177,17 @@ class StatCache:
         A walk that lists exactly ``listing.files`` has the tree ``listing.tree``.
         """
         where = self._listing_file(root)
-        saved = _unmarshal(where) if where is not None else None
-        if (
-            not isinstance(saved, tuple)
-            or len(saved) != 7
-            or saved[:2] != (_LISTING_FORMAT, str(root))
-            or not isinstance(saved[5], list)
-            or not isinstance(saved[6], bytes)
-            or len(saved[6]) != _DIGEST * len(saved[5])
-        ):
-            return None
-        return Listing(Listed(*saved[2:5]), saved[5], saved[6])
+        return _read_listing(where, str(root)) if where is not None else None
+
+    def _listings(self) -> Iterator[Listing]:
+        """Every kept listing, of any dataset."""
+        where = self._listings_dir()
+        if where is None or not where.is_dir():
+            return
+        for path in where.iterdir():
+            listing = _read_listing(path)
+            if listing is not None:
+                yield listing
 
     def remember_listing(
         self,
@@ -162,15 +200,22 @@ class StatCache:
     ) -> None:
         """Keep ``root``'s listing, tree and file oids, unless a file is too new to be trusted."""
         where = self._listing_file(root)
-        if where is None or any(racy(f[3], walked_at_ns) for f in files):
+        newest = max(map(itemgetter(3), files), default=0)  # its mtime shows the clock's grain
+        if where is None or racy(newest, walked_at_ns):
             return
         from samerun._atomic import atomic_write
 
         rows = plain(files)
-        digests = bytes.fromhex("".join(oid.partition(":")[2] for oid in oids))
-        with suppress(OSError):
-            saved = marshal.dumps((_LISTING_FORMAT, str(root), *tree, rows, digests))
-            atomic_write(where, saved, durable=False)
+        digests = bytes.fromhex("".join(oids).replace(f"{ALGORITHM}:", ""))
+        try:
+            saved = (_LISTING_FORMAT, str(root), *tree, rows, digests)
+            atomic_write(where, marshal.dumps(saved, MARSHAL_VERSION), durable=False)
+        except OSError:
+            return
+        new = self._new
+        for _, _, ino, mtime_ns, _, _ in rows:  # SQLite need not hold them too
+            if ino in new and new[ino][0] == mtime_ns:
+                del new[ino]
 
     def save(self) -> None:
         """Write what was learnt since the last save (best effort: it is only a cache)."""
@@ -195,6 +240,33 @@ class StatCache:
             self.path.unlink(missing_ok=True)  # corrupt: start afresh next time
         finally:
             db.close()
+
+
+def _read_listing(path: Path, root: str | None = None) -> Listing | None:
+    """The listing kept in ``path`` (of dataset ``root`` if given); None if it is not whole."""
+    saved = _unmarshal(path)
+    if (
+        not isinstance(saved, tuple)
+        or len(saved) != 7
+        or saved[0] != _LISTING_FORMAT
+        or (root is not None and saved[1] != root)
+        or not isinstance(saved[5], list)
+        or not isinstance(saved[6], bytes)
+        or len(saved[6]) != _DIGEST * len(saved[5])
+    ):
+        return None
+    return Listing(Listed(*saved[2:5]), saved[5], saved[6])
+
+
+def _merge(known: dict[int, tuple[int, int, bytes]], entries: Iterable[Entry]) -> None:
+    """Add ``entries`` to ``known``; of two for one inode, the one with the newer mtime."""
+    if not known:
+        known.update(entries)
+        return
+    for ino, entry in entries:
+        have = known.get(ino)
+        if have is None or have[0] < entry[0]:
+            known[ino] = entry
 
 
 def _unmarshal(path: Path) -> object:

@@ -66,6 +66,11 @@ def plain(files: Sequence[FileStat]) -> list[Row]:
     return cast("list[Row]", list(map(tuple, files)))
 
 
+#: The :mod:`marshal` format for rows: version 2 keeps no back-references, which makes
+#: writing 200,000 rows 4x faster (20 vs 90 ms) for 10% more bytes; reading is as fast.
+MARSHAL_VERSION = 2
+
+
 #: A directory to list: its path, its files' prefix, and the real paths of the directories
 #: the walk went through to reach it, its own last (a symlink to one of those is a loop).
 _Pending = tuple[str, str, tuple[str, ...]]
@@ -250,7 +255,7 @@ class _Child:
                 found = _Walker.of(walker, share).sorted()
                 differing = None if found == _inside(listed, spans) else plain(found)
                 with open(write_end, "wb") as out:
-                    marshal.dump(differing, out)  # plain tuples only
+                    marshal.dump(differing, out, MARSHAL_VERSION)  # plain tuples only
                 code = 0
             finally:
                 os._exit(code)
