@@ -155,7 +155,12 @@ def test_only_files_written_just_now_are_hashed_again_once_linked(
 
     monkeypatch.setattr(LocalObjectStore, "link_object", spy)
     snapshot(root, StatCache(), store=LocalObjectStore(tmp_path / "objects"), link=True)
-    assert rehashed == {"plain.txt": False, "big.bin": False, "fresh.txt": True}
+    assert rehashed == {
+        "plain.txt": False,
+        "big.bin": False,
+        "fresh.txt": True,
+        "shared.txt": False,
+    }
 
 
 @pytest.mark.usefixtures("links_protected")

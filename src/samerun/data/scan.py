@@ -98,11 +98,12 @@ class _Storer:
             raise _changed(f) from None
         try:
             data = os.read(fd, f.size + 1)
-            st = os.fstat(fd)
-            if len(data) != f.size or not f.same(st):
+            if len(data) != f.size:
                 raise _changed(f)
             oid = hash_bytes(data)
-            linked = self._linked(f, fd, st, oid, read_at)
+            linked = self._linked(f, fd, oid, read_at)
+            if not linked and not f.same(os.fstat(fd)):  # a link is checked as it is made
+                raise _changed(f)
         finally:
             os.close(fd)
         if self.store is not None and not linked:
@@ -113,18 +114,15 @@ class _Storer:
         oid = _stream(f, src)
         if self.store is None:
             return oid, False
-        if self._linked(f, src.fileno(), os.fstat(src.fileno()), oid, read_at):
+        if self._linked(f, src.fileno(), oid, read_at):
             return oid, True
         if not self.store.exists(oid):
             _copy_in(f, src, oid, self.store, racy(f.mtime_ns, read_at))
         return oid, False
 
-    def _linkable(self, f: FileStat, st: os.stat_result) -> bool:
-        return self.link and f.mode == 0o644 and st.st_nlink == 1
-
-    def _linked(self, f: FileStat, fd: int, st: os.stat_result, oid: str, read_at: int) -> bool:
+    def _linked(self, f: FileStat, fd: int, oid: str, read_at: int) -> bool:
         """Whether ``f`` (open as ``fd``) was linked in as ``oid``; else write it if missing."""
-        if self.store is None or not self._linkable(f, st):
+        if self.store is None or not self.link or f.mode != 0o644:
             return False
         try:
             return self.store.link_object(

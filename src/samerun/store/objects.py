@@ -245,9 +245,10 @@ class LocalObjectStore:
         made from the descriptor, so it is the very inode that was read. ``expected`` is the
         (inode, mtime_ns, size) that was hashed; a file that no longer has them, or with
         ``rehash`` (a file written so recently that a change may not have moved its mtime)
-        no longer hashes to ``oid``, is unlinked again and raises :class:`FileChanged`.
-        False when the object was already there; OSError (EXDEV, EPERM, EMLINK, ...) where
-        the filesystem cannot link it.
+        no longer hashes to ``oid``, is unlinked again and raises :class:`FileChanged`. A
+        file with other hard links is unlinked again too (making it read-only would change
+        them): False, as when the object was already there (the file is then not checked).
+        OSError (EXDEV, EPERM, EMLINK, ...) where the filesystem cannot link it.
         """
         key = _relative_key(oid)
         target = os.path.join(self.url, key)
@@ -264,13 +265,16 @@ class LocalObjectStore:
         if (st.st_ino, st.st_mtime_ns, st.st_size) != expected or (rehash and hash_fd(fd) != oid):
             os.unlink(target)
             raise FileChanged(source)
+        if st.st_nlink != 2:  # the file's and the object's, no other
+            os.unlink(target)
+            return False
         os.fchmod(fd, 0o444)
         return True
 
     def _anchor(self) -> int | None:
         """A descriptor of the root for linking ``O_TMPFILE`` files in; None where unsupported."""
-        if self._no_tmpfile:
-            return None
+        if self._root_fd is not None or self._no_tmpfile:
+            return self._root_fd
         with self._lock:
             if self._root_fd is None:
                 if not (_O_TMPFILE and os.path.isdir("/proc/self/fd")):
