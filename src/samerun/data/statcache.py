@@ -79,10 +79,15 @@ class Listing(NamedTuple):
 
     def entries(self, inodes: Container[int] | None = None) -> Iterator[Entry]:
         """The cache entry of each listed file (with ``inodes``, of those files only)."""
-        digests = self.digests
-        for i, (_, _, ino, mtime_ns, size, _) in enumerate(self.files):
-            if inodes is None or ino in inodes:
-                yield ino, (mtime_ns, size, digests[_DIGEST * i : _DIGEST * (i + 1)])
+        files, digests = self.files, self.digests
+        wanted = (
+            range(len(files))
+            if inodes is None
+            else [i for i, row in enumerate(files) if row[2] in inodes]
+        )
+        for i in wanted:
+            _, _, ino, mtime_ns, size, _ = files[i]
+            yield ino, (mtime_ns, size, digests[_DIGEST * i : _DIGEST * (i + 1)])
 
 
 _SCHEMA = (
