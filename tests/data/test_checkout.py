@@ -9,6 +9,8 @@ import pytest
 
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UnsafePath, WorkspaceConflict
 from samerun.data.checkout import checkout, materialize, unprotect
+from samerun.data.scan import Changes, changes_since
+from samerun.data.statcache import project_cache
 from samerun.data.tree import Tree, TreeEntry
 from samerun.data.workspace import DataContext, add, select, status
 from samerun.hashing import hash_bytes
@@ -103,6 +105,25 @@ def test_switching_versions_removes_files_whose_content_is_stored(ctx: DataConte
     assert not (raw / "v2-only.csv").exists()
     checkout(ctx, v2)
     assert (raw / "v2-only.csv").read_text() == "2"
+
+
+@pytest.mark.usefixtures("links_protected")
+def test_checkout_keeps_the_listing_of_the_version_it_placed(ctx: DataContext) -> None:
+    raw = ctx.root / "data" / "raw"
+    age(raw)
+    (v1,) = add(ctx, ["data/raw"])
+    (raw / "f0.csv").unlink()
+    (raw / "v2-only.csv").write_text("2")
+    age(raw)
+    add(ctx, ["data/raw"])  # v2: its listing is the last one kept
+    checkout(ctx, v1)  # f0.csv placed, v2-only.csv removed, the rest left as they were
+    again = project_cache(ctx.root)  # as the next command finds it
+    listing = again.listing(raw)
+    assert listing is not None
+    assert listing.tree.oid == v1.pointer.oid
+    assert changes_since(raw, again, v1.pointer.oid) == Changes([], {}, [])
+    assert again.path is not None
+    assert not again.path.exists()  # the listings hold every hash learnt: no SQLite rows
 
 
 def test_a_corrupt_object_is_refused_naming_the_file(ctx: DataContext) -> None:

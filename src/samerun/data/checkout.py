@@ -28,7 +28,7 @@ from samerun.data.paths import inside
 from samerun.data.pointer import Dataset
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import hash_files
-from samerun.data.statcache import StatCache
+from samerun.data.statcache import Listed, StatCache
 from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
 from samerun.data.walk import TEMP_SUFFIX, FileStat, rows_of, walk
 from samerun.data.workspace import DataContext
@@ -71,19 +71,35 @@ class Placer:
         self.cache.put(st.st_ino, st.st_mtime_ns, st.st_size, oid, read_at_ns=read_at)
         return source
 
-    def place(self, entry: TreeEntry, dest: Path, shown: str) -> None:
+    def place(self, entry: TreeEntry, dest: str | Path, shown: str) -> None:
         """Atomically replace ``dest`` with the content of ``entry``."""
-        tmp = dest.with_name(f".{dest.name}{TEMP_SUFFIX}")
+        source = None if self.local is None else self.verify(entry.oid, shown)
+        if source is not None and self._linked_new(source, dest, entry.mode):
+            return
+        head, name = os.path.split(dest)
+        tmp = Path(head, f".{name}{TEMP_SUFFIX}")
         tmp.unlink(missing_ok=True)
         try:
-            if self.local is None:
+            if source is None:
                 self.objects.fetch_to(entry.oid, tmp)
                 os.chmod(tmp, entry.mode)
             else:
-                self._link(self.verify(entry.oid, shown), tmp, entry.mode)
+                self._link(source, tmp, entry.mode)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _linked_new(self, source: Path, dest: str | Path, mode: int) -> bool:
+        """Whether ``source`` was hard-linked as ``dest``, where that is the method and
+        ``dest`` is new: one name for the whole object, so no temp file is needed."""
+        if self.methods[0] != "hardlink" or mode != 0o644:
+            return False
+        try:
+            os.link(source, dest)
+        except OSError:  # there already, or not on this filesystem: see _link
+            return False
+        self.used.add("hardlink")
+        return True
 
     def _link(self, source: Path, tmp: Path, mode: int) -> None:
         for method in list(self.methods):
@@ -179,20 +195,21 @@ def _place_all(
     where: str,
     progress: Progress = NO_PROGRESS,
 ) -> None:
-    checked: set[Path] = set()
+    checked: set[str] = set()
+    base = str(root)
 
     def task(entry: TreeEntry) -> Callable[[], int]:
         def place() -> int:
-            placer.place(entry, root / entry.path, entry.path)
+            placer.place(entry, f"{base}/{entry.path}", entry.path)
             return entry.size
 
         return place
 
     todo = []
     for entry in entries:
-        parent = (root / entry.path).parent
+        parent = entry.path.rpartition("/")[0]
         if parent not in checked:
-            parent.mkdir(parents=True, exist_ok=True)
+            (root / parent).mkdir(parents=True, exist_ok=True)
             inside(root, entry.path, where)
             checked.add(parent)
         todo.append(task(entry))
@@ -230,11 +247,9 @@ def checkout(
     target = ds.path
     if pointer.kind == "file":
         wanted = {"": TreeEntry(target.name, pointer.oid, pointer.size, 0o644)}
-        root = target.parent
         current = _current_file(target)
     else:
         wanted = {e.path: e for e in load_tree(ctx.objects, pointer.oid).entries}
-        root = target
         current = _current_tree(target)
     oids = dict(zip(current, hash_files(list(current.values()), ctx.cache).oids, strict=True))
     unchanged = {p for p, oid in oids.items() if p in wanted and _same(wanted[p], oid, current[p])}
@@ -259,7 +274,7 @@ def checkout(
             placer.place(todo[0], target, ds.rel)
     else:
         _place_all(placer, target, todo, ds.pointer_rel, progress)
-    _remember(ctx.cache, root, todo)
+    _remember(ctx.cache, ds, wanted, {p: current[p] for p in unchanged})
     ctx.cache.save()
     return CheckoutResult(ds.rel, len(todo), len(extra), len(unchanged), sorted(placer.used))
 
@@ -294,11 +309,27 @@ def _prune_empty(root: Path) -> None:
                 os.rmdir(dirpath)
 
 
-def _remember(cache: StatCache, root: Path, placed: list[TreeEntry]) -> None:
+def _remember(
+    cache: StatCache, ds: Dataset, wanted: dict[str, TreeEntry], unchanged: dict[str, FileStat]
+) -> None:
+    """Keep the listing of the dataset as checkout left it: the version its pointer names.
+
+    ``data status`` then needs no hashing, and the files placed are in the stat cache.
+    """
     now = time.time_ns()
-    for entry in placed:
-        st = (root / entry.path).stat()
-        cache.put(st.st_ino, st.st_mtime_ns, st.st_size, entry.oid, read_at_ns=now)
+    base = str(ds.path)
+    files = []
+    for rel in sorted(wanted):
+        f = unchanged.get(rel)
+        if f is None:
+            path = f"{base}/{rel}" if rel else base
+            f = FileStat.of(rel, path, os.stat(path))
+            cache.put(f.ino, f.mtime_ns, f.size, wanted[rel].oid, read_at_ns=now)
+        files.append(f)
+    oids = [wanted[rel].oid for rel in sorted(wanted)]
+    pointer = ds.pointer
+    listed = Listed(pointer.oid, pointer.size, pointer.files)
+    cache.remember_listing(ds.path, files, listed, oids, walked_at_ns=now)
 
 
 def unprotect(ctx: DataContext, ds: Dataset, progress: Progress = NO_PROGRESS) -> int:
