@@ -286,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
             transfer = key == "files"
             ours = measure(runner, "samerun", load, root, args.reps, transfer)
             theirs = measure(runner, "dvc", load, root, args.reps, transfer)
-        rows.extend(table(load.name, ours, theirs))
-        print(render(rows[-len(ROWS) - 1 :]), flush=True)
+        measured = table(load.name, ours, theirs)
+        rows.extend(measured)
+        print(render(measured), flush=True)
     print("\n" + render(rows))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     version = subprocess.run([DVC, "--version"], capture_output=True, text=True).stdout.strip()
