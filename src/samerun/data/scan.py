@@ -121,7 +121,8 @@ class _Storer:
         return oid, False
 
     def _linked(self, f: FileStat, fd: int, oid: str, read_at: int) -> bool:
-        """Whether ``f`` (open as ``fd``) was linked in as ``oid``; else write it if missing."""
+        """Whether ``f`` (open as ``fd``) was linked in as ``oid``, which checks that it did not
+        change; if not, the caller checks it and stores it."""
         if self.store is None or not self.link or f.mode != 0o644:
             return False
         try:
