@@ -7,7 +7,16 @@ import pytest
 
 import samerun.data.walk as walk_module
 from samerun._exceptions import UnsafePath
-from samerun.data.walk import TEMP_SUFFIX, FileStat, plain, rows_of, walk, walk_unless_listed
+from samerun.data.walk import (
+    TEMP_SUFFIX,
+    Difference,
+    FileStat,
+    difference,
+    plain,
+    rows_of,
+    walk,
+    walk_changes,
+)
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -60,7 +69,7 @@ def test_an_unchanged_tree_is_as_listed(tmp_path: Path, forking: list[int], proc
     os.symlink(root / "s03", root / "s11" / "alias")  # a directory reached twice
     listed = plain(walk(root))
     assert "s11/alias/f3.txt" in {row[0] for row in listed}
-    assert walk_unless_listed(root, listed, processes=processes) is None
+    assert walk_changes(root, listed, processes=processes) is None
     assert forking == ([4, 4] if processes == 3 else [])  # a third of the 12 directories each
 
 
@@ -68,17 +77,19 @@ def test_an_unchanged_tree_is_as_listed(tmp_path: Path, forking: list[int], proc
     "change",
     ["s00/f0.txt", "s05/deep/g.txt", "s07/new.txt", "top.txt"],  # in each process's share
 )
-def test_a_change_anywhere_gives_the_whole_walk(
+def test_a_change_anywhere_is_sent_back_alone(
     tmp_path: Path, forking: list[int], change: str
 ) -> None:
     root = _tree(tmp_path)
     listed = plain(walk(root))
     (root / change).write_text("changed, and longer than before")
-    changed = walk_unless_listed(root, listed, processes=2)
-    assert changed == walk(root)
+    (root / "s03" / "f3.txt").unlink()
+    found = walk(root)
+    expected = Difference([f for f in found if f.rel == change], ["s03/f3.txt"])
+    assert walk_changes(root, listed, processes=2) == expected
     assert forking == [6]
-    (root / "s00" / "deep" / "g.txt").unlink()  # one fewer file
-    assert walk_unless_listed(root, plain(changed or []), processes=2) == walk(root)
+    assert difference(found, listed) == expected  # what one process finds
+    assert walk_changes(root, plain(found), processes=2) is None
 
 
 def test_a_child_that_fails_has_its_share_walked_again_to_raise(
@@ -87,7 +98,7 @@ def test_a_child_that_fails_has_its_share_walked_again_to_raise(
     root = _tree(tmp_path)
     os.symlink(tmp_path, root / "s07" / "escape")
     with pytest.raises(UnsafePath, match="s07/escape"):
-        walk_unless_listed(root, [], processes=2)
+        walk_changes(root, [], processes=2)
     assert forking == [6]
 
 

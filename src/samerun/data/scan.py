@@ -18,8 +18,10 @@ import gc
 import io
 import os
 import time
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -28,7 +30,16 @@ import blake3
 from samerun._exceptions import FileChanged
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.statcache import Listed, Listing, StatCache, racy
-from samerun.data.walk import PARALLEL_FILES, FileStat, stat_path, walk, walk_unless_listed
+from samerun.data.walk import (
+    PARALLEL_FILES,
+    Difference,
+    FileStat,
+    Row,
+    difference,
+    stat_path,
+    walk,
+    walk_changes,
+)
 from samerun.hashing import hash_bytes, hash_fd, tag
 
 if TYPE_CHECKING:
@@ -334,37 +345,38 @@ def changes_since(path: Path, cache: StatCache, oid: str) -> Changes | None:
         if listing is None or listing.tree.oid != oid:
             return None
         walked_at = time.time_ns()
-        files: list[FileStat] | None
+        diff: Difference | None
         if path.is_dir():
             big = len(listing.files) >= PARALLEL_FILES
             cores = (os.cpu_count() or 1) if big else 1
-            files = walk_unless_listed(path, listing.files, processes=cores)
+            diff = walk_changes(path, listing.files, processes=cores)
         elif path.is_file():
-            itself = [stat_path(path)]
-            files = None if itself == listing.files else itself
+            diff = difference([stat_path(path)], listing.files)
         else:
             return None
-        if files is None:  # exactly as listed
+        if diff is None:  # exactly as listed
             return Changes([], {}, [])
-        index = {row[0]: i for i, row in enumerate(listing.files)}
-        moved = [f for f in files if (i := index.get(f.rel)) is None or listing.files[i] != f]
-        oids = hash_files(moved, cache, listed=listing).oids
+        oids = hash_files(diff.moved, cache, listed=listing).oids
+    rows = listing.files
+    at = {f.rel: _position(rows, f.rel) for f in diff.moved}
     modified = {}
-    for f, now in zip(moved, oids, strict=True):
-        i = index.get(f.rel)
-        if i is None:
-            continue  # added
-        was = listing.oid_at(i)
-        if now != was or f.mode != listing.files[i][5]:
-            modified[f.rel] = was
-    present = {f.rel for f in files}
-    changes = Changes(
-        [f.rel for f in moved if f.rel not in index],
-        modified,
-        [row[0] for row in listing.files if row[0] not in present],
-    )
+    for f, now in zip(diff.moved, oids, strict=True):
+        i = at[f.rel]
+        if i is not None and (now != listing.oid_at(i) or f.mode != rows[i][5]):
+            modified[f.rel] = listing.oid_at(i)
+    changes = Changes([rel for rel, i in at.items() if i is None], modified, diff.gone)
     if not any(changes):  # touched, renamed over or rewritten with the same bytes
-        by_rel = dict(zip((f.rel for f in moved), oids, strict=True))
-        known = [by_rel.get(f.rel) or listing.oid_at(index[f.rel]) for f in files]
+        files = [FileStat._make(row) for row in rows]
+        for f in diff.moved:
+            i = at[f.rel]
+            assert i is not None  # nothing was added
+            files[i] = f
+        known = [listing.oid_at(i) for i in range(len(rows))]
         cache.remember_listing(path, files, listing.tree, known, walked_at_ns=walked_at)
     return changes
+
+
+def _position(rows: Sequence[Row], rel: str) -> int | None:
+    """Where ``rel`` is in ``rows`` (sorted by path), if it is there."""
+    i = bisect_left(rows, rel, key=itemgetter(0))
+    return i if i < len(rows) and rows[i][0] == rel else None

@@ -83,14 +83,28 @@ def walk(root: Path) -> list[FileStat]:
     return walker.sorted()
 
 
-def walk_unless_listed(
-    root: Path, listed: Sequence[Row], *, processes: int = 1
-) -> list[FileStat] | None:
-    """None when a walk of ``root`` lists exactly the ``listed`` rows; else the walk.
+class Difference(NamedTuple):
+    """How a walk differs from the rows a listing holds."""
+
+    moved: list[FileStat]  # files that are new or whose row changed, sorted by path
+    gone: list[str]  # listed paths not found, sorted
+
+
+def difference(found: list[FileStat], listed: Sequence[Row]) -> Difference | None:
+    """None when ``found`` lists exactly the ``listed`` rows (both sorted by path)."""
+    if found == listed:
+        return None
+    by_rel = {row[0]: row for row in listed}
+    moved = [f for f in found if by_rel.pop(f.rel, None) != f]
+    return Difference(moved, sorted(by_rel))  # the listed paths left were not found
+
+
+def walk_changes(root: Path, listed: Sequence[Row], *, processes: int = 1) -> Difference | None:
+    """How a walk of ``root`` differs from its ``listed`` rows; None when it lists them exactly.
 
     With ``processes`` > 1 (on Linux, where forking is safe), the subdirectories are shared
     among that many processes, this one included, and each compares its share with the
-    listed rows of the same directories: an unchanged tree sends nothing back.
+    listed rows of the same directories, sending back only what differs.
     """
     walker = _Walker(root)
     if processes > 1:
@@ -98,8 +112,16 @@ def walk_unless_listed(
         if len(walker.pending) >= processes and _forkable():
             return walker.shared(listed, processes)
     walker.drain()
-    files = walker.sorted()
-    return None if files == listed else files
+    return difference(walker.sorted(), listed)
+
+
+def _joined(parts: list[Difference | None]) -> Difference | None:
+    """The differences of several shares of a tree as one."""
+    found = [part for part in parts if part is not None]
+    if not found:
+        return None
+    moved = sorted((f for part in found for f in part.moved), key=itemgetter(0))
+    return Difference(moved, sorted(rel for part in found for rel in part.gone))
 
 
 def _forkable() -> bool:
@@ -128,11 +150,10 @@ class _Walker:
         while 0 < len(self.pending) < wanted:
             self._visit(*self.pending.pop(0))
 
-    def shared(self, listed: Sequence[Row], processes: int) -> list[FileStat] | None:
-        """:func:`walk_unless_listed`, the pending directories shared with forked processes.
+    def shared(self, listed: Sequence[Row], processes: int) -> Difference | None:
+        """:func:`walk_changes`, the pending directories shared with forked processes.
 
-        A share whose process failed is walked again here, to raise what it met. The listed
-        rows of a share are gathered in its child, and here only when something differs.
+        A share whose process failed is walked again here, to raise what it met.
         """
         pending = sorted(self.pending)  # shares that do not depend on the directory order
         shares = [pending[i::processes] for i in range(processes)]
@@ -142,19 +163,16 @@ class _Walker:
         try:
             self.pending = shares[0]
             self.drain()
-            differing = [child.result() for child in children]
+            results = [child.result() for child in children]
         finally:
             for child in children:
                 child.reap()
-        for i, (done, _) in enumerate(differing):
+        parts = [difference(self.sorted(), _outside(listed, spans))]
+        for (done, part), share, share_spans in zip(results, shares[1:], spans, strict=True):
             if not done:  # walked again here: raises what the child met
-                differing[i] = (True, plain(_Walker.of(self, shares[i + 1]).sorted()))
-        mine = self.sorted()
-        if all(rows is None for _, rows in differing) and mine == _outside(listed, spans):
-            return None
-        for (_, rows), share_spans in zip(differing, spans, strict=True):
-            mine += map(FileStat._make, _inside(listed, share_spans) if rows is None else rows)
-        return self.sorted()
+                part = difference(_Walker.of(self, share).sorted(), _inside(listed, share_spans))
+            parts.append(part)
+        return _joined(parts)
 
     @classmethod
     def of(cls, walker: _Walker, share: list[_Pending]) -> _Walker:
@@ -232,7 +250,8 @@ def _outside(listed: Sequence[Row], spans: list[list[tuple[int, int]]]) -> list[
 
 class _Child:
     """A forked process walking a share of the directories and comparing it with the listed
-    rows of those directories: it sends back nothing when they are the same, else its rows."""
+    rows of those directories: it sends back nothing when they are the same, else how they
+    differ."""
 
     def __init__(self, pid: int, pipe: int) -> None:
         self.pid = pid
@@ -253,17 +272,18 @@ class _Child:
             try:
                 os.close(read_end)
                 found = _Walker.of(walker, share).sorted()
-                differing = None if found == _inside(listed, spans) else plain(found)
+                part = difference(found, _inside(listed, spans))
+                sent = None if part is None else (plain(part.moved), part.gone)
                 with open(write_end, "wb") as out:
-                    marshal.dump(differing, out, MARSHAL_VERSION)  # plain tuples only
+                    marshal.dump(sent, out, MARSHAL_VERSION)  # plain tuples only
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_end)
         return cls(pid, read_end)
 
-    def result(self) -> tuple[bool, list[Row] | None]:
-        """Whether the child finished, and its rows if they differ from the listed ones."""
+    def result(self) -> tuple[bool, Difference | None]:
+        """Whether the child finished, and how its share differs from the listed rows."""
         assert self.pipe is not None
         with open(self.pipe, "rb") as pipe:
             self.pipe = None
@@ -272,8 +292,10 @@ class _Child:
         self.pid = 0
         if status != 0:
             return False, None
-        differing: list[Row] | None = marshal.loads(data)
-        return True, differing
+        sent: tuple[list[Row], list[str]] | None = marshal.loads(data)
+        if sent is None:
+            return True, None
+        return True, Difference([FileStat._make(row) for row in sent[0]], sent[1])
 
     def reap(self) -> None:
         """Close the pipe (a child still writing gets EPIPE and exits), then wait for it."""
