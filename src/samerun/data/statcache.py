@@ -1,7 +1,8 @@
 """The stat cache: a file whose inode, ``mtime_ns`` and size are unchanged keeps its hash.
 
-It lives in ``.samerun/data/statcache.db`` (SQLite, one row per inode) and is only a cache:
-a missing or unreadable one is rebuilt. A file modified just before it was read could change
+Its entries are the files of each dataset's last listing (below), and for files that no
+listing holds, ``.samerun/data/statcache.db`` (SQLite, one row per inode). It is only a
+cache: a missing or unreadable part is rebuilt. A file modified just before it was read could change
 again within the same timestamp tick, leaving its mtime as it was: :func:`racy` says when, and
 such a file's hash is not cached (it is re-hashed next time, by when it is old enough).
 
