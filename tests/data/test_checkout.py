@@ -4,17 +4,19 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UnsafePath, WorkspaceConflict
+from samerun.data import scan
 from samerun.data.checkout import checkout, materialize, unprotect
-from samerun.data.scan import Changes, changes_since
-from samerun.data.statcache import project_cache
 from samerun.data.tree import Tree, TreeEntry
+from samerun.data.walk import FileStat
 from samerun.data.workspace import DataContext, add, select, status
 from samerun.hashing import hash_bytes
 from samerun.store.objects import LocalObjectStore
+from samerun.store.project import Project
 from tests.conftest import age
 from tests.data.conftest import Recorded
 
@@ -108,22 +110,29 @@ def test_switching_versions_removes_files_whose_content_is_stored(ctx: DataConte
 
 
 @pytest.mark.usefixtures("links_protected")
-def test_checkout_keeps_the_listing_of_the_version_it_placed(ctx: DataContext) -> None:
+def test_after_a_checkout_status_needs_no_hashing(
+    ctx: DataContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw = ctx.root / "data" / "raw"
     age(raw)
     (v1,) = add(ctx, ["data/raw"])
     (raw / "f0.csv").unlink()
     (raw / "v2-only.csv").write_text("2")
     age(raw)
-    add(ctx, ["data/raw"])  # v2: its listing is the last one kept
+    add(ctx, ["data/raw"])  # v2: the workspace's last listing is of this version
     checkout(ctx, v1)  # f0.csv placed, v2-only.csv removed, the rest left as they were
-    again = project_cache(ctx.root)  # as the next command finds it
-    listing = again.listing(raw)
-    assert listing is not None
-    assert listing.tree.oid == v1.pointer.oid
-    assert changes_since(raw, again, v1.pointer.oid) == Changes([], {}, [])
-    assert again.path is not None
-    assert not again.path.exists()  # the listings hold every hash learnt: no SQLite rows
+    hashed: list[str] = []
+    real_hash_files = scan.hash_files
+
+    def spy(files: list[FileStat], *args: Any, **kwargs: Any) -> scan.Hashed:
+        hashed.extend(f.rel for f in files)
+        return real_hash_files(files, *args, **kwargs)
+
+    monkeypatch.setattr(scan, "hash_files", spy)
+    again = DataContext.of(Project(ctx.root))  # as the next command finds the project
+    assert [s.state for s in status(again, [v1])] == ["unchanged"]
+    assert hashed == []
+    assert not (ctx.root / ".samerun" / "data" / "statcache.db").exists()  # no hash kept twice
 
 
 def test_a_corrupt_object_is_refused_naming_the_file(ctx: DataContext) -> None:

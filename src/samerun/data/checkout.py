@@ -318,15 +318,16 @@ def _remember(
     """
     now = time.time_ns()
     base = str(ds.path)
+    order = sorted(wanted)
     files = []
-    for rel in sorted(wanted):
+    for rel in order:
         f = unchanged.get(rel)
         if f is None:
             path = f"{base}/{rel}" if rel else base
             f = FileStat.of(rel, path, os.stat(path))
             cache.put(f.ino, f.mtime_ns, f.size, wanted[rel].oid, read_at_ns=now)
         files.append(f)
-    oids = [wanted[rel].oid for rel in sorted(wanted)]
+    oids = [wanted[rel].oid for rel in order]
     pointer = ds.pointer
     listed = Listed(pointer.oid, pointer.size, pointer.files)
     cache.remember_listing(ds.path, files, listed, oids, walked_at_ns=now)

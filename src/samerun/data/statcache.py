@@ -147,9 +147,10 @@ class StatCache:
         if self._loaded or len(keys) > _POINT_LOOKUPS:
             rows = self._load()
         else:
-            wanted = sorted({ino for ino, _, _ in keys if ino not in self._rows})
-            if listed is not None and wanted:
-                _merge(self._rows, listed.entries(set(wanted)))
+            missing = {ino for ino, _, _ in keys if ino not in self._rows}
+            if listed is not None and missing:
+                _merge(self._rows, listed.entries(missing))
+            wanted = sorted(missing)
             for start in range(0, len(wanted), 500):  # SQLite's default limit is 999 variables
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
