@@ -8,7 +8,17 @@ from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
 from samerun.hashing import canonical_json
-from samerun.manifest import SCHEMA, Artifact, Command, Inputs, Manifest, MetricSummary, Outputs
+from samerun.manifest import (
+    SCHEMA,
+    Artifact,
+    Command,
+    ConfigRef,
+    DataInput,
+    Inputs,
+    Manifest,
+    MetricSummary,
+    Outputs,
+)
 from samerun.recorder import decode_series, encode_series
 
 
@@ -88,8 +98,8 @@ def test_every_input_layer_changes_the_input_fingerprint() -> None:
         make_inputs(randomness=Randomness(seed=1, seed_source="given", python_hash_seed="42")),
         make_inputs(randomness=Randomness(seed=42, seed_source="given", python_hash_seed="random")),
         make_inputs(env_vars={"OMP_NUM_THREADS": "8"}),
-        make_inputs(config={"path": "c.yaml", "hash": "blake3:c", "oid": None}),
-        make_inputs(data=[{"path": "data/raw", "oid": "blake3:d"}]),
+        make_inputs(config=ConfigRef("c.yaml", "blake3:c")),
+        make_inputs(data=[DataInput("data/raw", None, None, "blake3:d", "dir", 10, 2)]),
     ]
     fingerprints = {v.fingerprint() for v in variants}
     assert base not in fingerprints

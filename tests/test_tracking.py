@@ -106,6 +106,17 @@ def test_misuse_gets_clear_errors(project: Path) -> None:
     assert samerun.active_run() is None
 
 
+def test_an_unknown_end_status_is_refused_and_the_run_stays_open(project: Path) -> None:
+    run = samerun.start_run()
+    samerun.log_metric("loss", 0.5)
+    with pytest.raises(UsageError, match="cannot end as 'succeeded'; use one of finished"):
+        samerun.end_run("succeeded")
+    assert samerun.active_run() is run
+    samerun.end_run("finished")
+    assert run.final is not None
+    assert run.final.status == "finished"
+
+
 def test_logging_without_a_run_starts_one(project: Path) -> None:
     samerun.log_metric("loss", 0.5)
     run = samerun.active_run()

@@ -21,6 +21,7 @@ from samerun.capture.randomness import SEED_ENV, choose_seed
 from samerun.journal import FLUSH_INTERVAL_S
 from samerun.manifest import Manifest
 from samerun.recorder import RunRequest, begin, complete, prepare
+from samerun.status import EndStatus
 from samerun.store.project import Store
 from samerun.tracking import PARAMS_FILE, ROOT_ENV, RUN_ID_ENV
 
@@ -144,7 +145,7 @@ def _stop(child: subprocess.Popen[bytes], grace_s: float = 10.0) -> int:
 
 
 def _finish(store: Store, manifest: Manifest, code: int, error: str | None) -> Outcome:
-    status = "finished" if code == 0 else "failed"
+    status: EndStatus = "finished" if code == 0 else "failed"
     if code and error is None:
         error = f"the command exited with status {code}"
     final = complete(store, manifest, status=status, exit_code=code, error=error)

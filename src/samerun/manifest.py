@@ -17,9 +17,9 @@ from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
 from samerun.hashing import canonical_json, hash_json
+from samerun.status import EntryKind, RunStatus, entry_kind, run_status
 
 SCHEMA = "samerun.run/1"
-STATUSES = ("running", "finished", "failed", "killed")
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -50,6 +50,61 @@ class Command:
 
 
 @dataclass(frozen=True)
+class ConfigRef:
+    """The config file a run's params came from: its project path, hash and stored copy."""
+
+    path: str  # relative to the project root
+    hash: str  # of the file's bytes; this is its identity
+    oid: str | None = None  # the stored copy (the same hash once stored)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"path": self.path, "hash": self.hash}
+        return data if self.oid is None else {**data, "oid": self.oid}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConfigRef:
+        return cls(path=data["path"], hash=data["hash"], oid=data.get("oid"))
+
+
+@dataclass(frozen=True)
+class DataInput:
+    """One dataset (or other data path) a run read, as recorded in ``inputs.data``.
+
+    ``version`` is what the dataset's pointer names; ``oid`` is what the workspace really held
+    (None when the dataset was not in the workspace). They differ when the workspace had
+    uncommitted changes; the run read ``oid``.
+    """
+
+    path: str  # relative to the project root
+    pointer: str | None  # the pointer file, for a versioned dataset
+    version: str | None  # the tree or file object the pointer names
+    oid: str | None  # the object of what the workspace held
+    kind: EntryKind
+    size: int
+    files: int
+
+    @property
+    def read(self) -> str | None:
+        """The object holding what the run actually read (None if the data was absent)."""
+        return self.oid
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataInput:
+        return cls(
+            path=data["path"],
+            pointer=data.get("pointer"),
+            version=data.get("version"),
+            oid=data.get("oid"),
+            kind=entry_kind(data["kind"]),
+            size=int(data["size"]),
+            files=int(data["files"]),
+        )
+
+
+@dataclass(frozen=True)
 class Inputs:
     code: CodeState
     command: Command
@@ -57,16 +112,16 @@ class Inputs:
     environment: Environment
     randomness: Randomness
     env_vars: dict[str, str]
-    config: dict[str, Any] | None = None
-    data: list[dict[str, Any]] = field(default_factory=list)
+    config: ConfigRef | None = None
+    data: list[DataInput] = field(default_factory=list)
 
     def identity(self) -> dict[str, Any]:
         return {
             "code": self.code.identity(),
             "command": self.command.identity(),
             "params": self.params,
-            "config": None if self.config is None else self.config["hash"],
-            "data": self.data,
+            "config": None if self.config is None else self.config.hash,
+            "data": [d.to_dict() for d in self.data],
             "environment": self.environment.identity(),
             "randomness": self.randomness.identity(),
             "env_vars": self.env_vars,
@@ -80,8 +135,8 @@ class Inputs:
             "code": self.code.to_dict(),
             "command": asdict(self.command),
             "params": self.params,
-            "config": self.config,
-            "data": self.data,
+            "config": None if self.config is None else self.config.to_dict(),
+            "data": [d.to_dict() for d in self.data],
             "environment": self.environment.to_dict(),
             "randomness": self.randomness.to_dict(),
             "env_vars": self.env_vars,
@@ -96,8 +151,8 @@ class Inputs:
             environment=Environment.from_dict(data["environment"]),
             randomness=Randomness.from_dict(data["randomness"]),
             env_vars=data["env_vars"],
-            config=data.get("config"),
-            data=data.get("data", []),
+            config=ConfigRef.from_dict(data["config"]) if data.get("config") else None,
+            data=[DataInput.from_dict(d) for d in data.get("data", [])],
         )
 
 
@@ -106,11 +161,21 @@ class Artifact:
     path: str  # relative to the project root
     oid: str  # the file's object, or the tree object of a directory
     size: int
-    kind: str  # "file" or "dir"
+    kind: EntryKind
     files: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Artifact:
+        return cls(
+            path=data["path"],
+            oid=data["oid"],
+            size=int(data["size"]),
+            kind=entry_kind(data["kind"]),
+            files=int(data.get("files", 1)),
+        )
 
 
 @dataclass(frozen=True)
@@ -125,6 +190,10 @@ class MetricSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricSummary:
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class TraceSummary:
@@ -134,6 +203,10 @@ class TraceSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceSummary:
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -165,9 +238,9 @@ class Outputs:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outputs:
         return cls(
-            artifacts=[Artifact(**a) for a in data.get("artifacts", [])],
-            metrics={k: MetricSummary(**m) for k, m in data.get("metrics", {}).items()},
-            trace=TraceSummary(**data["trace"]) if data.get("trace") else None,
+            artifacts=[Artifact.from_dict(a) for a in data.get("artifacts", [])],
+            metrics={k: MetricSummary.from_dict(m) for k, m in data.get("metrics", {}).items()},
+            trace=TraceSummary.from_dict(data["trace"]) if data.get("trace") else None,
         )
 
 
@@ -175,7 +248,7 @@ class Outputs:
 class Manifest:
     id: str
     name: str | None
-    status: str
+    status: RunStatus
     started_at: float
     inputs: Inputs
     host: dict[str, Any]
@@ -231,7 +304,7 @@ class Manifest:
         return cls(
             id=data["id"],
             name=data["name"],
-            status=data["status"],
+            status=run_status(data["status"]),
             started_at=started,
             ended_at=from_iso(data["ended_at"]),
             exit_code=data["exit_code"],

@@ -24,7 +24,18 @@ from samerun.capture.randomness import Randomness, choose_seed
 from samerun.data.paths import project_relative
 from samerun.hashing import hash_bytes
 from samerun.journal import last_heartbeat, read_journal
-from samerun.manifest import Artifact, Command, Inputs, Manifest, MetricSummary, Outputs, now
+from samerun.manifest import (
+    Artifact,
+    Command,
+    ConfigRef,
+    DataInput,
+    Inputs,
+    Manifest,
+    MetricSummary,
+    Outputs,
+    now,
+)
+from samerun.status import EndStatus
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
@@ -62,7 +73,7 @@ class Prepared:
     """Validated paths and params: everything that can fail on bad input, checked up front."""
 
     params: dict[str, Any]
-    config: dict[str, Any] | None
+    config: ConfigRef | None
     config_bytes: bytes | None
     outputs: list[str]
     cwd: str
@@ -82,7 +93,7 @@ def prepare(root: Path, request: RunRequest) -> Prepared:
     if request.config is not None:
         config_path = base / request.config
         from_config, config_bytes = load_config(config_path)
-        config = {"path": project_relative(root, config_path), "hash": hash_bytes(config_bytes)}
+        config = ConfigRef(project_relative(root, config_path), hash_bytes(config_bytes))
     params = merge_params(from_config, check_params(request.params))
     inputs = []
     for given in request.inputs:
@@ -101,7 +112,7 @@ def begin(
     objects = store.objects
     config = prepared.config
     if config is not None and prepared.config_bytes is not None:
-        config = {**config, "oid": objects.put_bytes(prepared.config_bytes)}
+        config = replace(config, oid=objects.put_bytes(prepared.config_bytes))
     code = capture_code(root, objects.put_bytes, exclude=prepared.outputs)
     seed, source = choose_seed(request.seed)
     if request.seed is not None:
@@ -191,7 +202,7 @@ class _Collected:
     trace: list[list[Any]] = field(default_factory=list)
     name: str | None = None
     metrics: list[tuple[str, int, float, float]] = field(default_factory=list)
-    data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data: dict[str, DataInput] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     host: dict[str, Any] = field(default_factory=dict)
 
@@ -207,7 +218,7 @@ def _collect(run_dir: Path) -> _Collected:
         elif kind == "p":
             collected.params.update(record[1])
         elif kind == "a":
-            artifact = Artifact(**record[1])
+            artifact = Artifact.from_dict(record[1])
             collected.artifacts[artifact.path] = artifact
         elif kind == "seeded":
             collected.seeded.extend(x for x in record[1] if x not in collected.seeded)
@@ -220,7 +231,8 @@ def _collect(run_dir: Path) -> _Collected:
         elif kind == "h":
             collected.host.update(record[1])
         elif kind == "d":
-            collected.data[record[1]["path"]] = record[1]
+            entry = DataInput.from_dict(record[1])
+            collected.data[entry.path] = entry
             collected.warnings.extend(w for w in record[2] if w not in collected.warnings)
     return collected
 
@@ -266,7 +278,7 @@ def complete(
     store: Store,
     manifest: Manifest,
     *,
-    status: str,
+    status: EndStatus,
     exit_code: int | None = None,
     signal: int | None = None,
     error: str | None = None,
@@ -301,7 +313,7 @@ def complete(
     # What frameworks in the recording process (or the attached child) report about the hardware.
     facts = library_facts() if collect_outputs else {}
     host = {**manifest.host, **facts, **collected.host}
-    data = {**{d["path"]: d for d in inputs.data}, **collected.data}
+    data = {**{d.path: d for d in inputs.data}, **collected.data}
     final = manifest.evolve(
         name=manifest.name or collected.name,
         status=status,

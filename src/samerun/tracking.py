@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from samerun._exceptions import RunStateError, UsageError
+from samerun.status import end_status
 
 if TYPE_CHECKING:
     from samerun.journal import JournalWriter
@@ -133,12 +134,8 @@ class Run:
         cache.save()
         for warning in warnings:
             logger.warning("samerun: %s", warning)
-        journal.append(("d", entry, warnings))
-        return self.root / str(entry["path"])
-
-    def record_seeded(self, *names: str) -> None:
-        """Note what was seeded (``random``, ``numpy``, ``torch``…) in the run's randomness."""
-        self._writer().append(("seeded", list(names)))
+        journal.append(("d", entry.to_dict(), warnings))
+        return self.root / entry.path
 
     def trace(self, step: int, /, **values: Any) -> None:
         """Record order-sensitive fingerprints of ``values`` at ``step``; see :func:`trace`."""
@@ -156,8 +153,13 @@ class Run:
             journal.append(record)
 
     def end(self, status: str = "finished", error: str | None = None) -> None:
-        """Finish the run (or, when attached, hand what was logged to the launcher)."""
+        """Finish the run (or, when attached, hand what was logged to the launcher).
+
+        ``status`` is ``finished``, ``failed`` or ``killed``; anything else is refused before
+        the run is touched.
+        """
         global _active
+        ended_as = end_status(status)
         journal, self._journal = self._journal, None
         if journal is None:
             return
@@ -175,7 +177,7 @@ class Run:
             from samerun.recorder import complete
 
             try:
-                self.final = complete(self._store, self._manifest, status=status, error=error)
+                self.final = complete(self._store, self._manifest, status=ended_as, error=error)
             finally:
                 self._store.close()
 
@@ -334,7 +336,7 @@ def _current() -> Run:
 
 
 def end_run(status: str = "finished") -> None:
-    """End the active run, if any."""
+    """End the active run, if any, as ``finished``, ``failed`` or ``killed``."""
     run = _active
     if run is not None:
         run.end(status)

@@ -196,7 +196,7 @@ def show_manifest(manifest: Manifest, verifications: list[dict[str, Any]]) -> No
     config = inputs.config
     params = [(k, json.dumps(v)) for k, v in inputs.params.items()]
     if config:
-        params.insert(0, ("(config)", f"{config['path']}  {config['hash']}"))
+        params.insert(0, ("(config)", f"{config.path}  {config.hash}"))
     _section("Params", params or [("(none)", "")])
     _section(
         "Environment",

@@ -10,19 +10,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from samerun._exceptions import UsageError
 from samerun.data.paths import inside, project_relative
 from samerun.data.pointer import SUFFIX, Dataset, find_pointers, pointer_for, read_pointer
 from samerun.data.scan import changes_since, snapshot
 from samerun.data.statcache import StatCache, project_cache
+from samerun.manifest import DataInput
+from samerun.status import entry_kind
 from samerun.store.objects import ObjectStore
 
 
 def dataset_input(
     root: Path, objects: ObjectStore, path: str | os.PathLike[str], cache: StatCache
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[DataInput, list[str]]:
     """The ``inputs.data`` entry for ``path`` (a dataset, its pointer, or any project path)."""
     rel = project_relative(root, path)
     if rel == ".":
@@ -34,43 +35,23 @@ def dataset_input(
     if not target.exists():
         raise UsageError(f"data input {rel}: no such file or directory")
     snap = snapshot(target, cache, store=objects)
-    entry = _entry(rel, None, None, snap.oid, snap.kind, snap.size, snap.files)
+    entry = DataInput(rel, None, None, snap.oid, entry_kind(snap.kind), snap.size, snap.files)
     return entry, []
 
 
-def _entry(
-    path: str,
-    pointer: str | None,
-    version: str | None,
-    oid: str | None,
-    kind: str,
-    size: int,
-    files: int,
-) -> dict[str, Any]:
-    return {
-        "path": path,
-        "pointer": pointer,
-        "version": version,
-        "oid": oid,
-        "kind": kind,
-        "size": size,
-        "files": files,
-    }
-
-
-def _versioned(
-    ds: Dataset, objects: ObjectStore, cache: StatCache
-) -> tuple[dict[str, Any], list[str]]:
+def _versioned(ds: Dataset, objects: ObjectStore, cache: StatCache) -> tuple[DataInput, list[str]]:
     pointer = ds.pointer
+    kind = entry_kind(pointer.kind)
     if not ds.path.exists():
         warning = f"{ds.rel} is not in the workspace (`samerun data checkout {ds.rel}`)"
-        entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, None, pointer.kind, 0, 0)
+        entry = DataInput(ds.rel, ds.pointer_rel, pointer.oid, None, kind, 0, 0)
         return entry, [warning]
     if objects.exists(pointer.oid):
         changes = changes_since(ds.path, cache, pointer.oid)
         if changes is not None and not any(changes):
-            oid, kind = pointer.oid, pointer.kind
-            return _entry(ds.rel, ds.pointer_rel, oid, oid, kind, pointer.size, pointer.files), []
+            oid = pointer.oid
+            entry = DataInput(ds.rel, ds.pointer_rel, oid, oid, kind, pointer.size, pointer.files)
+            return entry, []
     snap = snapshot(ds.path, cache, store=objects)
     warnings = []
     if snap.oid != pointer.oid:
@@ -78,21 +59,23 @@ def _versioned(
             f"{ds.rel} differs from the version {ds.pointer_rel} names; recorded and stored "
             f"what the workspace holds ({snap.oid[:19]}…) so the run can be replayed"
         )
-    entry = _entry(ds.rel, ds.pointer_rel, pointer.oid, snap.oid, snap.kind, snap.size, snap.files)
+    entry = DataInput(
+        ds.rel, ds.pointer_rel, pointer.oid, snap.oid, entry_kind(snap.kind), snap.size, snap.files
+    )
     return entry, warnings
 
 
 def capture_datasets(
     root: Path, objects: ObjectStore, extra: Iterable[str] = ()
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[DataInput], list[str]]:
     """Entries for every dataset of the project plus ``extra`` paths (relative to ``root``)."""
     cache = project_cache(root)
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, DataInput] = {}
     warnings: list[str] = []
     for path in [*find_pointers(root), *(root / p for p in extra)]:
         entry, notes = dataset_input(root, objects, path, cache)
-        if entry["path"] not in entries:
-            entries[entry["path"]] = entry
+        if entry.path not in entries:
+            entries[entry.path] = entry
             warnings.extend(notes)
     cache.save()
     return [entries[p] for p in sorted(entries)], warnings

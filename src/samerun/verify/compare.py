@@ -183,12 +183,9 @@ def _environment_layer(a: Manifest, b: Manifest) -> LayerDiff:
 
 
 def _data_layer(a: Manifest, b: Manifest, objects: ObjectStore) -> LayerDiff:
-    by_path_a = {d.get("path", str(i)): d for i, d in enumerate(a.inputs.data)}
-    by_path_b = {d.get("path", str(i)): d for i, d in enumerate(b.inputs.data)}
     changes = []
     for change in dict_changes(
-        {p: _data_identity(d) for p, d in by_path_a.items()},
-        {p: _data_identity(d) for p, d in by_path_b.items()},
+        {d.path: d.read for d in a.inputs.data}, {d.path: d.read for d in b.inputs.data}
     ):
         changes.append(change)
         if change.kind == "changed":
@@ -197,13 +194,6 @@ def _data_layer(a: Manifest, b: Manifest, objects: ObjectStore) -> LayerDiff:
                     Change(f"{change.key}/{detail.key}", detail.kind, detail.before, detail.after)
                 )
     return LayerDiff("data", changes)
-
-
-def _data_identity(entry: Mapping[str, Any]) -> Any:
-    for key in ("workspace_oid", "oid", "tree", "hash"):
-        if entry.get(key):
-            return entry[key]
-    return json.dumps(dict(entry), sort_keys=True)
 
 
 def _tree_files(oid: Any, objects: ObjectStore) -> dict[str, str] | None:
@@ -368,8 +358,8 @@ def compare_runs(
         LayerDiff(
             "params",
             dict_changes(
-                {**ia.params, **({"(config file)": ia.config["hash"]} if ia.config else {})},
-                {**ib.params, **({"(config file)": ib.config["hash"]} if ib.config else {})},
+                {**ia.params, **({"(config file)": ia.config.hash} if ia.config else {})},
+                {**ib.params, **({"(config file)": ib.config.hash} if ib.config else {})},
             ),
         ),
         _data_layer(a, b, objects),

@@ -123,9 +123,8 @@ def missing_inputs(manifest: Manifest, store: Store, repo: Path | None) -> list[
         )
     needed = {code.patch: "the uncommitted change"} if code.patch else {}
     for entry in manifest.inputs.data:
-        oid = dataset_version(entry)
-        if oid:
-            needed[oid] = f"dataset {entry.get('path')}"
+        if entry.read:
+            needed[entry.read] = f"dataset {entry.path}"
     for artifact in manifest.outputs.artifacts:
         needed[artifact.oid] = f"recorded output {artifact.path}"
     for key, metric in manifest.outputs.metrics.items():
@@ -141,15 +140,6 @@ def missing_inputs(manifest: Manifest, store: Store, repo: Path | None) -> list[
     elif "/" not in argv0 and shutil.which(argv0) is None:
         missing.append(f"command not found: {argv0}")
     return missing
-
-
-def dataset_version(entry: dict[str, Any]) -> str | None:
-    """The object holding what a run actually read from one dataset."""
-    for key in ("workspace_oid", "oid"):
-        value = entry.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 class Workspace:
@@ -191,12 +181,12 @@ def _fetch_datasets(store: Store, manifest: Manifest) -> list[str]:
     root = store.project.root
     datasets = [
         Dataset(
-            root / (entry.get("pointer") or f"{entry['path']}.samerun"),
-            Pointer(Path(entry["path"]).name, entry["kind"], oid, entry["size"], entry["files"]),
+            root / (entry.pointer or f"{entry.path}.samerun"),
+            Pointer(Path(entry.path).name, entry.kind, oid, entry.size, entry.files),
             root,
         )
         for entry in manifest.inputs.data
-        if (oid := dataset_version(entry))
+        if (oid := entry.read)
     ]
     if not datasets:
         return []
@@ -341,19 +331,18 @@ def _run_replay(
     root.mkdir(parents=True, exist_ok=True)
     (root / ".samerun").symlink_to(store.project.store_dir.resolve(), target_is_directory=True)
     for entry in inputs.data:
-        oid = dataset_version(entry)
-        if oid:
+        if entry.read:
             from samerun.data.checkout import materialize
 
-            on_event(f"materializing {entry['path']}")
-            materialize(oid, root / entry["path"], store.objects)
+            on_event(f"materializing {entry.path}")
+            materialize(entry.read, root / entry.path, store.objects)
     config = inputs.config
     request = RunRequest(
         argv=list(inputs.command.argv),
         interpreter=None,
         name=f"replay of {original.name or original.id[:8]}",
         params=inputs.params,
-        config=str(root / config["path"]) if config else None,
+        config=str(root / config.path) if config else None,
         seed=inputs.randomness.seed,
         env_vars=list(inputs.env_vars),
         outputs=[str(root / p) for p in original.declared_outputs],
