@@ -1,13 +1,17 @@
-"""Shared fixtures: a real git project in tmp_path and the real ``samerun`` CLI as a subprocess."""
+"""Shared fixtures: a real git project in tmp_path, and the ``samerun`` CLI run in this process
+(``cli``) or, where the process boundary is what a test is about, as a subprocess."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -103,16 +107,91 @@ samerun.log_metric("accuracy", 0.9)
 print("trained", params)
 """
 
+
+def forget_seeding(patch: pytest.MonkeyPatch) -> None:
+    """Through ``patch``, the seeding state of a fresh process: nothing seeded, nothing deferred."""
+    from samerun import seeding, tracking
+    from samerun.capture import randomness
+
+    patch.setattr(seeding, "_last", None)
+    patch.setattr(randomness, "_in_use", None)
+    patch.setattr(tracking, "_deferred", [])
+
+
+@pytest.fixture
+def venv_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python`` on PATH is the test interpreter, as in an activated virtual environment."""
+    bin_dir = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What ``samerun ARGS`` did: its exit code and what it (and the commands it ran) printed."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Cli(Protocol):
+    def __call__(
+        self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> CliResult: ...
+
+
+@pytest.fixture
+def cli(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, venv_on_path: None
+) -> Cli:
+    """Run ``samerun ARGS`` in this process through :func:`samerun.cli.main`.
+
+    Each call starts as a fresh ``samerun`` process would and leaves this process as it was:
+    ``cwd`` and ``env`` hold for the call only; the Rich consoles, which ``samerun.cli.render``
+    caches with ``functools.cache`` and which read the terminal's settings when built, are built
+    anew; the ``samerun`` logger's handler, which the CLI installs, is removed again; seeding
+    starts from nothing. Output is captured at the file descriptors, so what a recorded command
+    prints (it inherits them) is in ``stdout`` and ``stderr`` too.
+    """
+    from samerun.cli import main, render
+
+    logger = logging.getLogger("samerun")
+
+    def run(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> CliResult:
+        capfd.readouterr()  # what the test printed before is not the command's
+        with monkeypatch.context() as patch:
+            if cwd is not None:
+                patch.chdir(cwd)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            forget_seeding(patch)
+            patch.setattr(logger, "handlers", list(logger.handlers))
+            patch.setattr(logger, "propagate", logger.propagate)
+            render.console.cache_clear()
+            render.error_console.cache_clear()
+            try:
+                main(list(args))
+            except SystemExit as exited:
+                code = exited.code
+            else:
+                raise AssertionError("samerun.cli.main returned instead of exiting")
+        stdout, stderr = capfd.readouterr()
+        exit_code = code if isinstance(code, int) else 0 if code is None else 1
+        return CliResult(exit_code, stdout, stderr)
+
+    return run
+
+
 CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 @pytest.fixture
-def samerun_cli() -> CliRunner:
+def samerun_cli(venv_on_path: None) -> CliRunner:
     """Run the real ``samerun`` command in a subprocess; returns the completed process.
 
-    ``python`` on its PATH is the test interpreter, as in an activated virtual environment.
+    Only for tests about the process itself (its exit status as a shell sees it, signals, what
+    it imports at start-up); every other test calls the CLI in this process with ``cli``.
     """
-    venv_path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     def run(
         *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
@@ -120,7 +199,7 @@ def samerun_cli() -> CliRunner:
         return subprocess.run(
             [sys.executable, "-m", "samerun.cli", *args],
             cwd=cwd,
-            env={**os.environ, "PATH": venv_path, **(env or {})},
+            env={**os.environ, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

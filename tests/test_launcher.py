@@ -14,7 +14,7 @@ import pytest
 
 from samerun.recorder import decode_series
 from samerun.store.project import Project, Store, open_store
-from tests.conftest import TRAIN_SCRIPT, CliRunner, git
+from tests.conftest import TRAIN_SCRIPT, Cli, CliRunner, git
 
 #: The child prints what it was started with, so a test can see what the command really saw.
 SHOW_ENV = (
@@ -24,10 +24,8 @@ SHOW_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def _venv_python_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``python`` in a recorded command is the interpreter that has samerun installed."""
-    bin_dir = str(Path(sys.executable).parent)
-    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+def _no_hash_seed_of_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child gets ``PYTHONHASHSEED`` from the launcher, not from the shell the tests run in."""
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
 
 
@@ -45,15 +43,15 @@ def open_project_store() -> Iterator[Any]:
         store.close()
 
 
-def manifest_of(samerun_cli: CliRunner, ref: str = "last", cwd: Path | None = None) -> Any:
-    done = samerun_cli("show", ref, "--json", cwd=cwd)
-    assert done.returncode == 0, done.stderr
+def manifest_of(cli: Cli, ref: str = "last", cwd: Path | None = None) -> Any:
+    done = cli("show", ref, "--json", cwd=cwd)
+    assert done.exit_code == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def run_rows(samerun_cli: CliRunner, cwd: Path | None = None) -> list[dict[str, Any]]:
-    done = samerun_cli("runs", "--all", "--json", cwd=cwd)
-    assert done.returncode == 0, done.stderr
+def run_rows(cli: Cli, cwd: Path | None = None) -> list[dict[str, Any]]:
+    done = cli("runs", "--all", "--json", cwd=cwd)
+    assert done.exit_code == 0, done.stderr
     rows: list[dict[str, Any]] = json.loads(done.stdout)
     return rows
 
@@ -76,10 +74,8 @@ def python_hash(text: str, hash_seed: str) -> str:
     return done.stdout.strip()
 
 
-def test_record_a_training_script(
-    project: Path, samerun_cli: CliRunner, open_project_store: Any
-) -> None:
-    done = samerun_cli(
+def test_record_a_training_script(project: Path, cli: Cli, open_project_store: Any) -> None:
+    done = cli(
         "record",
         "--seed",
         "42",
@@ -93,13 +89,13 @@ def test_record_a_training_script(
         "python",
         "train.py",
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "trained" in done.stdout  # the child's output reaches the user
 
-    rows = run_rows(samerun_cli)
+    rows = run_rows(cli)
     assert len(rows) == 1, "the script attached to the launcher's run instead of opening another"
-    manifest = manifest_of(samerun_cli)
+    manifest = manifest_of(cli)
     assert manifest["id"] == rows[0]["id"]
     assert manifest["status"] == "finished"
     assert manifest["exit_code"] == 0
@@ -148,22 +144,18 @@ def test_record_a_training_script(
     assert rows[0]["output_fingerprint"] == fingerprints["outputs"]
 
 
-def test_the_child_runs_with_the_seed_and_a_pinned_hash_seed(
-    project: Path, samerun_cli: CliRunner
-) -> None:
-    done = samerun_cli("record", "--seed", "42", "--", "python", "-c", SHOW_ENV)
-    assert done.returncode == 0, done.stderr
+def test_the_child_runs_with_the_seed_and_a_pinned_hash_seed(project: Path, cli: Cli) -> None:
+    done = cli("record", "--seed", "42", "--", "python", "-c", SHOW_ENV)
+    assert done.exit_code == 0, done.stderr
     seed, hash_seed, randomization, hashed = seen(done.stdout)
     assert (seed, hash_seed, randomization) == ("42", "42", "1")
     assert hashed == python_hash("samerun", "42"), "PYTHONHASHSEED really took effect"
 
 
-def test_a_drawn_seed_is_recorded_and_given_to_the_child(
-    project: Path, samerun_cli: CliRunner
-) -> None:
-    done = samerun_cli("record", "--", "python", "-c", SHOW_ENV)
-    assert done.returncode == 0, done.stderr
-    randomness = manifest_of(samerun_cli)["inputs"]["randomness"]
+def test_a_drawn_seed_is_recorded_and_given_to_the_child(project: Path, cli: Cli) -> None:
+    done = cli("record", "--", "python", "-c", SHOW_ENV)
+    assert done.exit_code == 0, done.stderr
+    randomness = manifest_of(cli)["inputs"]["randomness"]
     assert randomness["seed_source"] == "drawn"
     assert 0 <= randomness["seed"] <= 2**32 - 1
     seed, hash_seed, _, _ = seen(done.stdout)
@@ -171,68 +163,69 @@ def test_a_drawn_seed_is_recorded_and_given_to_the_child(
     assert hash_seed == randomness["python_hash_seed"] == str(randomness["seed"])
 
 
-def test_a_users_pythonhashseed_is_respected_and_recorded(
-    project: Path, samerun_cli: CliRunner
-) -> None:
-    done = samerun_cli(
+def test_a_users_pythonhashseed_is_respected_and_recorded(project: Path, cli: Cli) -> None:
+    done = cli(
         "record", "--seed", "42", "--", "python", "-c", SHOW_ENV, env={"PYTHONHASHSEED": "7"}
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     seed, hash_seed, _, hashed = seen(done.stdout)
     assert (seed, hash_seed) == ("42", "7")
     assert hashed == python_hash("samerun", "7")
-    inputs = manifest_of(samerun_cli)["inputs"]
+    inputs = manifest_of(cli)["inputs"]
     assert inputs["randomness"]["seed"] == 42
     assert inputs["randomness"]["python_hash_seed"] == "7"
     assert inputs["env_vars"]["PYTHONHASHSEED"] == "7"
 
 
-def test_record_exits_with_the_commands_exit_code(project: Path, samerun_cli: CliRunner) -> None:
+def test_record_exits_with_the_commands_exit_code(
+    project: Path, samerun_cli: CliRunner, cli: Cli
+) -> None:
+    # A process: the exit status a shell or CI job sees is the point.
     done = samerun_cli("record", "--", "python", "-c", "import sys; sys.exit(3)")
     assert done.returncode == 3
     assert "Traceback" not in done.stderr
-    manifest = manifest_of(samerun_cli)
+    manifest = manifest_of(cli)
     assert manifest["status"] == "failed"
     assert manifest["exit_code"] == 3
     assert "3" in manifest["error"]
 
 
-def test_command_not_found_is_recorded_as_exit_127(project: Path, samerun_cli: CliRunner) -> None:
-    done = samerun_cli("record", "--", "no-such-command-samerun", "--flag")
-    assert done.returncode == 127
+def test_command_not_found_is_recorded_as_exit_127(project: Path, cli: Cli) -> None:
+    done = cli("record", "--", "no-such-command-samerun", "--flag")
+    assert done.exit_code == 127
     assert "Traceback" not in done.stderr
     mentions = [line for line in done.stderr.splitlines() if "no-such-command-samerun" in line]
     assert len(mentions) == 1, done.stderr
     assert "not found" in mentions[0]
-    manifest = manifest_of(samerun_cli)
+    manifest = manifest_of(cli)
     assert manifest["status"] == "failed"
     assert manifest["exit_code"] == 127
     assert "not found" in manifest["error"]
     assert "\n" not in manifest["error"]
 
 
-def test_input_fingerprint_identifies_the_experiment(project: Path, samerun_cli: CliRunner) -> None:
+def test_input_fingerprint_identifies_the_experiment(project: Path, cli: Cli) -> None:
     base = ("record", "--seed", "42", "--config", "config.yaml")
     for extra in ((), (), ("-p", "model.lr=0.05")):
-        done = samerun_cli(*base, *extra, "--", "python", "train.py")
-        assert done.returncode == 0, done.stderr
-    changed, second, first = run_rows(samerun_cli)
+        done = cli(*base, *extra, "--", "python", "train.py")
+        assert done.exit_code == 0, done.stderr
+    changed, second, first = run_rows(cli)
     assert first["input_fingerprint"] == second["input_fingerprint"]
     assert changed["input_fingerprint"] != first["input_fingerprint"]
 
 
 def test_record_in_a_repository_without_a_commit(
-    tmp_path: Path, samerun_cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "fresh"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     (root / "train.py").write_text(TRAIN_SCRIPT)
     monkeypatch.chdir(root)
-    done = samerun_cli("record", "--seed", "1", "--", "python", "train.py")
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--seed", "1", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
     assert "no commit" in done.stderr
-    manifest = manifest_of(samerun_cli)
+    manifest = manifest_of(cli)
     assert manifest["status"] == "finished"
     code = manifest["inputs"]["code"]
     assert code["vcs"] == "git"
@@ -243,19 +236,19 @@ def test_record_in_a_repository_without_a_commit(
 
 
 def test_record_outside_git_warns_and_hashes_the_sources(
-    tmp_path: Path, samerun_cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "plain"
     root.mkdir()
     (root / "train.py").write_text(TRAIN_SCRIPT)
     monkeypatch.chdir(root)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    done = samerun_cli("record", "--seed", "1", "--", "python", "train.py")
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--seed", "1", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
     assert "not in a git repository" in done.stderr
     assert "Traceback" not in done.stderr
     assert (root / ".samerun").is_dir()
-    manifest = manifest_of(samerun_cli)
+    manifest = manifest_of(cli)
     assert manifest["status"] == "finished"
     code = manifest["inputs"]["code"]
     assert code["vcs"] == "none"
@@ -264,20 +257,20 @@ def test_record_outside_git_warns_and_hashes_the_sources(
     assert manifest["outputs"]["metrics"]["loss"]["count"] == 5
 
     (root / "train.py").write_text(TRAIN_SCRIPT + "# changed\n")
-    assert samerun_cli("record", "--seed", "1", "--", "python", "train.py").returncode == 0
-    changed = manifest_of(samerun_cli)
+    assert cli("record", "--seed", "1", "--", "python", "train.py").exit_code == 0
+    changed = manifest_of(cli)
     assert changed["inputs"]["code"]["tree"] != code["tree"]
 
 
 def test_uncommitted_change_is_a_patch_that_applies_at_the_commit(
-    project: Path, samerun_cli: CliRunner, open_project_store: Any, tmp_path: Path
+    project: Path, cli: Cli, open_project_store: Any, tmp_path: Path
 ) -> None:
     (project / "train.py").write_text(TRAIN_SCRIPT.replace("0.9", "0.95"))
     (project / "helper.py").write_text("VALUE = 1\n")  # untracked, not ignored
     (project / "model.pkl").write_text("left by an earlier run\n")  # ignored by git
-    done = samerun_cli("record", "--seed", "3", "--", "python", "train.py")
-    assert done.returncode == 0, done.stderr
-    manifest = manifest_of(samerun_cli)
+    done = cli("record", "--seed", "3", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    manifest = manifest_of(cli)
     code = manifest["inputs"]["code"]
     assert code["dirty"] is True
     assert code["commit"] == git(project, "rev-parse", "HEAD")
@@ -298,13 +291,11 @@ def test_uncommitted_change_is_a_patch_that_applies_at_the_commit(
     assert (clone / "helper.py").read_text() == "VALUE = 1\n"
 
 
-def test_frameworks_the_child_imported_describe_the_host(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_frameworks_the_child_imported_describe_the_host(project: Path, cli: Cli) -> None:
     pytest.importorskip("numpy")
     script = "import numpy, samerun\nsamerun.log_metric('x', float(numpy.ones(3).sum()))\n"
-    done = samerun_cli("record", "--json", "--", sys.executable, "-c", script)
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--json", "--", sys.executable, "-c", script)
+    assert done.exit_code == 0, done.stderr
     host = json.loads(done.stdout)["host"]
     assert host["numpy"]["version"] == __import__("numpy").__version__
     assert "torch" not in host or "version" in host["torch"]

@@ -16,16 +16,12 @@ import psutil
 import pytest
 
 from samerun.store.project import Project, open_store
-from tests.conftest import CliRunner, git
+from tests.conftest import Cli, git
 
 LAUNCH_TIMEOUT_S = 60.0
 
 
-@pytest.fixture(autouse=True)
-def _venv_python_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``python`` in a recorded command is the interpreter that has samerun installed."""
-    bin_dir = str(Path(sys.executable).parent)
-    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+pytestmark = pytest.mark.usefixtures("venv_on_path")  # the launchers below run `python`
 
 
 class Launched(list[subprocess.Popen[str]]):
@@ -73,6 +69,7 @@ def _kill(process: psutil.Process) -> None:
 def launch(
     launched: Launched, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
+    # Processes: these tests kill a launcher or its child, or run several launchers at once.
     process = subprocess.Popen(
         [sys.executable, "-m", "samerun.cli", "record", *args],
         env={**os.environ, **(env or {})},
@@ -124,9 +121,9 @@ def stored_series(root: Path, run_id: str, key: str) -> list[tuple[int, float]]:
         store.close()
 
 
-def show(samerun_cli: CliRunner, ref: str = "last", **env: str) -> Any:
-    done = samerun_cli("show", ref, "--json", env=env)
-    assert done.returncode == 0, done.stderr
+def show(cli: Cli, ref: str = "last", **env: str) -> Any:
+    done = cli("show", ref, "--json", env=env)
+    assert done.exit_code == 0, done.stderr
     return json.loads(done.stdout)
 
 
@@ -134,7 +131,7 @@ SLOW_RUN = {"STEPS": "2000", "SLOW": "0.05", "WRITE_MODEL": "0"}
 
 
 def test_sigkill_of_the_child_marks_the_run_killed_and_keeps_its_metrics(
-    project: Path, samerun_cli: CliRunner, launched: Launched
+    project: Path, cli: Cli, launched: Launched
 ) -> None:
     launcher = launch(launched, "--seed", "5", "--", "python", "train.py", env=SLOW_RUN)
     wait_for_journaled_losses(project, launcher, 3)
@@ -145,7 +142,7 @@ def test_sigkill_of_the_child_marks_the_run_killed_and_keeps_its_metrics(
 
     assert launcher.returncode == 128 + signal.SIGKILL
     assert "Traceback" not in stderr
-    manifest = show(samerun_cli)
+    manifest = show(cli)
     assert manifest["status"] == "killed"
     assert manifest["signal"] == signal.SIGKILL
     assert manifest["ended_at"] is not None
@@ -156,7 +153,7 @@ def test_sigkill_of_the_child_marks_the_run_killed_and_keeps_its_metrics(
 
 
 def test_sigkill_of_the_launcher_is_reaped_as_failed_with_its_metrics(
-    project: Path, samerun_cli: CliRunner, launched: Launched
+    project: Path, cli: Cli, launched: Launched
 ) -> None:
     launcher = launch(launched, "--seed", "6", "--", "python", "train.py", env=SLOW_RUN)
     wait_for_journaled_losses(project, launcher, 3)
@@ -169,14 +166,14 @@ def test_sigkill_of_the_launcher_is_reaped_as_failed_with_its_metrics(
     assert len(journaled["loss"]) >= 3
 
     grace = {"SAMERUN_HEARTBEAT_GRACE": "0.5"}
-    (row,) = json.loads(samerun_cli("runs", "--json", env=grace).stdout)
+    (row,) = json.loads(cli("runs", "--json", env=grace).stdout)
     if row["status"] == "running":  # the last heartbeat was less than the grace ago
         time.sleep(0.6)
-        (row,) = json.loads(samerun_cli("runs", "--json", env=grace).stdout)
+        (row,) = json.loads(cli("runs", "--json", env=grace).stdout)
     assert row["status"] == "failed"
     assert "died" in row["error"]
 
-    manifest = show(samerun_cli, row["id"])
+    manifest = show(cli, row["id"])
     assert manifest["status"] == "failed"
     assert stored_series(project, row["id"], "loss") == journaled["loss"]
     assert manifest["outputs"]["metrics"]["loss"]["count"] == len(journaled["loss"])
@@ -184,7 +181,7 @@ def test_sigkill_of_the_launcher_is_reaped_as_failed_with_its_metrics(
 
 
 def test_eight_processes_record_into_one_fresh_store_at_once(
-    project: Path, samerun_cli: CliRunner, launched: Launched
+    project: Path, cli: Cli, launched: Launched
 ) -> None:
     assert not (project / ".samerun").exists()
     steps = 50
@@ -199,8 +196,8 @@ def test_eight_processes_record_into_one_fresh_store_at_once(
         assert "database is locked" not in stderr
         assert "Traceback" not in stderr
 
-    done = samerun_cli("runs", "--all", "--json")
-    assert done.returncode == 0, done.stderr
+    done = cli("runs", "--all", "--json")
+    assert done.exit_code == 0, done.stderr
     rows = json.loads(done.stdout)
     assert len(rows) == 8
     assert {r["status"] for r in rows} == {"finished"}
@@ -223,10 +220,10 @@ SECRETS = {
 REMOTE_TOKEN = "ghp_SECRETTOKEN123"
 
 
-def test_no_secret_reaches_the_store(project: Path, samerun_cli: CliRunner) -> None:
+def test_no_secret_reaches_the_store(project: Path, cli: Cli) -> None:
     git(project, "remote", "add", "origin", f"https://user:{REMOTE_TOKEN}@github.com/x/y.git")
     env = {**SECRETS, "CUDA_VISIBLE_DEVICES": "3,1"}
-    done = samerun_cli(
+    done = cli(
         "record",
         "--seed",
         "9",
@@ -239,8 +236,8 @@ def test_no_secret_reaches_the_store(project: Path, samerun_cli: CliRunner) -> N
         "train.py",
         env=env,
     )
-    assert done.returncode == 0, done.stderr
-    manifest = show(samerun_cli)
+    assert done.exit_code == 0, done.stderr
+    manifest = show(cli)
     assert manifest["status"] == "finished"
     env_vars = manifest["inputs"]["env_vars"]
     assert env_vars["CUDA_VISIBLE_DEVICES"] == "3,1"

@@ -12,18 +12,15 @@ import numpy as np
 import pytest
 
 import samerun
-from samerun import seeding, tracking
+from samerun import seeding
 from samerun._exceptions import UsageError
-from samerun.capture import randomness
-from tests.conftest import CliRunner
+from tests.conftest import Cli, forget_seeding
 
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts as a fresh process would: nothing seeded, nothing deferred."""
-    monkeypatch.setattr(seeding, "_last", None)
-    monkeypatch.setattr(randomness, "_in_use", None)
-    monkeypatch.setattr(tracking, "_deferred", [])
+    forget_seeding(monkeypatch)
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)  # the launcher pins it, not the test
 
 
@@ -134,6 +131,7 @@ def _python(
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     if hash_seed is not None:
         env["PYTHONHASHSEED"] = hash_seed
+    # A process: the hash seed takes effect only when an interpreter starts.
     return subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
     )
@@ -169,12 +167,12 @@ with open("order.txt", "w") as handle:
 
 
 def test_set_order_reproduces_under_the_launcher_and_not_with_a_random_hash_seed(
-    project: Path, samerun_cli: CliRunner
+    project: Path, cli: Cli
 ) -> None:
     (project / "order.py").write_text(SET_ORDER_SCRIPT)
     fingerprints = []
     for _ in range(2):
-        done = samerun_cli(
+        done = cli(
             "record",
             "--seed",
             "5",
@@ -185,7 +183,7 @@ def test_set_order_reproduces_under_the_launcher_and_not_with_a_random_hash_seed
             sys.executable,
             "order.py",
         )
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
         fingerprints.append(json.loads(done.stdout)["fingerprints"]["outputs"])
     assert fingerprints[0] == fingerprints[1]
 
@@ -224,7 +222,7 @@ np.save("out.npy", model.predict_proba(X))
 
 @pytest.mark.parametrize("script", [NUMPY_SCRIPT, SKLEARN_SCRIPT], ids=["numpy", "sklearn"])
 def test_scripts_using_seed_everything_reproduce_across_processes(
-    project: Path, samerun_cli: CliRunner, script: str
+    project: Path, cli: Cli, script: str
 ) -> None:
     if "sklearn" in script:
         pytest.importorskip("sklearn")
@@ -233,7 +231,7 @@ def test_scripts_using_seed_everything_reproduce_across_processes(
         (project / "job.py").write_text(f"SEED = {seeded}\n" + script)
         found = set()
         for _ in range(2):
-            done = samerun_cli(
+            done = cli(
                 "record",
                 "--seed",
                 "11",
@@ -244,7 +242,7 @@ def test_scripts_using_seed_everything_reproduce_across_processes(
                 sys.executable,
                 "job.py",
             )
-            assert done.returncode == 0, done.stderr
+            assert done.exit_code == 0, done.stderr
             found.add(json.loads(done.stdout)["fingerprints"]["outputs"])
         return found
 
@@ -252,23 +250,21 @@ def test_scripts_using_seed_everything_reproduce_across_processes(
     assert len(outputs(seeded=False)) == 2  # the control: without it, each process differs
 
 
-def test_record_threads_pins_the_pools_and_records_the_value(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_record_threads_pins_the_pools_and_records_the_value(project: Path, cli: Cli) -> None:
     (project / "threads.py").write_text(
         "import os\nprint(os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'])\n"
     )
-    done = samerun_cli("record", "--threads", "1", "--json", "--", sys.executable, "threads.py")
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--threads", "1", "--json", "--", sys.executable, "threads.py")
+    assert done.exit_code == 0, done.stderr
     env_vars = json.loads(done.stdout)["inputs"]["env_vars"]
     assert env_vars["OMP_NUM_THREADS"] == env_vars["MKL_NUM_THREADS"] == "1"
-    bad = samerun_cli("record", "--threads", "0", "--", sys.executable, "threads.py")
-    assert bad.returncode == 2
+    bad = cli("record", "--threads", "0", "--", sys.executable, "threads.py")
+    assert bad.exit_code == 2
     assert "--threads" in bad.stderr
 
 
 def test_frameworks_imported_later_are_seeded_on_import_and_recorded(
-    project: Path, samerun_cli: CliRunner
+    project: Path, cli: Cli
 ) -> None:
     (project / "late.py").write_text(
         "import sys, samerun\n"
@@ -277,7 +273,7 @@ def test_frameworks_imported_later_are_seeded_on_import_and_recorded(
         "import numpy\n"
         "print(numpy.random.get_state()[1][0])\n"
     )
-    done = samerun_cli("record", "--json", "--", sys.executable, "late.py")
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--json", "--", sys.executable, "late.py")
+    assert done.exit_code == 0, done.stderr
     assert str(np.random.RandomState(5).get_state()[1][0]) in done.stderr  # --json: to stderr
     assert "numpy" in json.loads(done.stdout)["inputs"]["randomness"]["seeded"]

@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 import samerun
-from samerun import seeding
 from samerun._exceptions import UsageError
 from samerun.store.project import Project, open_store
 from samerun.tracing.stored import read_trace
-from tests.conftest import CliRunner
+from tests.conftest import Cli, forget_seeding
 
 torch = pytest.importorskip("torch")
 import samerun.torch as st  # noqa: E402
@@ -22,7 +21,7 @@ import samerun.torch as st  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _nothing_seeded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(seeding, "_last", None)
+    forget_seeding(monkeypatch)
 
 
 def batches(loader: Any) -> list[list[int]]:
@@ -184,41 +183,37 @@ with samerun.torch.trace_model(model):
 """
 
 
-def record(cli: CliRunner, env: dict[str, str]) -> dict[str, Any]:
+def record(cli: Cli, env: dict[str, str]) -> dict[str, Any]:
     done = cli("record", "--seed", "4", "--json", "--", sys.executable, "train_torch.py", env=env)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     manifest: dict[str, Any] = json.loads(done.stdout)
     return manifest
 
 
-def trace_diff(cli: CliRunner, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def trace_diff(cli: Cli, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     done = cli("trace", "diff", a["id"], b["id"], "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
-def test_with_the_toolkit_generator_an_extra_draw_changes_nothing(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_with_the_toolkit_generator_an_extra_draw_changes_nothing(project: Path, cli: Cli) -> None:
     (project / "train_torch.py").write_text(DATA_ORDER_SCRIPT)
-    a = record(samerun_cli, {"TOOLKIT": "1"})
-    b = record(samerun_cli, {"TOOLKIT": "1", "EXTRA_DRAW": "1"})
+    a = record(cli, {"TOOLKIT": "1"})
+    b = record(cli, {"TOOLKIT": "1", "EXTRA_DRAW": "1"})
     assert a["fingerprints"] == b["fingerprints"]
-    assert trace_diff(samerun_cli, a, b)["identical"] is True
+    assert trace_diff(cli, a, b)["identical"] is True
 
 
-def test_without_it_trace_diff_points_at_step_0s_batch_indices(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_without_it_trace_diff_points_at_step_0s_batch_indices(project: Path, cli: Cli) -> None:
     (project / "train_torch.py").write_text(DATA_ORDER_SCRIPT)
-    a = record(samerun_cli, {})
-    b = record(samerun_cli, {"EXTRA_DRAW": "1"})
+    a = record(cli, {})
+    b = record(cli, {"EXTRA_DRAW": "1"})
     assert a["fingerprints"]["inputs"] == b["fingerprints"]["inputs"]
     assert a["fingerprints"]["outputs"] != b["fingerprints"]["outputs"]
-    first = trace_diff(samerun_cli, a, b)["first_divergence"]
+    first = trace_diff(cli, a, b)["first_divergence"]
     assert (first["step"], first["label"]) == (0, "value batch")
-    shown = samerun_cli("trace", "diff", a["id"], b["id"])
+    shown = cli("trace", "diff", a["id"], b["id"])
     assert "step 0" in shown.stdout
     assert "value batch (int64[6])" in shown.stdout
 
@@ -242,13 +237,11 @@ with samerun.torch.trace_model(model):
 """
 
 
-def test_a_differently_reseeded_dropout_is_named_at_the_right_step(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_a_differently_reseeded_dropout_is_named_at_the_right_step(project: Path, cli: Cli) -> None:
     (project / "train_torch.py").write_text(DROPOUT_SCRIPT)
-    a = record(samerun_cli, {"RESEED": "1"})
-    b = record(samerun_cli, {"RESEED": "2"})
-    diff = trace_diff(samerun_cli, a, b)
+    a = record(cli, {"RESEED": "1"})
+    b = record(cli, {"RESEED": "2"})
+    diff = trace_diff(cli, a, b)
     first = diff["first_divergence"]
     assert (first["step"], first["label"]) == (3, "output drop")
     spread = diff["spread"]

@@ -129,6 +129,7 @@ def test_logging_without_a_run_starts_one(project: Path) -> None:
 def run_script(project: Path, source: str) -> subprocess.CompletedProcess[str]:
     script = project / "script.py"
     script.write_text(source)
+    # A process: what happens when the script's interpreter exits is the point.
     return subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, cwd=project
     )

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,29 +11,20 @@ from typing import Any
 import pytest
 
 import samerun
-from tests.conftest import CliRunner
-
-
-@pytest.fixture(autouse=True)
-def _venv_python_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``python`` in a recorded command is the interpreter that has samerun installed."""
-    bin_dir = str(Path(sys.executable).parent)
-    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+from tests.conftest import Cli, CliResult
 
 
 @pytest.fixture
-def recorded(project: Path, samerun_cli: CliRunner) -> Path:
+def recorded(project: Path, cli: Cli) -> Path:
     """The project with one finished run in its store."""
-    done = samerun_cli(
-        "record", "--seed", "1", "--config", "config.yaml", "--", "python", "train.py"
-    )
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--seed", "1", "--config", "config.yaml", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
     return project
 
 
-def runs_json(samerun_cli: CliRunner) -> list[dict[str, Any]]:
-    done = samerun_cli("runs", "--all", "--json")
-    assert done.returncode == 0, done.stderr
+def runs_json(cli: Cli) -> list[dict[str, Any]]:
+    done = cli("runs", "--all", "--json")
+    assert done.exit_code == 0, done.stderr
     rows: list[dict[str, Any]] = json.loads(done.stdout)
     return rows
 
@@ -49,8 +37,8 @@ def store_files(root: Path) -> set[str]:
     return found
 
 
-def assert_one_clear_line(done: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert done.returncode != 0
+def assert_one_clear_line(done: CliResult, *words: str) -> str:
+    assert done.exit_code != 0
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -79,14 +67,12 @@ def _write_bad_configs(root: Path) -> None:
     (root / "bad.json").write_text('{"lr": 0.1,}')
 
 
-def test_bad_record_input_gets_one_line_and_changes_nothing(
-    recorded: Path, samerun_cli: CliRunner
-) -> None:
+def test_bad_record_input_gets_one_line_and_changes_nothing(recorded: Path, cli: Cli) -> None:
     _write_bad_configs(recorded)
     (recorded / "model.pkl").unlink()
-    before, files = runs_json(samerun_cli), store_files(recorded)
+    before, files = runs_json(cli), store_files(recorded)
     for case, (args, words) in BAD_RECORDS.items():
-        done = samerun_cli("record", *args, "--", "python", "train.py")
+        done = cli("record", *args, "--", "python", "train.py")
         try:
             assert_one_clear_line(done, *words)
         except AssertionError as err:
@@ -94,26 +80,22 @@ def test_bad_record_input_gets_one_line_and_changes_nothing(
         assert "trained" not in done.stdout, f"{case}: the command ran although the input was bad"
         assert store_files(recorded) == files, case
         assert not (recorded / "model.pkl").exists(), case
-    assert runs_json(samerun_cli) == before
+    assert runs_json(cli) == before
 
 
-def test_bad_input_in_a_fresh_project_creates_no_store(
-    project: Path, samerun_cli: CliRunner
-) -> None:
-    done = samerun_cli("record", "--config", "missing.yaml", "--", "python", "train.py")
+def test_bad_input_in_a_fresh_project_creates_no_store(project: Path, cli: Cli) -> None:
+    done = cli("record", "--config", "missing.yaml", "--", "python", "train.py")
     assert_one_clear_line(done, "missing.yaml")
     assert not (project / ".samerun").exists()
 
 
-def test_an_output_that_was_never_written_fails_the_run(
-    recorded: Path, samerun_cli: CliRunner
-) -> None:
-    before = runs_json(samerun_cli)
-    done = samerun_cli("record", "--output", "out/never.bin", "--", "python", "train.py")
-    assert done.returncode != 0
+def test_an_output_that_was_never_written_fails_the_run(recorded: Path, cli: Cli) -> None:
+    before = runs_json(cli)
+    done = cli("record", "--output", "out/never.bin", "--", "python", "train.py")
+    assert done.exit_code != 0
     assert "Traceback" not in done.stderr
     assert "out/never.bin" in done.stderr
-    rows = runs_json(samerun_cli)
+    rows = runs_json(cli)
     assert len(rows) == len(before) + 1
     assert rows[0]["status"] == "failed"
     assert "out/never.bin" in rows[0]["error"]
@@ -127,18 +109,18 @@ UNKNOWN_REFS = [
 ]
 
 
-def test_unknown_run_reference(recorded: Path, samerun_cli: CliRunner) -> None:
-    before = runs_json(samerun_cli)
+def test_unknown_run_reference(recorded: Path, cli: Cli) -> None:
+    before = runs_json(cli)
     for command, ref, words in UNKNOWN_REFS:
-        done = samerun_cli(command, ref, *(["-o", "out.json"] if command == "export" else []))
+        done = cli(command, ref, *(["-o", "out.json"] if command == "export" else []))
         assert_one_clear_line(done, *words)
         assert done.stdout == ""
     assert not (recorded / "out.json").exists()
-    assert runs_json(samerun_cli) == before
+    assert runs_json(cli) == before
 
 
 def test_ambiguous_prefix_and_unique_prefix(
-    project: Path, samerun_cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = iter([uuid.UUID("abcd0000" + "0" * 23 + "1"), uuid.UUID("abcd0000" + "0" * 23 + "2")])
     with monkeypatch.context() as patched:
@@ -147,27 +129,27 @@ def test_ambiguous_prefix_and_unique_prefix(
             with samerun.start_run(name=f"lr-{lr}", params={"lr": lr}) as run:
                 run.log_metric("loss", lr)
 
-    done = samerun_cli("show", "abcd")
+    done = cli("show", "abcd")
     line = assert_one_clear_line(done, "'abcd'")
     assert "more than one" in line
-    assert samerun_cli("export", "abcd000").returncode != 0
+    assert cli("export", "abcd000").exit_code != 0
 
-    done = samerun_cli("show", "abcd" + "0" * 27 + "2", "--json")
-    assert done.returncode == 0, done.stderr
+    done = cli("show", "abcd" + "0" * 27 + "2", "--json")
+    assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["inputs"]["params"] == {"lr": 0.2}
-    done = samerun_cli("show", "ABCD" + "0" * 27 + "1", "--json")
-    assert done.returncode == 0, done.stderr
+    done = cli("show", "ABCD" + "0" * 27 + "1", "--json")
+    assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["name"] == "lr-0.1"
 
 
-def test_runs_show_and_export_as_json(recorded: Path, samerun_cli: CliRunner) -> None:
-    (row,) = runs_json(samerun_cli)
+def test_runs_show_and_export_as_json(recorded: Path, cli: Cli) -> None:
+    (row,) = runs_json(cli)
     assert row["status"] == "finished"
     assert row["seed"] == 1
     assert set(row["metrics"]) == {"accuracy", "loss"}
 
-    shown = samerun_cli("show", "last", "--json")
-    assert shown.returncode == 0, shown.stderr
+    shown = cli("show", "last", "--json")
+    assert shown.exit_code == 0, shown.stderr
     manifest = json.loads(shown.stdout)
     assert manifest.pop("verifications") == []  # `show` adds the run's verification history
     assert manifest["schema"] == "samerun.run/1"
@@ -175,55 +157,55 @@ def test_runs_show_and_export_as_json(recorded: Path, samerun_cli: CliRunner) ->
     assert manifest["fingerprints"]["inputs"] == row["input_fingerprint"]
     assert manifest["fingerprints"]["outputs"] == row["output_fingerprint"]
 
-    done = samerun_cli("export", "last", "-o", "run.json")
-    assert done.returncode == 0, done.stderr
+    done = cli("export", "last", "-o", "run.json")
+    assert done.exit_code == 0, done.stderr
     content = (recorded / "run.json").read_text()
     assert json.dumps(json.loads(content), sort_keys=True, separators=(",", ":")) == content
     assert json.loads(content) == manifest
 
-    printed = samerun_cli("export", row["id"][:8])
-    assert printed.returncode == 0, printed.stderr
+    printed = cli("export", row["id"][:8])
+    assert printed.exit_code == 0, printed.stderr
     assert printed.stdout.strip() == content
 
 
-def test_show_renders_the_four_pillars(recorded: Path, samerun_cli: CliRunner) -> None:
-    done = samerun_cli("show", "last")
-    assert done.returncode == 0, done.stderr
-    (row,) = runs_json(samerun_cli)
+def test_show_renders_the_four_pillars(recorded: Path, cli: Cli) -> None:
+    done = cli("show", "last")
+    assert done.exit_code == 0, done.stderr
+    (row,) = runs_json(cli)
     assert row["id"][:8] in done.stdout
     for word in ("model.lr", "loss", "accuracy"):
         assert word in done.stdout
 
 
-def test_runs_without_a_store(project: Path, samerun_cli: CliRunner) -> None:
+def test_runs_without_a_store(project: Path, cli: Cli) -> None:
     for args in (["runs"], ["runs", "--json"], ["show", "last"], ["export", "last"]):
-        done = samerun_cli(*args)
+        done = cli(*args)
         line = assert_one_clear_line(done, "no samerun store")
         assert "samerun init" in line or "record" in line
     assert not (project / ".samerun").exists()
 
 
-def test_show_last_on_an_empty_store(project: Path, samerun_cli: CliRunner) -> None:
-    assert samerun_cli("init").returncode == 0
-    assert_one_clear_line(samerun_cli("show", "last"), "no runs")
-    done = samerun_cli("runs")
-    assert done.returncode == 0, done.stderr
+def test_show_last_on_an_empty_store(project: Path, cli: Cli) -> None:
+    assert cli("init").exit_code == 0
+    assert_one_clear_line(cli("show", "last"), "no runs")
+    done = cli("runs")
+    assert done.exit_code == 0, done.stderr
     assert "no runs" in done.stdout + done.stderr
 
 
-def _commands(samerun_cli: CliRunner) -> list[str]:
-    done = samerun_cli("--help")
-    assert done.returncode == 0, done.stderr
+def _commands(cli: Cli) -> list[str]:
+    done = cli("--help")
+    assert done.exit_code == 0, done.stderr
     section = done.stdout.split("Commands:", 1)[1]
     names = [m.group(1) for m in re.finditer(r"^\s{2}([a-z][\w-]*)\s", section, re.M)]
     assert {"init", "record", "runs", "show", "export"} <= set(names)
     return names
 
 
-def test_every_commands_help_ends_with_an_example(samerun_cli: CliRunner) -> None:
-    for command in ["", *_commands(samerun_cli)]:
-        done = samerun_cli(*([command] if command else []), "--help")
-        assert done.returncode == 0, done.stderr
+def test_every_commands_help_ends_with_an_example(cli: Cli) -> None:
+    for command in ["", *_commands(cli)]:
+        done = cli(*([command] if command else []), "--help")
+        assert done.exit_code == 0, done.stderr
         text = done.stdout.split("\nOptions:", 1)[0]  # the help text, before the option list
         tail = [line.strip() for line in text.strip().splitlines()][-6:]
         heading = [i for i, line in enumerate(tail) if line.startswith("Example")]

@@ -1,4 +1,4 @@
-"""The data commands through the real CLI, including SIGKILL half-way through add and pull."""
+"""The data commands through the CLI, and ``data add`` and ``data pull`` SIGKILLed half-way."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import psutil
 
 from samerun.hashing import hash_file
 from samerun.store.objects import LocalObjectStore
-from tests.conftest import CliRunner, git
+from tests.conftest import Cli, git
 
 
 def _dataset(root: Path, files: int = 8, size: int = 1000) -> Path:
@@ -36,70 +36,68 @@ def _objects(root: Path) -> list[Path]:
     return [p for p in store.glob("??/*") if p.is_file()]
 
 
-def test_add_status_checkout_ls(project: Path, samerun_cli: CliRunner) -> None:
+def test_add_status_checkout_ls(project: Path, cli: Cli) -> None:
     raw = _dataset(project)
-    added = samerun_cli("data", "add", "data/raw")
-    assert added.returncode == 0, added.stderr
+    added = cli("data", "add", "data/raw")
+    assert added.exit_code == 0, added.stderr
     assert "added data/raw: 8 files" in added.stdout
     git(project, "add", "data")
     git(project, "commit", "-q", "-m", "data v1")
-    assert samerun_cli("data", "status").stdout.split() == ["unchanged", "data/raw"]
+    assert cli("data", "status").stdout.split() == ["unchanged", "data/raw"]
 
     (raw / "part-00000.bin").write_bytes(b"edited")
-    changed = samerun_cli("data", "status", "--json")
-    assert changed.returncode == 1
+    changed = cli("data", "status", "--json")
+    assert changed.exit_code == 1
     assert json.loads(changed.stdout)[0]["modified"] == ["part-00000.bin"]
 
-    refused = samerun_cli("data", "checkout")
-    assert refused.returncode == 1
+    refused = cli("data", "checkout")
+    assert refused.exit_code == 1
     assert refused.stderr.count("\n") == 1
     assert "data/raw/part-00000.bin" in refused.stderr
-    forced = samerun_cli("data", "checkout", "--force", "--json")
+    forced = cli("data", "checkout", "--force", "--json")
     assert json.loads(forced.stdout)[0]["written"] == 1
-    assert samerun_cli("data", "status").returncode == 0
+    assert cli("data", "status").exit_code == 0
 
-    listing = json.loads(samerun_cli("data", "ls", "data/raw", "--json").stdout)
+    listing = json.loads(cli("data", "ls", "data/raw", "--json").stdout)
     assert [f["path"] for f in listing][:2] == ["part-00000.bin", "part-00001.bin"]
     assert listing[0]["size"] == 1000
 
 
-def test_add_links_where_safe_and_unprotect_copies(
-    project: Path, samerun_cli: CliRunner, tmp_path: Path
-) -> None:
+def test_add_links_where_safe_and_unprotect_copies(project: Path, cli: Cli, tmp_path: Path) -> None:
     raw = _dataset(project, files=3)
-    added = samerun_cli("data", "add", "data/raw")
+    added = cli("data", "add", "data/raw")
     if LocalObjectStore(tmp_path / "probe").read_only_protects():  # not root: links
         assert "3 files are now read-only links into the store" in added.stdout
         assert not os.access(raw / "part-00000.bin", os.W_OK)
     else:  # root writes through read-only modes: copies, the files left as they were
         assert "links" not in added.stdout
         assert os.access(raw / "part-00000.bin", os.W_OK)
-    done = samerun_cli("data", "unprotect", "data/raw")
+    done = cli("data", "unprotect", "data/raw")
     assert done.stdout.strip().startswith("data/raw: ")
-    again = samerun_cli("data", "unprotect", "--json")
+    again = cli("data", "unprotect", "--json")
     assert json.loads(again.stdout) == [{"dataset": "data/raw", "copied": 0}]  # all copies now
     assert (raw / "part-00000.bin").stat().st_nlink == 1
-    assert samerun_cli("data", "status").returncode == 0
-    copied = samerun_cli("data", "add", "--copy", "--json", "data/raw")
+    assert cli("data", "status").exit_code == 0
+    copied = cli("data", "add", "--copy", "--json", "data/raw")
     assert json.loads(copied.stdout)[0]["linked"] == 0
 
 
-def test_checkout_rev_brings_back_an_older_version(project: Path, samerun_cli: CliRunner) -> None:
+def test_checkout_rev_brings_back_an_older_version(project: Path, cli: Cli) -> None:
     raw = _dataset(project, files=3)
     v1 = _contents(raw)
-    samerun_cli("data", "add", "data/raw")
+    cli("data", "add", "data/raw")
     git(project, "add", "data")
     git(project, "commit", "-q", "-m", "v1")
     (raw / "part-00001.bin").unlink()
     (raw / "new.bin").write_bytes(b"v2")
-    samerun_cli("data", "add", "data/raw")
-    done = samerun_cli("data", "checkout", "data/raw", "--rev", "HEAD")
-    assert done.returncode == 0, done.stderr
+    cli("data", "add", "data/raw")
+    done = cli("data", "checkout", "data/raw", "--rev", "HEAD")
+    assert done.exit_code == 0, done.stderr
     assert _contents(raw) == v1
-    assert samerun_cli("data", "status").returncode == 0  # the pointer came back too
+    assert cli("data", "status").exit_code == 0  # the pointer came back too
 
 
-def test_bad_pointers_get_one_line_naming_the_file(project: Path, samerun_cli: CliRunner) -> None:
+def test_bad_pointers_get_one_line_naming_the_file(project: Path, cli: Cli) -> None:
     (project / "data").mkdir()
     pointer = project / "data" / "raw.samerun"
     for text, reason in [
@@ -116,19 +114,17 @@ def test_bad_pointers_get_one_line_naming_the_file(project: Path, samerun_cli: C
         ),
     ]:
         pointer.write_text(text)
-        done = samerun_cli("data", "checkout")
-        assert done.returncode == 2
+        done = cli("data", "checkout")
+        assert done.exit_code == 2
         assert done.stderr.count("\n") == 1
         assert "pointer file data/raw.samerun" in done.stderr
         assert reason in done.stderr
     assert sorted(os.listdir(project / "data")) == ["raw.samerun"]
 
 
-def test_corruption_is_found_by_fsck_and_refused_by_checkout(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_corruption_is_found_by_fsck_and_refused_by_checkout(project: Path, cli: Cli) -> None:
     raw = _dataset(project, files=2)
-    samerun_cli("data", "add", "data/raw")
+    cli("data", "add", "data/raw")
     victim = project / ".samerun" / "objects"
     target = hash_file(raw / "part-00001.bin").partition(":")[2]
     obj = victim / target[:2] / target[2:]
@@ -136,37 +132,37 @@ def test_corruption_is_found_by_fsck_and_refused_by_checkout(
     data = bytearray(obj.read_bytes())
     data[10] ^= 0x01
     obj.write_bytes(bytes(data))
-    report = samerun_cli("fsck")
-    assert report.returncode == 1
+    report = cli("fsck")
+    assert report.exit_code == 1
     assert "1 corrupt" in report.stdout
     (raw / "part-00001.bin").unlink()
-    refused = samerun_cli("data", "checkout")
-    assert refused.returncode == 1
+    refused = cli("data", "checkout")
+    assert refused.exit_code == 1
     assert "corrupt" in refused.stderr
     assert "part-00001.bin" in refused.stderr
     assert not (raw / "part-00001.bin").exists()
 
 
-def test_remote_push_pull_and_gc(project: Path, samerun_cli: CliRunner, tmp_path: Path) -> None:
+def test_remote_push_pull_and_gc(project: Path, cli: Cli, tmp_path: Path) -> None:
     raw = _dataset(project, files=5)
     before = _contents(raw)
-    samerun_cli("data", "add", "data/raw")
-    assert samerun_cli("remote", "add", "origin", str(tmp_path / "remote")).returncode == 0
-    assert "origin" in samerun_cli("remote", "list").stdout
-    pushed = json.loads(samerun_cli("data", "push", "--json").stdout)
+    cli("data", "add", "data/raw")
+    assert cli("remote", "add", "origin", str(tmp_path / "remote")).exit_code == 0
+    assert "origin" in cli("remote", "list").stdout
+    pushed = json.loads(cli("data", "push", "--json").stdout)
     assert pushed["transferred"] == 6
-    assert json.loads(samerun_cli("data", "push", "--json").stdout)["transferred"] == 0
+    assert json.loads(cli("data", "push", "--json").stdout)["transferred"] == 0
     for obj in _objects(project):
         obj.unlink()
     shutil.rmtree(raw)
-    pulled = samerun_cli("data", "pull")
-    assert pulled.returncode == 0, pulled.stderr
+    pulled = cli("data", "pull")
+    assert pulled.exit_code == 0, pulled.stderr
     assert _contents(raw) == before
     (project / "orphan.txt").write_text("o")
-    samerun_cli("data", "add", "orphan.txt")
+    cli("data", "add", "orphan.txt")
     (project / "orphan.txt.samerun").unlink()
-    assert "would remove 1 objects" in samerun_cli("gc", "--keep-recent", "0", "--dry-run").stdout
-    assert "removed 1 objects" in samerun_cli("gc", "--keep-recent", "0").stdout
+    assert "would remove 1 objects" in cli("gc", "--keep-recent", "0", "--dry-run").stdout
+    assert "removed 1 objects" in cli("gc", "--keep-recent", "0").stdout
     assert _contents(raw) == before
 
 
@@ -184,6 +180,7 @@ def _kill_when(process: subprocess.Popen[bytes], ready: object, timeout: float =
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    # A process: SIGKILL half-way through is what these tests do to it.
     return subprocess.Popen([sys.executable, "-m", "samerun.cli", *args], cwd=cwd)
 
 
@@ -192,12 +189,10 @@ def _all_objects_intact(project: Path) -> None:
         assert hash_file(obj).partition(":")[2] == obj.parent.name + obj.name
 
 
-def test_add_killed_half_way_leaves_no_partial_object_and_reruns(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_add_killed_half_way_leaves_no_partial_object_and_reruns(project: Path, cli: Cli) -> None:
     raw = _dataset(project, files=1500, size=64 * 1024)
     before = _contents(raw)
-    samerun_cli("init")
+    cli("init")
     killed = _kill_when(
         _cli("data", "add", "--copy", "data/raw", cwd=project),
         lambda: len(_objects(project)) > 50,
@@ -206,22 +201,20 @@ def test_add_killed_half_way_leaves_no_partial_object_and_reruns(
     assert not (project / "data" / "raw.samerun").exists()
     _all_objects_intact(project)
     assert _contents(raw) == before
-    done = samerun_cli("data", "add", "data/raw")
-    assert done.returncode == 0, done.stderr
-    assert samerun_cli("data", "status").returncode == 0
+    done = cli("data", "add", "data/raw")
+    assert done.exit_code == 0, done.stderr
+    assert cli("data", "status").exit_code == 0
     assert len(_objects(project)) == len(before) + 1
     assert _contents(raw) == before
 
 
-def test_add_killed_half_way_takes_its_worker_processes_along(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_add_killed_half_way_takes_its_worker_processes_along(project: Path, cli: Cli) -> None:
     raw = project / "data" / "raw"
     for d in range(20):
         (raw / f"d{d:02d}").mkdir(parents=True)
         for i in range(1100):  # above the 20,000 small files hashed in worker processes
             (raw / f"d{d:02d}" / f"f{i:04d}.txt").write_bytes(b"%d %d\n" % (d, i))
-    samerun_cli("init")
+    cli("init")
     add = _cli("data", "add", "--copy", "data/raw", cwd=project)
     parent = psutil.Process(add.pid)
     workers: list[psutil.Process] = []
@@ -234,19 +227,17 @@ def test_add_killed_half_way_takes_its_worker_processes_along(
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == []
     _all_objects_intact(project)
-    done = samerun_cli("data", "add", "data/raw")
-    assert done.returncode == 0, done.stderr
-    assert samerun_cli("data", "status").returncode == 0
+    done = cli("data", "add", "data/raw")
+    assert done.exit_code == 0, done.stderr
+    assert cli("data", "status").exit_code == 0
 
 
-def test_pull_killed_half_way_resumes(
-    project: Path, samerun_cli: CliRunner, tmp_path: Path
-) -> None:
+def test_pull_killed_half_way_resumes(project: Path, cli: Cli, tmp_path: Path) -> None:
     raw = _dataset(project, files=1500, size=64 * 1024)
     before = _contents(raw)
-    samerun_cli("data", "add", "data/raw")
-    samerun_cli("remote", "add", "origin", str(tmp_path / "remote"))
-    samerun_cli("data", "push")
+    cli("data", "add", "data/raw")
+    cli("remote", "add", "origin", str(tmp_path / "remote"))
+    cli("data", "push")
     for obj in _objects(project):
         obj.unlink()
     shutil.rmtree(raw)
@@ -255,8 +246,8 @@ def test_pull_killed_half_way_resumes(
     )
     assert killed, "data pull finished before it could be killed"
     _all_objects_intact(project)
-    done = samerun_cli("data", "pull")
-    assert done.returncode == 0, done.stderr
+    done = cli("data", "pull")
+    assert done.exit_code == 0, done.stderr
     assert _contents(raw) == before
 
 

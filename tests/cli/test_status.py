@@ -8,7 +8,7 @@ from pathlib import Path
 
 from samerun.cli.status import _lines, is_plain_status
 from samerun.data.workspace import DatasetStatus
-from tests.conftest import CliRunner, age
+from tests.conftest import Cli, age
 
 _IMPORTED = """\
 import sys
@@ -32,6 +32,7 @@ def test_only_paths_after_data_status_take_the_fast_path() -> None:
 
 
 def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A process: what `samerun data status` imports from a cold start is the point.
     return subprocess.run(
         [sys.executable, "-c", _IMPORTED, *args],
         cwd=project,
@@ -41,10 +42,11 @@ def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_status_imports_neither_click_nor_rich(project: Path, samerun_cli: CliRunner) -> None:
+def test_status_imports_neither_click_nor_rich(project: Path, cli: Cli) -> None:
     (project / "data").mkdir()
     (project / "data" / "a.csv").write_text("a,b\n1,2\n")
-    assert samerun_cli("data", "add", "data").returncode == 0
+    age(project / "data")  # trusted from the stat cache: status hashes nothing
+    assert cli("data", "add", "data").exit_code == 0
     done = _run(project, "data", "status")
     assert done.stdout == "unchanged data\n"
     assert "exit 0 imported []" in done.stderr
@@ -54,12 +56,10 @@ def test_status_imports_neither_click_nor_rich(project: Path, samerun_cli: CliRu
     assert "exit 1 imported ['sqlite3']" in done.stderr  # the stat cache, to hash b.csv
 
 
-def test_a_file_dataset_unchanged_needs_no_stat_cache(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_a_file_dataset_unchanged_needs_no_stat_cache(project: Path, cli: Cli) -> None:
     (project / "labels.csv").write_text("a,b\n1,2\n")
     age(project / "labels.csv")
-    assert samerun_cli("data", "add", "labels.csv").returncode == 0
+    assert cli("data", "add", "labels.csv").exit_code == 0
     done = _run(project, "data", "status")
     assert done.stdout == "unchanged labels.csv\n"
     assert "exit 0 imported []" in done.stderr
@@ -68,18 +68,16 @@ def test_a_file_dataset_unchanged_needs_no_stat_cache(
     assert done.stdout.splitlines() == ["modified  labels.csv", "    modified: labels.csv"]
 
 
-def test_errors_and_options_are_those_of_the_click_command(
-    project: Path, samerun_cli: CliRunner
-) -> None:
-    missing = samerun_cli("data", "status", "nowhere")
-    assert missing.returncode == 2
+def test_errors_and_options_are_those_of_the_click_command(project: Path, cli: Cli) -> None:
+    missing = cli("data", "status", "nowhere")
+    assert missing.exit_code == 2
     assert missing.stderr.strip().splitlines() == [
         "error: nowhere is not a dataset (no nowhere.samerun); `samerun data add` it first"
     ]
-    assert samerun_cli("data", "status", "--json").stdout == "[]\n"
-    assert "Example:" in samerun_cli("data", "status", "--help").stdout
-    empty = samerun_cli("data", "status")
-    assert (empty.returncode, empty.stdout) == (
+    assert cli("data", "status", "--json").stdout == "[]\n"
+    assert "Example:" in cli("data", "status", "--help").stdout
+    empty = cli("data", "status")
+    assert (empty.exit_code, empty.stdout) == (
         0,
         "no datasets yet: add one with `samerun data add PATH`\n",
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliRunner
+from tests.conftest import Cli
 
 SCRIPT = """\
 import os, samerun
@@ -19,39 +19,39 @@ for step in range(6):
 
 
 @pytest.fixture
-def record(project: Path, samerun_cli: CliRunner):  # type: ignore[no-untyped-def]
+def record(project: Path, cli: Cli):  # type: ignore[no-untyped-def]
     (project / "traced.py").write_text(SCRIPT)
     (project / "plain.py").write_text("print('no trace')\n")
 
     def run(script: str = "traced.py", **env: str) -> str:
-        done = samerun_cli("record", "--json", "--", sys.executable, script, env=env)
-        assert done.returncode == 0, done.stderr
+        done = cli("record", "--json", "--", sys.executable, script, env=env)
+        assert done.exit_code == 0, done.stderr
         run_id: str = json.loads(done.stdout)["id"]
         return run_id
 
     return run
 
 
-def test_identical_traces(record, samerun_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
+def test_identical_traces(record, cli: Cli) -> None:  # type: ignore[no-untyped-def]
     a, b = record(), record()
-    done = samerun_cli("trace", "diff", a, b)
-    assert done.returncode == 0, done.stderr
+    done = cli("trace", "diff", a, b)
+    assert done.exit_code == 0, done.stderr
     assert f"traces of {a[:8]} and {b[:8]} are identical: 6 steps, 18 values" in done.stdout
 
 
 def test_the_first_step_and_value_that_part_then_the_spread(  # type: ignore[no-untyped-def]
-    record, samerun_cli: CliRunner
+    record, cli: Cli
 ) -> None:
     a, b = record(), record(PART_AT="4")
-    done = samerun_cli("trace", "diff", a[:10], "last")
-    assert done.returncode == 0, done.stderr
+    done = cli("trace", "diff", a[:10], "last")
+    assert done.exit_code == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"traces of {a[:8]} and {b[:8]} first part at step 4:"
     assert lines[1].strip() == "value loss (float): differs by 0.5"
     assert lines[2] == "then: 2 of 6 steps both traced differ"
     assert [line.split()[1] for line in lines[3:]] == ["loss", "weights"]
 
-    as_json = json.loads(samerun_cli("trace", "diff", a, b, "--json").stdout)
+    as_json = json.loads(cli("trace", "diff", a, b, "--json").stdout)
     assert as_json["identical"] is False
     assert as_json["runs"] == [a, b]
     first = as_json["first_divergence"]
@@ -65,23 +65,23 @@ def test_the_first_step_and_value_that_part_then_the_spread(  # type: ignore[no-
 
 
 def test_a_run_without_a_trace_is_one_clear_error(  # type: ignore[no-untyped-def]
-    record, samerun_cli: CliRunner
+    record, cli: Cli
 ) -> None:
     a, b = record(), record("plain.py")
-    done = samerun_cli("trace", "diff", a, b)
-    assert done.returncode == 1
+    done = cli("trace", "diff", a, b)
+    assert done.exit_code == 1
     assert done.stderr.strip() == (
         f"error: run {b[:8]} recorded no trace; call samerun.trace(step, ...) or "
         "samerun.torch.trace_model(model) in its script to record one"
     )
-    missing = samerun_cli("trace", "diff", a, "0000dead")
-    assert missing.returncode == 1
+    missing = cli("trace", "diff", a, "0000dead")
+    assert missing.exit_code == 1
     assert "0000dead" in missing.stderr
     assert "Traceback" not in missing.stderr
 
 
-def test_help_ends_with_an_example(samerun_cli: CliRunner) -> None:
+def test_help_ends_with_an_example(cli: Cli) -> None:
     for args in (("trace", "--help"), ("trace", "diff", "--help")):
-        done = samerun_cli(*args)
-        assert done.returncode == 0
+        done = cli(*args)
+        assert done.exit_code == 0
         assert "Example:\n  samerun trace diff" in done.stdout.replace("    ", "  ")

@@ -6,20 +6,20 @@ from pathlib import Path
 
 from samerun.doctor import diagnose
 from samerun.store.project import Project, open_store
-from tests.conftest import CliRunner, git
+from tests.conftest import Cli, git
 
 
 def evidence(root: Path) -> dict[str, tuple[bool, str]]:
     return {e.check: (e.holds, e.detail) for e in diagnose(root).evidence}
 
 
-def make_reproducible(root: Path, samerun_cli: CliRunner) -> None:
+def make_reproducible(root: Path, cli: Cli) -> None:
     (root / "requirements.txt").write_text("numpy==1.26.4\n")
     (root / ".python-version").write_text("3.11\n")
     (root / "data").mkdir()
     (root / "data" / "train.csv").write_text("x,y\n1,2\n")
-    done = samerun_cli("data", "add", "data/train.csv", cwd=root)
-    assert done.returncode == 0, done.stderr
+    done = cli("data", "add", "data/train.csv", cwd=root)
+    assert done.exit_code == 0, done.stderr
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "ci.yml").write_text(
@@ -53,13 +53,11 @@ def test_a_committed_project_is_level_1_with_steps_to_level_2(project: Path) -> 
     assert "train.py:2" in found["seeds"][1]
 
 
-def test_recorded_verified_and_checked_in_ci_is_level_4(
-    project: Path, samerun_cli: CliRunner
-) -> None:
-    make_reproducible(project, samerun_cli)
+def test_recorded_verified_and_checked_in_ci_is_level_4(project: Path, cli: Cli) -> None:
+    make_reproducible(project, cli)
     assert diagnose(project).level == 2  # no run recorded yet
-    done = samerun_cli("record", "--seed", "1", "--", "python", "train.py", cwd=project)
-    assert done.returncode == 0, done.stderr
+    done = cli("record", "--seed", "1", "--", "python", "train.py", cwd=project)
+    assert done.exit_code == 0, done.stderr
     report = diagnose(project)
     assert report.level == 3
     assert report.next_steps == ["prove a run reproduces: `samerun verify last`"]
@@ -74,9 +72,9 @@ def test_recorded_verified_and_checked_in_ci_is_level_4(
     assert evidence(project)["verified"] == (True, "1 runs proven to reproduce (1 identical)")
 
 
-def test_a_dirty_run_has_no_full_provenance(project: Path, samerun_cli: CliRunner) -> None:
+def test_a_dirty_run_has_no_full_provenance(project: Path, cli: Cli) -> None:
     (project / "train.py").write_text((project / "train.py").read_text() + "# edited\n")
-    samerun_cli("record", "--", "python", "train.py", cwd=project)
+    cli("record", "--", "python", "train.py", cwd=project)
     holds, detail = evidence(project)["runs"]
     assert not holds
     assert detail.startswith("1 runs, none finished from a clean commit")

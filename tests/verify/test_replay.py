@@ -1,4 +1,4 @@
-"""The issue's examples, end to end: real git repositories, real subprocesses, the real CLI."""
+"""The issue's examples, end to end: real git repositories, real recorded commands, the CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliRunner, git
+from tests.conftest import Cli, git
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "sklearn-classifier"
 OUTPUTS = ["--output", "model.pkl", "--output", "metrics.json"]
@@ -32,44 +32,38 @@ def sklearn_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def record(cli: CliRunner, *args: str, env: dict[str, str] | None = None) -> str:
+def record(cli: Cli, *args: str, env: dict[str, str] | None = None) -> str:
     done = cli("record", "--json", *args, env=env)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     return str(json.loads(done.stdout)["id"])
 
 
-def verify(
-    cli: CliRunner, run: str, *args: str, env: dict[str, str] | None = None
-) -> tuple[int, dict]:  # type: ignore[type-arg]
+def verify(cli: Cli, run: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
     done = cli("verify", run, "--json", *args, env=env)
     assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode, json.loads(done.stdout)
+    return done.exit_code, json.loads(done.stdout)
 
 
-def test_seeded_sklearn_run_verifies_identical(
-    sklearn_project: Path, samerun_cli: CliRunner
-) -> None:
+def test_seeded_sklearn_run_verifies_identical(sklearn_project: Path, cli: Cli) -> None:
     run = record(
-        samerun_cli, "--seed", "42", "--config", "config.yaml", *OUTPUTS, "--", "python", "train.py"
+        cli, "--seed", "42", "--config", "config.yaml", *OUTPUTS, "--", "python", "train.py"
     )
     before = git(sklearn_project, "status", "--porcelain")
-    code, result = verify(samerun_cli, run)
+    code, result = verify(cli, run)
     assert code == 0
     assert result["verdict"] == "identical"
     assert result["causes"] == []
     assert git(sklearn_project, "status", "--porcelain") == before  # the working tree is untouched
-    runs = json.loads(samerun_cli("runs", "--json").stdout)
+    runs = json.loads(cli("runs", "--json").stdout)
     replay = next(r for r in runs if r["id"] == result["replay"])
-    shown = json.loads(samerun_cli("show", replay["id"], "--json").stdout)
+    shown = json.loads(cli("show", replay["id"], "--json").stdout)
     assert shown["replay_of"] == run
     original = next(r for r in runs if r["id"] == run)
     assert original["verification"]["verdict"] == "identical"
     assert replay["input_fingerprint"] == original["input_fingerprint"]
 
 
-def test_unseeded_run_diverges_from_nondeterminism(
-    sklearn_project: Path, samerun_cli: CliRunner
-) -> None:
+def test_unseeded_run_diverges_from_nondeterminism(sklearn_project: Path, cli: Cli) -> None:
     script = sklearn_project / "train.py"
     source = script.read_text()
     script.write_text(
@@ -78,15 +72,15 @@ def test_unseeded_run_diverges_from_nondeterminism(
         )
     )
     commit_all(sklearn_project, "no seed")
-    run = record(samerun_cli, "--config", "config.yaml", *OUTPUTS, "--", "python", "train.py")
-    code, result = verify(samerun_cli, run)
+    run = record(cli, "--config", "config.yaml", *OUTPUTS, "--", "python", "train.py")
+    code, result = verify(cli, run)
     assert code == 1
     assert result["verdict"] == "diverged"
     assert result["causes"] == ["inputs identical: nondeterminism inside the run"]
     diverged = {o["name"] for o in result["comparison"]["outputs"] if o["status"] == "diverged"}
     assert "model.pkl" in diverged
-    text = samerun_cli("verify", run)
-    assert text.returncode == 1
+    text = cli("verify", run)
+    assert text.exit_code == 1
     assert "nondeterminism inside the run" in text.stdout
     assert "model.pkl" in text.stdout
 
@@ -99,49 +93,45 @@ with open("vocab.txt", "w") as handle:
 """
 
 
-def test_set_ordered_vocabulary_needs_the_pinned_hash_seed(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_set_ordered_vocabulary_needs_the_pinned_hash_seed(project: Path, cli: Cli) -> None:
     (project / "vocab.py").write_text(VOCAB)
     (project / ".gitignore").write_text("vocab.txt\n")
     commit_all(project)
     args = ("--seed", "7", "--output", "vocab.txt", "--", sys.executable, "vocab.py")
-    pinned = record(samerun_cli, *args)
-    code, result = verify(samerun_cli, pinned)
+    pinned = record(cli, *args)
+    code, result = verify(cli, pinned)
     assert (code, result["verdict"]) == (0, "identical")
     # Hash randomization on: the vocabulary comes out in another order.
-    pinned_vocab = json.loads(samerun_cli("show", pinned, "--json").stdout)["outputs"]["artifacts"]
+    pinned_vocab = json.loads(cli("show", pinned, "--json").stdout)["outputs"]["artifacts"]
     others = {}
     for _ in range(3):
-        free = record(samerun_cli, *args, env={"PYTHONHASHSEED": "random"})
-        shown = json.loads(samerun_cli("show", free, "--json").stdout)
+        free = record(cli, *args, env={"PYTHONHASHSEED": "random"})
+        shown = json.loads(cli("show", free, "--json").stdout)
         others[shown["outputs"]["artifacts"][0]["oid"]] = free
     others.pop(pinned_vocab[0]["oid"], None)
     assert others, "three random hash seeds all gave the pinned order"
     free = next(iter(others.values()))
-    diff = json.loads(samerun_cli("diff", pinned, free, "--json").stdout)
+    diff = json.loads(cli("diff", pinned, free, "--json").stdout)
     randomness = next(layer for layer in diff["inputs"] if layer["layer"] == "randomness")
     assert randomness["differs"]
     change = next(c for c in randomness["changes"] if c["key"] == "python_hash_seed")
     assert (change["before"], change["after"]) == ("7", "random")
     assert diff["verdict"] == "diverged"
     assert "randomness" in diff["causes"]
-    text = samerun_cli("diff", pinned, free).stdout
+    text = cli("diff", pinned, free).stdout
     assert "python_hash_seed" in text
 
 
-def test_uncommitted_change_is_replayed_from_its_patch(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_uncommitted_change_is_replayed_from_its_patch(project: Path, cli: Cli) -> None:
     (project / "make.py").write_text("open('out.txt', 'w').write('v1')\n")
     (project / ".gitignore").write_text("out.txt\n")
     commit_all(project)
     (project / "make.py").write_text("open('out.txt', 'w').write('uncommitted v2')\n")
     (project / "helper.py").write_text("VALUE = 2\n")  # untracked, and part of the change
-    run = record(samerun_cli, "--output", "out.txt", "--", sys.executable, "make.py")
+    run = record(cli, "--output", "out.txt", "--", sys.executable, "make.py")
     git(project, "checkout", "--", "make.py")
     (project / "helper.py").unlink()
-    code, result = verify(samerun_cli, run)
+    code, result = verify(cli, run)
     assert (code, result["verdict"]) == (0, "identical")
     assert (project / "make.py").read_text() == "open('out.txt', 'w').write('v1')\n"
 
@@ -157,9 +147,7 @@ def fake_venv(root: Path, version: str) -> Path:
     return root / "bin"
 
 
-def test_package_drift_is_named_as_a_cause(
-    project: Path, tmp_path: Path, samerun_cli: CliRunner
-) -> None:
+def test_package_drift_is_named_as_a_cause(project: Path, tmp_path: Path, cli: Cli) -> None:
     (project / "use_dep.py").write_text(
         "import tinydep\nopen('out.txt', 'w').write(tinydep.VERSION)\n"
     )
@@ -169,7 +157,7 @@ def test_package_drift_is_named_as_a_cause(
     new = fake_venv(tmp_path / "venv-new", "2.0")
     path = f"{{}}:{Path(sys.executable).parent}:/usr/bin:/bin"
     run = record(
-        samerun_cli,
+        cli,
         "--output",
         "out.txt",
         "--",
@@ -177,33 +165,33 @@ def test_package_drift_is_named_as_a_cause(
         "use_dep.py",
         env={"PATH": path.format(old)},
     )
-    code, result = verify(samerun_cli, run, env={"PATH": path.format(new)})
+    code, result = verify(cli, run, env={"PATH": path.format(new)})
     assert code == 1
     assert result["verdict"] == "diverged"
     assert "tinydep 1.0 → 2.0" in result["environment_drift"]
     assert "environment" in result["causes"]
-    text = samerun_cli("verify", run, env={"PATH": path.format(new)})
+    text = cli("verify", run, env={"PATH": path.format(new)})
     assert "tinydep" in text.stdout
 
 
-def test_missing_commit_is_not_replayable(project: Path, samerun_cli: CliRunner) -> None:
+def test_missing_commit_is_not_replayable(project: Path, cli: Cli) -> None:
     (project / "make.py").write_text("open('out.txt', 'w').write('x')\n")
     commit_all(project)
-    run = record(samerun_cli, "--", sys.executable, "make.py")
+    run = record(cli, "--", sys.executable, "make.py")
     commit = git(project, "rev-parse", "HEAD")
     git(project, "reset", "-q", "--hard", "HEAD~1")
     git(project, "reflog", "expire", "--expire=now", "--all")
     git(project, "gc", "-q", "--prune=now")
-    code, result = verify(samerun_cli, run)
+    code, result = verify(cli, run)
     assert code == 2
     assert result["verdict"] == "not-replayable"
     assert any(commit in line for line in result["missing"])
 
 
-def test_unknown_run_is_one_clear_line(project: Path, samerun_cli: CliRunner) -> None:
-    samerun_cli("init")
-    done = samerun_cli("verify", "ffffff")
-    assert done.returncode != 0
+def test_unknown_run_is_one_clear_line(project: Path, cli: Cli) -> None:
+    cli("init")
+    done = cli("verify", "ffffff")
+    assert done.exit_code != 0
     assert done.stderr.strip().count("\n") == 0
     assert "ffffff" in done.stderr
 
@@ -215,7 +203,7 @@ Path("count.txt").write_text(str(total))
 """
 
 
-def _counted_dataset(project: Path, samerun_cli: CliRunner, files: dict[str, str]) -> str:
+def _counted_dataset(project: Path, cli: Cli, files: dict[str, str]) -> str:
     """``data/raw`` holding ``files``, added and committed; the id of a run counting its words."""
     raw = project / "data" / "raw"
     raw.mkdir(parents=True)
@@ -223,29 +211,27 @@ def _counted_dataset(project: Path, samerun_cli: CliRunner, files: dict[str, str
         (raw / name).write_text(text)
     (project / "count.py").write_text(READ_DATA)
     (project / ".gitignore").write_text("count.txt\n")
-    assert samerun_cli("data", "add", "data/raw").returncode == 0
+    assert cli("data", "add", "data/raw").exit_code == 0
     commit_all(project, "data v1")
-    return record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    return record(cli, "--output", "count.txt", "--", sys.executable, "count.py")
 
 
-def test_changed_dataset_is_materialized_at_its_recorded_version(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_changed_dataset_is_materialized_at_its_recorded_version(project: Path, cli: Cli) -> None:
     files = {"a.txt": "one two three\n", "b.txt": "four five\n"}
-    old = _counted_dataset(project, samerun_cli, files)
+    old = _counted_dataset(project, cli, files)
     raw = project / "data" / "raw"
     assert (project / "count.txt").read_text() == "5"
 
     (raw / "b.txt").write_text("four five six seven\n")
     (raw / "c.txt").write_text("eight\n")
-    assert samerun_cli("data", "add", "data/raw").returncode == 0
+    assert cli("data", "add", "data/raw").exit_code == 0
     commit_all(project, "data v2")
-    code, result = verify(samerun_cli, old)
+    code, result = verify(cli, old)
     assert (code, result["verdict"]) == (0, "identical")
     assert (raw / "c.txt").exists()  # the workspace still holds the new version
 
-    new = record(samerun_cli, "--output", "count.txt", "--", sys.executable, "count.py")
-    diff = json.loads(samerun_cli("diff", old, new, "--json").stdout)
+    new = record(cli, "--output", "count.txt", "--", sys.executable, "count.py")
+    diff = json.loads(cli("diff", old, new, "--json").stdout)
     data = next(layer for layer in diff["inputs"] if layer["layer"] == "data")
     assert data["differs"]
     changed = {c["key"]: c["kind"] for c in data["changes"] if c["kind"] != "equal"}
@@ -256,15 +242,15 @@ def test_changed_dataset_is_materialized_at_its_recorded_version(
 
 
 def test_dataset_objects_missing_here_are_fetched_from_the_data_remote(
-    project: Path, tmp_path: Path, samerun_cli: CliRunner
+    project: Path, tmp_path: Path, cli: Cli
 ) -> None:
-    run = _counted_dataset(project, samerun_cli, {"a.txt": "one two three\n"})
-    assert samerun_cli("remote", "add", "origin", str(tmp_path / "remote")).returncode == 0
-    assert samerun_cli("data", "push").returncode == 0
-    listing = json.loads(samerun_cli("data", "ls", "data/raw", "--json").stdout)
+    run = _counted_dataset(project, cli, {"a.txt": "one two three\n"})
+    assert cli("remote", "add", "origin", str(tmp_path / "remote")).exit_code == 0
+    assert cli("data", "push").exit_code == 0
+    listing = json.loads(cli("data", "ls", "data/raw", "--json").stdout)
     for entry in listing:  # as on a colleague's machine: the bytes live only in the remote
         digest = entry["oid"].split(":")[1]
         (project / ".samerun" / "objects" / digest[:2] / digest[2:]).unlink()
-    code, result = verify(samerun_cli, run)
+    code, result = verify(cli, run)
     assert (code, result["verdict"]) == (0, "identical")
     assert any("fetched" in note and "data remote" in note for note in result["notes"])

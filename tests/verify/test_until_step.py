@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.conftest import CliRunner, git
+from tests.conftest import Cli, git
 
 TRAINING = """\
 import random, sys, time
@@ -24,51 +24,49 @@ samerun.log_metric("weight", weight)
 """
 
 
-def record(cli: CliRunner, *args: str) -> str:
+def record(cli: Cli, *args: str) -> str:
     done = cli("record", "--json", "--seed", "3", "--", sys.executable, "train.py", *args)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     return str(json.loads(done.stdout)["id"])
 
 
-def test_partial_verification_stops_after_the_step(project: Path, samerun_cli: CliRunner) -> None:
+def test_partial_verification_stops_after_the_step(project: Path, cli: Cli) -> None:
     (project / "train.py").write_text(TRAINING)
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "train")
-    run = record(samerun_cli, "--seeded")
-    done = samerun_cli("verify", run, "--until-step", "20", "--json")
+    run = record(cli, "--seeded")
+    done = cli("verify", run, "--until-step", "20", "--json")
     result = json.loads(done.stdout)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert result["verdict"] == "identical"
     assert result["partial"] is True
     assert result["until_step"] == 20
-    replay = json.loads(samerun_cli("show", result["replay"], "--json").stdout)
+    replay = json.loads(cli("show", result["replay"], "--json").stdout)
     assert replay["status"] == "killed"
     assert "after step 20" in replay["error"]
     assert replay["outputs"]["trace"]["steps"] < 600  # stopped well before the end
-    text = samerun_cli("verify", run, "--until-step", "5")
+    text = cli("verify", run, "--until-step", "5")
     assert "through step 5 (partial)" in text.stdout
 
 
-def test_partial_verification_names_the_first_divergence(
-    project: Path, samerun_cli: CliRunner
-) -> None:
+def test_partial_verification_names_the_first_divergence(project: Path, cli: Cli) -> None:
     (project / "train.py").write_text(TRAINING)
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "train")
-    run = record(samerun_cli)  # unseeded: the batches differ from step 0
-    done = samerun_cli("verify", run, "--until-step", "50", "--json")
+    run = record(cli)  # unseeded: the batches differ from step 0
+    done = cli("verify", run, "--until-step", "50", "--json")
     result = json.loads(done.stdout)
-    assert done.returncode == 1, done.stderr
+    assert done.exit_code == 1, done.stderr
     assert result["verdict"] == "diverged"
     assert result["divergence"]["step"] == 0
     assert result["divergence"]["label"].endswith("batch")
     assert any(cause.startswith("first divergence at step 0") for cause in result["causes"])
 
 
-def test_until_step_needs_a_traced_run(project: Path, samerun_cli: CliRunner) -> None:
-    done = samerun_cli("record", "--", sys.executable, "-c", "print(1)")
-    assert done.returncode == 0, done.stderr
-    failed = samerun_cli("verify", "last", "--until-step", "3")
-    assert failed.returncode != 0
+def test_until_step_needs_a_traced_run(project: Path, cli: Cli) -> None:
+    done = cli("record", "--", sys.executable, "-c", "print(1)")
+    assert done.exit_code == 0, done.stderr
+    failed = cli("verify", "last", "--until-step", "3")
+    assert failed.exit_code != 0
     assert "recorded no trace" in failed.stderr
     assert "Traceback" not in failed.stderr
