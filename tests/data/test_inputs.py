@@ -6,6 +6,7 @@ import sys
 
 from samerun.data.inputs import capture_datasets
 from samerun.data.workspace import DataContext, add
+from samerun.manifest import DataInput
 from tests.conftest import Cli
 
 USES_DATA = """\
@@ -21,15 +22,15 @@ def test_every_pointer_is_recorded_with_what_the_workspace_holds(ctx: DataContex
     entries, warnings = capture_datasets(ctx.root, ctx.objects)
     assert warnings == []
     assert entries == [
-        {
-            "path": "data/raw",
-            "pointer": "data/raw.samerun",
-            "version": ds.pointer.oid,
-            "oid": ds.pointer.oid,
-            "kind": "dir",
-            "size": ds.pointer.size,
-            "files": 6,
-        }
+        DataInput(
+            path="data/raw",
+            pointer="data/raw.samerun",
+            version=ds.pointer.oid,
+            oid=ds.pointer.oid,
+            kind="dir",
+            size=ds.pointer.size,
+            files=6,
+        )
     ]
 
 
@@ -37,9 +38,10 @@ def test_a_workspace_that_differs_is_stored_and_recorded_with_a_warning(ctx: Dat
     (ds,) = add(ctx, ["data/raw"])
     (ctx.root / "data" / "raw" / "f0.csv").write_text("edited, not added")
     (entry,), (warning,) = capture_datasets(ctx.root, ctx.objects)
-    assert entry["version"] == ds.pointer.oid
-    assert entry["oid"] != ds.pointer.oid
-    assert ctx.objects.exists(entry["oid"])  # replayable: the real content is in the store
+    assert entry.version == ds.pointer.oid
+    assert entry.read != ds.pointer.oid
+    assert entry.read is not None
+    assert ctx.objects.exists(entry.read)  # replayable: the real content is in the store
     assert ctx.objects.exists(ctx.objects.put_bytes(b"edited, not added"))
     assert "differs from the version data/raw.samerun names" in warning
 
