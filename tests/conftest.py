@@ -158,7 +158,7 @@ def cli(
     logger = logging.getLogger("samerun")
 
     def run(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> CliResult:
-        capfd.readouterr()  # what the test printed before is not the command's
+        printed = capfd.readouterr()  # the test's own output, kept apart from the command's
         with monkeypatch.context() as patch:
             if cwd is not None:
                 patch.chdir(cwd)
@@ -176,6 +176,8 @@ def cli(
             else:
                 raise AssertionError("samerun.cli.main returned instead of exiting")
         stdout, stderr = capfd.readouterr()
+        sys.stdout.write(printed.out)  # back where pytest reports it
+        sys.stderr.write(printed.err)
         exit_code = code if isinstance(code, int) else 0 if code is None else 1
         return CliResult(exit_code, stdout, stderr)
 
