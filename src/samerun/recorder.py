@@ -21,7 +21,6 @@ from samerun.capture.envvars import capture_env_vars
 from samerun.capture.host import capture_host, library_facts
 from samerun.capture.params import check_params, load_config, merge_params
 from samerun.capture.randomness import Randomness, choose_seed
-from samerun.data.paths import project_relative
 from samerun.hashing import hash_bytes
 from samerun.journal import last_heartbeat, read_journal
 from samerun.manifest import (
@@ -35,6 +34,7 @@ from samerun.manifest import (
     Outputs,
     now,
 )
+from samerun.paths import project_relative
 from samerun.status import EndStatus
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import ObjectStore

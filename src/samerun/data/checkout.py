@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UsageError, WorkspaceConflict
-from samerun.data.paths import inside
 from samerun.data.pointer import Dataset
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import hash_files
@@ -33,6 +32,7 @@ from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
 from samerun.data.walk import TEMP_SUFFIX, FileStat, rows_of, walk
 from samerun.data.workspace import DataContext
 from samerun.hashing import hash_file
+from samerun.paths import inside
 from samerun.store.objects import LocalObjectStore, ObjectStore
 
 #: Files placed per thread-pool task (a task per file costs more than a small file's link).

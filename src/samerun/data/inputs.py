@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from samerun._exceptions import UsageError
-from samerun.data.paths import inside, project_relative
 from samerun.data.pointer import SUFFIX, Dataset, find_pointers, pointer_for, read_pointer
 from samerun.data.scan import changes_since, snapshot
 from samerun.data.statcache import StatCache, project_cache
 from samerun.manifest import DataInput
+from samerun.paths import inside, project_relative
 from samerun.status import entry_kind
 from samerun.store.objects import ObjectStore
 

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 from samerun._atomic import atomic_write
 from samerun._exceptions import PointerError, UnsafePath
-from samerun.data.paths import check_relative
-from samerun.hashing import is_within, split_oid
+from samerun.hashing import split_oid
+from samerun.paths import check_relative, leads_outside
 
 POINTER_FORMAT = "samerun.pointer/1"
 SUFFIX = ".samerun"
@@ -146,10 +146,7 @@ def read_pointer(root: Path, pointer_file: Path) -> Dataset:
     except OSError as err:
         raise PointerError(where, f"cannot be read ({err.strerror})") from None
     dataset = Dataset(pointer_file, parse_pointer(text, where), root)
-    real_root = root.resolve()
-    if not is_within(dataset.path.parent.resolve(), real_root) or (
-        dataset.path.is_symlink() and not is_within(dataset.path.resolve(), real_root)
-    ):
+    if leads_outside(dataset.path, root.resolve()):
         raise PointerError(where, f"path {dataset.pointer.path!r} leads outside the project")
     return dataset
 

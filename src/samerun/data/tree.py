@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from samerun._exceptions import StoreError
-from samerun.data.paths import check_relative
 from samerun.hashing import split_oid
+from samerun.paths import check_relative
 from samerun.store.objects import ObjectStore
 
 TREE_FORMAT = "samerun.tree/1"

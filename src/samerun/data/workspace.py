@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from samerun._exceptions import UsageError
-from samerun.data.paths import inside, project_relative
 from samerun.data.pointer import (
     SUFFIX,
     Dataset,
@@ -22,6 +21,7 @@ from samerun.data.pointer import (
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import Changes, changes_since, snapshot
 from samerun.data.statcache import StatCache, project_cache
+from samerun.paths import inside, project_relative
 from samerun.store.project import STORE_DIRNAME, Project
 
 if TYPE_CHECKING:

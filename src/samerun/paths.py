@@ -1,4 +1,8 @@
-"""Checks on paths read from pointer files, trees and the workspace: nothing leaves its root."""
+"""Checks on paths read from records, pointer files, trees and the workspace: nothing leaves its root.
+
+A bottom layer, like :mod:`samerun.hashing`: the recorder, ``capture/`` and ``data/`` all check
+paths here, and it imports nothing of theirs.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +29,18 @@ def check_relative(path: str, where: str) -> str:
     return path
 
 
+def leads_outside(target: Path, real_root: Path) -> bool:
+    """Whether ``target``'s directory, or ``target`` itself when it is a symlink, resolves
+    outside ``real_root`` (already resolved)."""
+    return not is_within(target.parent.resolve(), real_root) or (
+        target.is_symlink() and not is_within(target.resolve(), real_root)
+    )
+
+
 def inside(root: Path, relative: str, where: str) -> Path:
     """``root / relative`` after checking that no symlink on the way leads out of ``root``."""
     target = root / check_relative(relative, where)
-    real_root = root.resolve()
-    if not is_within(target.parent.resolve(), real_root) or (
-        target.is_symlink() and not is_within(target.resolve(), real_root)
-    ):
+    if leads_outside(target, root.resolve()):
         raise UnsafePath(relative, where, f"a symlink leads outside {root}")
     return target
 
