@@ -9,6 +9,34 @@ The Python API::
             samerun.log_metric("loss", 1 / (step + 1), step=step)
         samerun.log_artifact("model.pkl")
 
+Reading runs back (see :mod:`samerun.api` and the filter grammar in :mod:`samerun.query`)::
+
+    for run in samerun.runs(filter="metrics.accuracy > 0.9", order_by=["metrics.accuracy desc"]):
+        print(run.id, run.name, run.metrics["accuracy"].last)
+    samerun.get_run("last").metric_history("loss", max_points=1500)
+    samerun.compare("1a2b", "last")
+
+Every error samerun raises on purpose is a :class:`SamerunError`; ``str(err)`` is one sentence::
+
+    SamerunError
+    ├── UsageError                 the request is malformed; exit status 2 on the command line
+    │   ├── ConfigError            a config file is missing or unparsable
+    │   ├── PathOutsideProject     a path resolves outside the project root
+    │   ├── PointerError           a dataset pointer file is malformed
+    │   ├── UnsafePath             a path from a record would leave its root
+    │   └── FilterError            a run filter or sort key is malformed
+    ├── CaptureError               recording a pillar failed
+    │   └── FileChanged            a file changed while it was hashed
+    ├── StoreError                 the metadata or object store failed
+    │   ├── ObjectNotFound         an object a record names is missing
+    │   ├── ObjectCorrupt          an object no longer matches its hash
+    │   └── RemoteError            a data remote is unknown or unreachable
+    ├── RunNotFound                a run reference matched no run, or several
+    ├── RunStateError              the run's state does not allow the operation
+    ├── WorkspaceConflict          a checkout would overwrite unsaved files
+    ├── ReplayError                a run cannot be replayed as recorded
+    └── TraceNotFound              a run recorded no trace
+
 Names are imported on first use, so ``import samerun`` costs next to nothing (the command line
 imports it on every call) and never imports a framework such as torch.
 """
@@ -18,9 +46,40 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from samerun._exceptions import SamerunError
+from samerun._exceptions import (
+    CaptureError,
+    ConfigError,
+    FileChanged,
+    FilterError,
+    ObjectCorrupt,
+    ObjectNotFound,
+    PathOutsideProject,
+    PointerError,
+    RemoteError,
+    ReplayError,
+    RunNotFound,
+    RunStateError,
+    SamerunError,
+    StoreError,
+    TraceNotFound,
+    UnsafePath,
+    UsageError,
+    WorkspaceConflict,
+)
 
 if TYPE_CHECKING:
+    from samerun.api import (
+        MetricBucket,
+        MetricHistory,
+        RecordedRun,
+        RunInfo,
+        RunPage,
+        RunReader,
+        compare,
+        get_run,
+        runs,
+        set_tags,
+    )
     from samerun.seeding import ReproducibilityWarning, Seeding, derive_seed, seed_everything
     from samerun.tracking import (
         Run,
@@ -40,26 +99,73 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CaptureError",
+    "ConfigError",
+    "FileChanged",
+    "FilterError",
+    "MetricBucket",
+    "MetricHistory",
+    "ObjectCorrupt",
+    "ObjectNotFound",
+    "PathOutsideProject",
+    "PointerError",
+    "RecordedRun",
+    "RemoteError",
+    "ReplayError",
     "ReproducibilityWarning",
     "Run",
+    "RunInfo",
+    "RunNotFound",
+    "RunPage",
+    "RunReader",
+    "RunStateError",
     "SamerunError",
     "Seeding",
+    "StoreError",
+    "TraceNotFound",
+    "UnsafePath",
+    "UsageError",
+    "WorkspaceConflict",
     "__version__",
     "active_run",
+    "compare",
     "derive_seed",
     "end_run",
     "get_params",
+    "get_run",
     "log_artifact",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "runs",
     "seed_everything",
+    "set_tags",
     "start_run",
     "trace",
     "use_dataset",
 ]
-_FROM_SEEDING = {"ReproducibilityWarning", "Seeding", "derive_seed", "seed_everything"}
+#: Where each lazily imported public name lives; the rest come from samerun.tracking.
+_HOMES = {
+    **dict.fromkeys(
+        ("ReproducibilityWarning", "Seeding", "derive_seed", "seed_everything"), "samerun.seeding"
+    ),
+    **dict.fromkeys(
+        (
+            "MetricBucket",
+            "MetricHistory",
+            "RecordedRun",
+            "RunInfo",
+            "RunPage",
+            "RunReader",
+            "compare",
+            "get_run",
+            "runs",
+            "set_tags",
+        ),
+        "samerun.api",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -67,8 +173,7 @@ def __getattr__(name: str) -> Any:
     if name == "torch":
         value = importlib.import_module("samerun.torch")
     elif name in __all__:
-        home = "samerun.seeding" if name in _FROM_SEEDING else "samerun.tracking"
-        value = getattr(importlib.import_module(home), name)
+        value = getattr(importlib.import_module(_HOMES.get(name, "samerun.tracking")), name)
     else:
         raise AttributeError(f"module 'samerun' has no attribute {name!r}")
     globals()[name] = value

@@ -1,4 +1,7 @@
-"""One error tree: every failure samerun reports is a :class:`SamerunError`."""
+"""One error tree: every failure samerun reports is a :class:`SamerunError`.
+
+The tree is drawn in the docstring of :mod:`samerun`, which exports every class.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,17 @@ class PathOutsideProject(UsageError):
         super().__init__(f"{path} is outside the project root {root}; use a path inside it")
         self.path = path
         self.root = root
+
+
+class FilterError(UsageError):
+    """A filter or sort key that does not parse, names an unknown field, or compares nonsense."""
+
+    def __init__(self, text: str, position: int | None, reason: str) -> None:
+        where = "" if position is None else f" at column {position + 1}"
+        super().__init__(f"filter {text!r}{where}: {reason}")
+        self.text = text
+        self.position = position
+        self.reason = reason
 
 
 class CaptureError(SamerunError):

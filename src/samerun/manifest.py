@@ -17,7 +17,7 @@ from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
 from samerun.hashing import canonical_json, hash_json
-from samerun.status import EntryKind, RunStatus, entry_kind, run_status
+from samerun.status import EntryKind, RunStatus, Verdict, entry_kind, run_status
 
 SCHEMA = "samerun.run/1"
 
@@ -242,6 +242,28 @@ class Outputs:
             metrics={k: MetricSummary.from_dict(m) for k, m in data.get("metrics", {}).items()},
             trace=TraceSummary.from_dict(data["trace"]) if data.get("trace") else None,
         )
+
+
+@dataclass(frozen=True)
+class VerificationRecord:
+    """One verification of a run, as its history keeps it (newest last)."""
+
+    replay: str | None  # the replay's run id (None when nothing could be replayed)
+    verdict: Verdict
+    at: float
+    report: dict[str, Any]  # what ``samerun verify --json`` printed: causes, drift, comparison
+
+    @property
+    def causes(self) -> list[str]:
+        return [str(c) for c in self.report.get("causes", [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "replay": self.replay,
+            "verdict": self.verdict,
+            "at": self.at,
+            "details": self.report,
+        }
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,7 @@ def _summarize(
 
 def store_artifact(root: Path, objects: ObjectStore, path: str | os.PathLike[str]) -> Artifact:
     """Store a file or directory of the project as an artifact, as it is right now."""
-    from samerun.data.tree import store_tree
+    from samerun.data.scan import store_tree
 
     relative = project_relative(root, path)
     absolute = root / relative
@@ -334,7 +334,7 @@ def complete(
     )
     canonical = final.canonical()
     done = RunCompletion(
-        status=final.status,
+        status=status,
         ended_at=final.ended_at or time.time(),
         exit_code=exit_code,
         signal=signal,
@@ -345,6 +345,7 @@ def complete(
         manifest_oid=store.objects.put_bytes(canonical),
         summary={k: m.last for k, m in final.outputs.metrics.items()},
         params=final.inputs.params,
+        metric_summaries=final.outputs.metrics,
         name=final.name,
         metrics=collected.metrics,
         artifacts=[(a.path, a.oid, a.size, a.kind) for a in final.outputs.artifacts],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sqlite3
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from samerun._exceptions import RunNotFound, StoreError
+from samerun.manifest import MetricSummary
 from samerun.store.meta import (
     MetaStore,
     RunCompletion,
@@ -52,7 +52,7 @@ def make_row(run_id: str, started_at: float = T0, **changes: Any) -> RunRow:
 
 def make_completion(**changes: Any) -> RunCompletion:
     done = RunCompletion(
-        status="completed",
+        status="finished",
         name="baseline",
         ended_at=T0 + 12.5,
         exit_code=0,
@@ -60,10 +60,14 @@ def make_completion(**changes: Any) -> RunCompletion:
         error=None,
         input_fp="blake3:" + "2" * 64,
         output_fp="blake3:" + "3" * 64,
-        manifest='{"schema":"samerun.run/1","status":"completed"}',
+        manifest='{"schema":"samerun.run/1","status":"finished"}',
         manifest_oid="blake3:" + "4" * 64,
         summary={"loss": 0.125, "accuracy": 0.9},
         params={"lr": 0.1, "model": {"depth": 3}, "name": "adam", "flag": True},
+        metric_summaries={
+            "loss": MetricSummary(0.5, 1, 2, 0.5, 1.0, "blake3:" + "6" * 64),
+            "acc": MetricSummary(0.75, 0, 1, 0.75, 0.75, "blake3:" + "7" * 64),
+        },
         metrics=[("loss", 0, 1.0, T0 + 1), ("loss", 1, 0.5, T0 + 2), ("acc", 0, 0.75, T0 + 3)],
         artifacts=[("model.pkl", "blake3:" + "5" * 64, 123, "file")],
     )
@@ -88,8 +92,7 @@ def query(store: MetaStore, sql: str, **args: Any) -> list[tuple[Any, ...]]:
 
 
 def params_of(store: MetaStore, run_id: str) -> dict[str, Any]:
-    rows = query(store, "SELECT key, value FROM params WHERE run_id = :id", id=run_id)
-    return {k: json.loads(v) for k, v in rows}
+    return store.params_of([run_id])[run_id]
 
 
 def artifacts_of(store: MetaStore, run_id: str) -> list[tuple[Any, ...]]:
@@ -252,12 +255,6 @@ def test_manifest_of_an_unknown_run(store: MetaStore) -> None:
         store.manifest_json(rid("ee"))
 
 
-def test_update_manifest(store: MetaStore) -> None:
-    store.insert_run(make_row(rid("ab")), "{}")
-    store.update_manifest(rid("ab"), '{"updated": true}')
-    assert store.manifest_json(rid("ab")) == '{"updated": true}'
-
-
 def test_list_runs_newest_first_with_limit_and_offset(store: MetaStore) -> None:
     started = {"a1": T0 + 3, "b2": T0 + 1, "c3": T0 + 3, "d4": T0 + 2, "e5": T0 + 0.5}
     for prefix, at in started.items():
@@ -280,7 +277,7 @@ def test_complete_run_writes_the_row_params_metrics_and_artifacts(store: MetaSto
     assert store.complete_run(run_id, done) is True
 
     row = store.resolve(run_id)
-    assert row.status == "completed"
+    assert row.status == "finished"
     assert row.name == "baseline"
     assert row.ended_at == T0 + 12.5
     assert row.duration_s == 12.5
@@ -292,7 +289,8 @@ def test_complete_run_writes_the_row_params_metrics_and_artifacts(store: MetaSto
     assert query(store, "SELECT manifest_oid FROM runs") == [(done.manifest_oid,)]
     assert store.running_runs() == []
 
-    assert params_of(store, run_id) == done.params
+    assert params_of(store, run_id) == {"lr": 0.1, "model.depth": 3, "name": "adam", "flag": True}
+    assert store.metric_summaries([run_id])[run_id] == done.metric_summaries
     assert store.metric_series(run_id, "loss") == [(0, 1.0, T0 + 1), (1, 0.5, T0 + 2)]
     assert store.metric_series(run_id, "acc") == [(0, 0.75, T0 + 3)]
     assert store.metric_series(run_id, "missing") == []
@@ -313,7 +311,7 @@ def test_complete_run_only_once(store: MetaStore) -> None:
     )
     assert store.complete_run(run_id, late) is False
     row = store.resolve(run_id)
-    assert (row.status, row.exit_code) == ("completed", 0)
+    assert (row.status, row.exit_code) == ("finished", 0)
     assert params_of(store, run_id)["lr"] == 0.1
     assert store.metric_count(run_id) == 3
     assert [a[0] for a in artifacts_of(store, run_id)] == ["model.pkl"]

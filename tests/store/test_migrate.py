@@ -36,7 +36,7 @@ SEED: dict[str, list[dict[str, Any]]] = {
         {
             "id": RUN_ID,
             "name": "old run",
-            "status": "completed",
+            "status": "finished",
             "started_at": T0,
             "ended_at": T0 + 3,
             "exit_code": 0,

@@ -191,25 +191,78 @@ def record(
 
 
 @app.command()
-@click.option("--limit", "-l", default=20, show_default=True, help="How many recent runs to show.")
-@click.option("--all", "show_all", is_flag=True, help="Show every run.")
+@click.option(
+    "--filter",
+    "-f",
+    "filter_",
+    metavar="EXPR",
+    help='Only runs matching EXPR, e.g. "metrics.accuracy > 0.9 and params.lr < 0.1".',
+)
+@click.option(
+    "--sort",
+    "-s",
+    "order_by",
+    multiple=True,
+    metavar="FIELD [desc]",
+    help='Order by a field, e.g. "metrics.accuracy desc" (repeatable; newest first by default).',
+)
+@click.option("--limit", "-l", default=20, show_default=True, help="How many runs a page shows.")
+@click.option(
+    "--page", "page_token", metavar="TOKEN", help="The page token a previous page printed."
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every matching run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-def runs(limit: int, show_all: bool, as_json: bool) -> None:
-    """List runs, newest first: id, name, status, start, duration, key metrics, seed, commit.
+def runs(
+    filter_: str | None,
+    order_by: tuple[str, ...],
+    limit: int,
+    page_token: str | None,
+    show_all: bool,
+    as_json: bool,
+) -> None:
+    """List runs, newest first: id, name, status, verdict, start, duration, seed, commit, metrics.
+
+    A filter compares metrics.KEY (the last value), params.KEY (dotted for nested params),
+    tags.KEY and the attributes id, name, status, verdict, started, ended, duration, seed,
+    commit, dirty and replay_of, with = != < <= > >= in (...) and like, joined by and, or,
+    not and parentheses. Times are ISO dates: started >= '2026-11-01'.
 
     \b
     Example:
-      samerun runs --limit 50
+      samerun runs --filter "metrics.accuracy > 0.9 and status = 'finished'" \\
+          --sort "metrics.accuracy desc" --limit 10
     """
+    from samerun.api import RunReader
+    from samerun.query import parse, parse_order
+
+    if filter_ is not None:
+        parse(filter_)  # a malformed filter is reported before any store is opened
+    parse_order(list(order_by))
     store = open_project_store()
     try:
-        rows = store.meta.list_runs(limit=None if show_all else limit)
+        reader = RunReader(store)
+        page = reader.runs(filter_, order_by, None if show_all else limit, page_token)
         if as_json:
-            render.print_json([r.to_dict() for r in rows])
-        else:
-            render.runs_table(rows, store.meta.count_runs())
+            render.print_json([r.to_dict() for r in page])
+            return
+        total = reader.count(filter_)
     finally:
         store.close()
+    render.runs_table(
+        list(page),
+        total,
+        focus=_metric_keys(filter_, order_by),
+        filtered=filter_ is not None,
+        next_page=page.next_page_token,
+    )
+
+
+def _metric_keys(filter_: str | None, order_by: tuple[str, ...]) -> list[str]:
+    """The metrics a listing should show first: those it is sorted or filtered by."""
+    from samerun.query import metric_keys, parse, parse_order
+
+    keys = [k.field.key for k in parse_order(list(order_by)) if k.field.kind == "metric"]
+    return keys + [k for k in metric_keys(parse(filter_)) if k not in keys] if filter_ else keys
 
 
 @app.command()
@@ -234,7 +287,9 @@ def show(run: str, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        render.print_json({**manifest.to_dict(), "verifications": verifications})
+        render.print_json(
+            {**manifest.to_dict(), "verifications": [v.to_dict() for v in verifications]}
+        )
     else:
         render.show_manifest(manifest, verifications)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from samerun.manifest import Manifest
+    from samerun.manifest import Manifest, VerificationRecord
     from samerun.store.meta import RunRow
 
 VERDICT_MARK = {
@@ -85,15 +85,36 @@ def commit_label(commit: str | None, dirty: bool | None) -> str:
     return f"{label}[yellow]+dirty[/]" if dirty else label
 
 
-def runs_table(rows: list[RunRow], total: int, key_metrics: int = 2) -> None:
-    """The runs as a table; the metrics column wraps so the others never get cut."""
+def runs_table(
+    rows: list[RunRow],
+    total: int,
+    key_metrics: int = 2,
+    *,
+    focus: list[str] | None = None,
+    filtered: bool = False,
+    next_page: str | None = None,
+) -> None:
+    """The runs as a table; the metrics column wraps so the others never get cut.
+
+    ``focus`` names metrics to show first (those a listing is sorted or filtered by).
+    """
     from rich.table import Table
     from rich.text import Text
 
     out = console()
     if not rows:
-        out.print("no runs yet: record one with `samerun record -- python train.py`")
+        if filtered:
+            out.print("no runs match the filter")
+        else:
+            out.print("no runs yet: record one with `samerun record -- python train.py`")
         return
+    focus = focus or []
+
+    def shown_metrics(summary: dict[str, float]) -> str:
+        keys = [k for k in focus if k in summary]
+        keys += [k for k in summary if k not in keys][: max(0, key_metrics - len(keys))]
+        return "  ".join(f"{k}={summary[k]:.4g}" for k in keys)
+
     columns = (
         "id",
         "name",
@@ -115,7 +136,7 @@ def runs_table(rows: list[RunRow], total: int, key_metrics: int = 2) -> None:
             duration(row.duration_s),
             "-" if row.seed is None else str(row.seed),
             commit_label(row.commit_sha, row.dirty),
-            "  ".join(f"{k}={v:.4g}" for k, v in list(row.summary.items())[:key_metrics]),
+            shown_metrics(row.summary),
         )
         for row in rows
     ]
@@ -130,8 +151,15 @@ def runs_table(rows: list[RunRow], total: int, key_metrics: int = 2) -> None:
     for line in cells:
         table.add_row(*line)
     out.print(table)
-    if total > len(rows):
-        out.print(f"[dim]showing {len(rows)} of {total} runs; --limit N or --all for more[/]")
+    matching = "matching runs" if filtered else "runs"
+    if next_page is not None:
+        out.print(
+            f"[dim]showing {len(rows)} of {total} {matching}; next page: --page {next_page}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif total > len(rows):
+        out.print(f"[dim]showing {len(rows)} of {total} {matching}[/]", highlight=False)
 
 
 def _section(title: str, pairs: list[tuple[str, Any]]) -> None:
@@ -147,7 +175,7 @@ def _section(title: str, pairs: list[tuple[str, Any]]) -> None:
     out.print(table)
 
 
-def show_manifest(manifest: Manifest, verifications: list[dict[str, Any]]) -> None:
+def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -> None:
     from rich.table import Table
 
     out = console()
@@ -265,8 +293,8 @@ def show_manifest(manifest: Manifest, verifications: list[dict[str, Any]]) -> No
         "Verification",
         [
             (
-                when(v["at"]),
-                f"{v['verdict']}" + (f" (replay {v['replay'][:8]})" if v["replay"] else ""),
+                when(v.at),
+                v.verdict + (f" (replay {v.replay[:8]})" if v.replay else ""),
             )
             for v in verifications
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from samerun._exceptions import RunNotFound, StoreError
 from samerun.capture.code import strip_url_credentials
+from samerun.manifest import MetricSummary, VerificationRecord
+from samerun.status import EndStatus, RunStatus, Verdict, run_status, verdict
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -35,7 +37,7 @@ class RunRow:
 
     id: str
     name: str | None
-    status: str
+    status: RunStatus
     started_at: float
     ended_at: float | None
     exit_code: int | None
@@ -51,14 +53,16 @@ class RunRow:
     pid_started: float
     summary: dict[str, float] = field(default_factory=dict)
     replay_of: str | None = None
-    verdict: str | None = None  # of the latest verification
+    verdict: Verdict | None = None  # of the latest verification
     verified_at: float | None = None
 
     @classmethod
     def from_sql(cls, row: Sequence[Any]) -> RunRow:
         values = list(row)
+        values[2] = run_status(values[2])
         values[10] = None if values[10] is None else bool(values[10])
         values[16] = json.loads(values[16]) if values[16] else {}
+        values[18] = None if values[18] is None else verdict(values[18])
         return cls(*values)
 
     def to_sql(self) -> dict[str, Any]:
@@ -98,7 +102,7 @@ class RunRow:
 class RunCompletion:
     """Everything written when a run ends, in one transaction."""
 
-    status: str
+    status: EndStatus
     name: str | None
     ended_at: float
     exit_code: int | None
@@ -110,6 +114,7 @@ class RunCompletion:
     manifest_oid: str | None
     summary: dict[str, float]
     params: dict[str, Any]
+    metric_summaries: Mapping[str, MetricSummary]
     metrics: Iterable[tuple[str, int, float, float]]
     artifacts: Sequence[tuple[str, str, int, str]]
 
@@ -201,17 +206,11 @@ class MetaStore:
         with self._write() as conn:
             conn.execute(runs.insert().values(**values, manifest=manifest))
 
-    def update_manifest(self, run_id: str, manifest: str) -> None:
-        from samerun.store.schema import runs
-
-        with self._write() as conn:
-            conn.execute(runs.update().where(runs.c.id == run_id).values(manifest=manifest))
-
     def complete_run(self, run_id: str, done: RunCompletion) -> bool:
         """Write the end of a run if it is still ``running``; False if someone else already did."""
         import sqlalchemy as sa
 
-        from samerun.store.schema import artifacts, params, runs
+        from samerun.store.schema import artifacts, metric_summaries, params, runs
 
         with self._write() as conn:
             updated = conn.execute(
@@ -233,12 +232,30 @@ class MetaStore:
             )
             if updated.rowcount != 1:
                 return False
-            if done.params:
+            leaves = param_rows(done.params)
+            if leaves:
                 conn.execute(
                     params.insert(),
                     [
-                        {"run_id": run_id, "key": k, "value": json.dumps(v)}
-                        for k, v in done.params.items()
+                        {"run_id": run_id, "key": k, "value": v, "number": n, "text": t}
+                        for k, v, n, t in leaves
+                    ],
+                )
+            if done.metric_summaries:
+                conn.execute(
+                    metric_summaries.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "key": key,
+                            "last": _finite(m.last),
+                            "step": m.step,
+                            "min": _finite(m.min),
+                            "max": _finite(m.max),
+                            "count": m.count,
+                            "series": m.series,
+                        }
+                        for key, m in done.metric_summaries.items()
                     ],
                 )
             _insert_metrics(conn, run_id, done.metrics)
@@ -252,8 +269,21 @@ class MetaStore:
                 )
         return True
 
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
+        """Set (or, with None, remove) tags of a run; they are labels, not part of its record."""
+        import sqlalchemy as sa
+
+        from samerun.store.schema import tags as table
+
+        with self._write() as conn:
+            for key, value in tags.items():
+                where = sa.and_(table.c.run_id == run_id, table.c.key == key)
+                conn.execute(table.delete().where(where))
+                if value is not None:
+                    conn.execute(table.insert().values(run_id=run_id, key=key, value=value))
+
     def add_verification(
-        self, *, run_id: str, replay_id: str | None, verdict: str, details: dict[str, Any]
+        self, *, run_id: str, replay_id: str | None, verdict: Verdict, details: dict[str, Any]
     ) -> None:
         """Append a verification to the run's history and make it the run's latest verdict."""
         import time
@@ -330,16 +360,66 @@ class MetaStore:
         sql = "SELECT count(*) FROM metrics WHERE run_id = :id"
         return int(self._reader.rows(sql, {"id": run_id})[0][0])
 
-    def verifications(self, run_id: str) -> list[dict[str, Any]]:
+    def verifications(self, run_id: str) -> list[VerificationRecord]:
         """The run's verification history, oldest first."""
         sql = (
             "SELECT replay_id, verdict, created_at, details FROM verifications"
             " WHERE run_id = :id ORDER BY created_at, id"
         )
         return [
-            {"replay": r, "verdict": v, "at": t, "details": json.loads(d)}
+            VerificationRecord(r, verdict(v), t, json.loads(d))
             for r, v, t, d in self._reader.rows(sql, {"id": run_id})
         ]
+
+    def select(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query built by :mod:`samerun.query` (named ``:parameters``)."""
+        return self._reader.rows(sql, dict(params))
+
+    def metric_summaries(self, run_ids: Sequence[str]) -> dict[str, dict[str, MetricSummary]]:
+        """Each run's metric summaries, by run id and key (for a page of runs)."""
+        found: dict[str, dict[str, MetricSummary]] = {run_id: {} for run_id in run_ids}
+        for run_id, key, last, step, low, high, count, series in self._for_runs(
+            "SELECT run_id, key, last, step, min, max, count, series FROM metric_summaries", run_ids
+        ):
+            found[run_id][key] = MetricSummary(
+                last=_nan(last),
+                step=step,
+                count=count,
+                min=_nan(low),
+                max=_nan(high),
+                series=series,
+            )
+        return found
+
+    def params_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each run's params as flat dotted keys, by run id (for a page of runs)."""
+        found: dict[str, dict[str, Any]] = {run_id: {} for run_id in run_ids}
+        for run_id, key, value in self._for_runs("SELECT run_id, key, value FROM params", run_ids):
+            found[run_id][key] = json.loads(value)
+        return found
+
+    def tags_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Each run's tags, by run id."""
+        found: dict[str, dict[str, str]] = {run_id: {} for run_id in run_ids}
+        for run_id, key, value in self._for_runs("SELECT run_id, key, value FROM tags", run_ids):
+            found[run_id][key] = value
+        return found
+
+    def keys(self, table: str) -> list[str]:
+        """Every distinct key of ``params``, ``metric_summaries`` or ``tags``, sorted."""
+        if table not in ("params", "metric_summaries", "tags"):
+            raise ValueError(f"no keys table {table!r}")
+        return sorted(str(k) for (k,) in self._reader.rows(f"SELECT DISTINCT key FROM {table}", {}))
+
+    def _for_runs(self, select: str, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """``select`` restricted to ``run_ids``, in batches that stay under SQL's bind limits."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(run_ids), 500):
+            batch = run_ids[start : start + 500]
+            marks = ", ".join(f":r{i}" for i in range(len(batch)))
+            args = {f"r{i}": run_id for i, run_id in enumerate(batch)}
+            rows += self._reader.rows(f"{select} WHERE run_id IN ({marks}) ORDER BY key", args)
+        return rows
 
     def schema_revision(self) -> str | None:
         try:
@@ -363,6 +443,44 @@ def _insert_metrics(
     ]
     for start in range(0, len(rows), 50_000):
         conn.exec_driver_sql(sql, rows[start : start + 50_000])
+
+
+def param_rows(params: Mapping[str, Any]) -> list[tuple[str, str, float | None, str]]:
+    """(dotted key, JSON text, number or None, text) for each leaf of nested ``params``.
+
+    A number's ``number`` is the number; a string's ``text`` is the string itself, any other
+    value's is its JSON text. Empty mappings and lists are leaves too.
+    """
+    rows = []
+    for key, value in _leaves(params, ""):
+        text = json.dumps(value, sort_keys=True)
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        rows.append(
+            (
+                key,
+                text,
+                None if number is None else float(number),
+                value if isinstance(value, str) else text,
+            )
+        )
+    return rows
+
+
+def _leaves(value: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for key, item in value.items():
+        if isinstance(item, Mapping) and item:
+            yield from _leaves(item, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", item
+
+
+def _finite(value: float) -> float | None:
+    """SQLite cannot store a NaN REAL: NaN is written as NULL."""
+    return None if math.isnan(value) else value
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _first_line(err: BaseException) -> str:

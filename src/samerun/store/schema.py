@@ -36,12 +36,43 @@ runs = sa.Table(
     sa.Index("ix_runs_replay_of", "replay_of"),
 )
 
+# One row per param leaf: nested params are flattened to dotted keys (``model.lr``). ``value`` is
+# the JSON text; ``number`` holds a numeric value and ``text`` a string's own text (else the JSON
+# text), so filters compare numbers as numbers and strings as strings.
 params = sa.Table(
     "params",
     metadata,
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+    sa.Column("number", sa.Float, nullable=True),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Index("ix_params_key_number", "key", "number"),
+)
+
+# Each metric's summary, for filtering and sorting runs by it (``last`` is NULL for NaN).
+metric_summaries = sa.Table(
+    "metric_summaries",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("last", sa.Float, nullable=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("min", sa.Float, nullable=True),
+    sa.Column("max", sa.Float, nullable=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("series", sa.String(80), nullable=False),
+    sa.Index("ix_metric_summaries_key_last", "key", "last"),
+)
+
+# Labels set on a run after it was recorded; they are not part of the record or its identity.
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_tags_key_value", "key", "value"),
 )
 
 # ``value`` is NULL for NaN: SQLite cannot store a NaN REAL.

@@ -15,6 +15,7 @@ from typing import Any
 
 from samerun._exceptions import StoreError
 from samerun.manifest import Artifact, Manifest
+from samerun.status import Verdict
 from samerun.store.objects import ObjectStore
 from samerun.verify.comparators import Closeness, Tolerance, compare_series, compare_versions
 
@@ -78,7 +79,7 @@ class Comparison:
         return [layer.layer for layer in self.inputs if layer.differs]
 
     @property
-    def outputs_verdict(self) -> str:
+    def outputs_verdict(self) -> Verdict:
         """``identical``, ``equivalent`` or ``diverged``, from the outputs alone."""
         statuses = {o.status for o in self.outputs}
         if statuses <= {"identical"}:

@@ -24,6 +24,7 @@ from samerun.capture.envvars import REDACTED, capture_env_vars
 from samerun.launcher import record, resolve_interpreter
 from samerun.manifest import Manifest
 from samerun.recorder import RunRequest, load_manifest
+from samerun.status import Verdict
 from samerun.store.project import Project, Store, open_store
 from samerun.tracing.compare import Divergence, first_divergence
 from samerun.tracing.model import Trace
@@ -31,7 +32,12 @@ from samerun.tracing.stored import journal_trace, read_trace
 from samerun.verify.comparators import Tolerance
 from samerun.verify.compare import Change, Comparison, compare_runs, dict_changes
 
-EXIT_CODES = {"identical": 0, "equivalent": 0, "diverged": 1, "not-replayable": 2}
+EXIT_CODES: dict[Verdict, int] = {
+    "identical": 0,
+    "equivalent": 0,
+    "diverged": 1,
+    "not-replayable": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class Verification:
     """The outcome of ``samerun verify``."""
 
     run_id: str
-    verdict: str  # identical, equivalent, diverged or not-replayable
+    verdict: Verdict
     drift: list[Change] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     comparison: Comparison | None = None

@@ -1,0 +1,379 @@
+"""The public read API: list, filter and page through runs, read one run, compare two.
+
+The command line, the web pages, the team server and the model registry all read runs through
+this module::
+
+    import samerun
+
+    for run in samerun.runs(filter="metrics.accuracy > 0.9", order_by=["metrics.accuracy desc"]):
+        print(run.id, run.name, run.status, run.metrics["accuracy"].last)
+    run = samerun.get_run("last")
+    run.metric_history("loss", max_points=1500)
+    samerun.compare("1a2b", "last")
+
+Module-level functions read the current project's store (found from the working directory, or
+``project=``); :class:`RunReader` reads an already open store. Filters are parsed and compiled to
+SQL by :mod:`samerun.query`; pages are cut by keyset, so page N costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import json
+import math
+import sys
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, overload
+
+from samerun import query
+from samerun._exceptions import StoreError, UsageError
+from samerun.hashing import hash_bytes
+from samerun.journal import read_journal
+from samerun.manifest import Manifest, MetricSummary, VerificationRecord
+from samerun.recorder import SERIES_MAGIC
+from samerun.status import RunStatus
+from samerun.store.meta import RUN_COLUMNS, RunRow
+from samerun.store.objects import ObjectStore
+from samerun.store.project import Project, Store, find_root, open_store
+from samerun.verify.comparators import Tolerance
+from samerun.verify.compare import Comparison, compare_runs
+
+#: Listing columns, as selected from the runs table aliased ``r``.
+_COLUMNS = ", ".join(f"r.{c.strip()}" for c in RUN_COLUMNS.split(","))
+_WIDTH = len(RUN_COLUMNS.split(","))
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class RunInfo(RunRow):
+    """A run as listings show it: its row, plus params (dotted keys), metric summaries, tags."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "params": self.params, "tags": self.tags}
+
+
+@dataclass(frozen=True)
+class RunPage(Sequence[RunInfo]):
+    """One page of runs; pass ``next_page_token`` back to get the next (None on the last)."""
+
+    runs: list[RunInfo]
+    next_page_token: str | None = None
+
+    @overload
+    def __getitem__(self, index: int) -> RunInfo: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RunInfo]: ...
+    def __getitem__(self, index: int | slice) -> RunInfo | Sequence[RunInfo]:
+        return self.runs[index]
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __iter__(self) -> Iterator[RunInfo]:
+        return iter(self.runs)
+
+
+@dataclass(frozen=True)
+class MetricBucket:
+    """The points of one step range: how many, their extremes, and the last one."""
+
+    first_step: int
+    last_step: int
+    count: int
+    min: float
+    max: float
+    last: float
+
+
+@dataclass(frozen=True)
+class MetricHistory:
+    """A metric's series, at most ``max_points`` buckets over its step range."""
+
+    key: str
+    points: int  # in the whole series
+    buckets: list[MetricBucket]
+
+    @property
+    def downsampled(self) -> bool:
+        return len(self.buckets) < self.points
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "points": self.points,
+            "downsampled": self.downsampled,
+            "buckets": [vars(b) for b in self.buckets],
+        }
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """One run, typed: its listing fields, its whole manifest and its verification history."""
+
+    info: RunInfo
+    manifest: Manifest
+    verifications: list[VerificationRecord]
+    objects: ObjectStore
+    run_dir: Path  # where a running run journals its metrics
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def name(self) -> str | None:
+        return self.manifest.name
+
+    @property
+    def status(self) -> RunStatus:
+        return self.manifest.status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.manifest.inputs.params
+
+    @property
+    def metrics(self) -> dict[str, MetricSummary]:
+        return self.manifest.outputs.metrics
+
+    def metric_history(self, key: str, max_points: int = 1500) -> MetricHistory:
+        """The series of metric ``key`` in at most ``max_points`` buckets of min, max and last.
+
+        Read from the stored series object with arrays and a binary search per bucket: one
+        Python object per bucket, not per point, so a 1,000,000-point series stays fast.
+        """
+        if max_points < 1:
+            raise UsageError("max_points must be at least 1")
+        summary = self.metrics.get(key)
+        if summary is not None:
+            steps, values = _series_arrays(self.objects.get_bytes(summary.series))
+        elif self.manifest.status == "running":
+            steps, values = _journal_series(self.run_dir, key)
+        else:
+            known = ", ".join(sorted(self.metrics)) or "none"
+            raise UsageError(f"run {self.id[:8]} has no metric {key!r} (it has: {known})")
+        return MetricHistory(key, len(steps), _buckets(steps, values, max_points))
+
+
+def _series_arrays(data: bytes) -> tuple[array[int], array[float]]:
+    """Steps and values of an encoded series (see ``recorder.encode_series``), as arrays."""
+    if not data.startswith(SERIES_MAGIC):
+        raise StoreError("not a samerun metric series")
+    body = memoryview(data)[len(SERIES_MAGIC) :]
+    count = int.from_bytes(body[:8], "little", signed=True)
+    steps, values = array("q"), array("d")
+    steps.frombytes(body[8 : 8 + 8 * count])
+    values.frombytes(body[8 + 8 * count : 8 + 16 * count])
+    if sys.byteorder == "big":
+        steps.byteswap()
+        values.byteswap()
+    return steps, values
+
+
+def _journal_series(run_dir: Path, key: str) -> tuple[array[int], array[float]]:
+    steps, values = array("q"), array("d")
+    for record in read_journal(run_dir):
+        if record[0] == "m" and record[1] == key:
+            steps.append(int(record[2]))
+            values.append(float(record[3]))
+    return steps, values
+
+
+def _buckets(steps: array[int], values: array[float], max_points: int) -> list[MetricBucket]:
+    count = len(steps)
+    if count == 0:
+        return []
+    if not _sorted(steps):
+        order = sorted(range(count), key=steps.__getitem__)  # logged out of step order: rare
+        steps = array("q", (steps[i] for i in order))
+        values = array("d", (values[i] for i in order))
+    if count <= max_points:
+        return [MetricBucket(s, s, 1, v, v, v) for s, v in zip(steps, values, strict=True)]
+    low, high = steps[0], steps[-1]
+    width = (high - low + 1) / max_points
+    has_nan = math.isnan(sum(values))
+    buckets = []
+    start = 0
+    for index in range(1, max_points + 1):
+        end = count if index == max_points else bisect.bisect_left(steps, low + index * width)
+        if end > start:
+            chunk = values[start:end]
+            if has_nan:
+                chunk = array("d", (v for v in chunk if not math.isnan(v))) or array(
+                    "d", [math.nan]
+                )
+            buckets.append(
+                MetricBucket(
+                    steps[start],
+                    steps[end - 1],
+                    end - start,
+                    min(chunk),
+                    max(chunk),
+                    values[end - 1],
+                )
+            )
+            start = end
+    return buckets
+
+
+def _sorted(steps: array[int]) -> bool:
+    return all(a <= b for a, b in pairwise(steps))
+
+
+class RunReader:
+    """Reads the runs of one open store (the store stays open; the caller closes it)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def runs(
+        self,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = DEFAULT_LIMIT,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """A page of runs matching ``filter``, in ``order_by`` order (newest first by default)."""
+        if limit is not None and limit < 1:
+            raise UsageError("limit must be at least 1")
+        node = None if filter is None or not filter.strip() else query.parse(filter)
+        order = query.parse_order(list(order_by))
+        signature = _signature(filter, order_by)
+        after = None if page_token is None else _read_token(page_token, signature)
+        sql, keys = query.search(
+            _COLUMNS, node, order, after=after, limit=None if limit is None else limit + 1
+        )
+        rows = self.store.meta.select(sql.text, sql.params)
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if limit is not None else rows
+        token = _write_token(signature, list(rows[-1][-keys:])) if more else None
+        return RunPage(self._infos([RunRow.from_sql(r[:_WIDTH]) for r in rows]), token)
+
+    def count(self, filter: str | None = None) -> int:
+        """How many runs match ``filter`` (all runs without one)."""
+        node = None if filter is None or not filter.strip() else query.parse(filter)
+        sql = query.count(node)
+        return int(self.store.meta.select(sql.text, sql.params)[0][0])
+
+    def _infos(self, rows: list[RunRow]) -> list[RunInfo]:
+        ids = [r.id for r in rows]
+        meta = self.store.meta
+        params, metrics, tags = meta.params_of(ids), meta.metric_summaries(ids), meta.tags_of(ids)
+        return [
+            RunInfo(**vars(r), params=params[r.id], metrics=metrics[r.id], tags=tags[r.id])
+            for r in rows
+        ]
+
+    def get_run(self, ref: str) -> RecordedRun:
+        """Run ``ref`` (an id, a unique id prefix, or ``last``), typed and whole."""
+        meta = self.store.meta
+        row = meta.resolve(ref)
+        (info,) = self._infos([row])
+        manifest = Manifest.from_json(meta.manifest_json(row.id))
+        return RecordedRun(
+            info,
+            manifest,
+            meta.verifications(row.id),
+            self.store.objects,
+            self.store.project.run_dir(row.id),
+        )
+
+    def compare(self, a: str, b: str, *, tolerance: Tolerance | None = None) -> Comparison:
+        """The layer-by-layer comparison ``samerun diff A B`` renders."""
+        first, second = self.get_run(a).manifest, self.get_run(b).manifest
+        return compare_runs(first, second, self.store.objects, tolerance=tolerance)
+
+    def keys(self) -> dict[str, list[str]]:
+        """Every param, metric and tag key any run has (for column choosers)."""
+        meta = self.store.meta
+        return {
+            "params": meta.keys("params"),
+            "metrics": meta.keys("metric_summaries"),
+            "tags": meta.keys("tags"),
+        }
+
+    def set_tags(self, ref: str, tags: dict[str, str | None]) -> None:
+        """Label run ``ref``; a None value removes the tag. Tags are not part of its record."""
+        for key in tags:
+            if not key or key != key.strip():
+                raise UsageError(f"tag key {key!r}: a tag key is a non-empty word")
+        self.store.meta.set_tags(self.store.meta.resolve(ref).id, tags)
+
+
+def _signature(filter: str | None, order_by: Sequence[str]) -> str:
+    return hash_bytes(json.dumps([filter or "", list(order_by)]).encode())[-16:]
+
+
+def _write_token(signature: str, last: list[Any]) -> str:
+    text = json.dumps({"q": signature, "after": last}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _read_token(token: str, signature: str) -> list[object]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after = data["after"]
+        same_query = data["q"] == signature
+    except (ValueError, TypeError, KeyError):
+        raise UsageError("the page token is malformed; start again from the first page") from None
+    if not same_query or not isinstance(after, list):
+        raise UsageError(
+            "the page token belongs to another filter or order; start again from the first page"
+        )
+    return after
+
+
+@contextmanager
+def _reader(project: str | Path | None) -> Iterator[RunReader]:
+    root = find_root(None if project is None else Path(project))
+    found = Project(root)
+    if not found.exists:
+        raise StoreError(f"no samerun store in {root}; record a run or run `samerun init`")
+    store = open_store(found)
+    try:
+        yield RunReader(store)
+    finally:
+        store.close()
+
+
+def runs(
+    filter: str | None = None,
+    order_by: Sequence[str] = (),
+    limit: int | None = DEFAULT_LIMIT,
+    page_token: str | None = None,
+    *,
+    project: str | Path | None = None,
+) -> RunPage:
+    """A page of the project's runs; see :meth:`RunReader.runs` and :mod:`samerun.query`."""
+    with _reader(project) as reader:
+        return reader.runs(filter, order_by, limit, page_token)
+
+
+def get_run(ref: str, *, project: str | Path | None = None) -> RecordedRun:
+    """One run of the project, typed: ``samerun.get_run("last").metric_history("loss")``."""
+    with _reader(project) as reader:
+        return reader.get_run(ref)
+
+
+def compare(
+    a: str, b: str, *, tolerance: Tolerance | None = None, project: str | Path | None = None
+) -> Comparison:
+    """Compare two runs of the project, layer by layer (what ``samerun diff`` shows)."""
+    with _reader(project) as reader:
+        return reader.compare(a, b, tolerance=tolerance)
+
+
+def set_tags(ref: str, project: str | Path | None = None, **tags: str | None) -> None:
+    """Tag a run of the project: ``samerun.set_tags("last", stage="candidate")``."""
+    with _reader(project) as reader:
+        reader.set_tags(ref, dict(tags))

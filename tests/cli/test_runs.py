@@ -1,0 +1,85 @@
+"""`samerun runs --filter --sort --page`: what a user sees, and one line for a bad filter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import samerun
+from tests.conftest import Cli
+
+
+def record(name: str, accuracy: float, lr: float) -> str:
+    with samerun.start_run(name=name, params={"model": {"lr": lr}}) as run:
+        samerun.log_metric("accuracy", accuracy)
+        samerun.log_metric("loss", 1 - accuracy)
+    return run.id
+
+
+@pytest.fixture
+def three_runs(project: Path) -> list[str]:
+    return [record("low", 0.7, 0.1), record("high", 0.95, 0.01), record("mid", 0.91, 0.1)]
+
+
+def test_filter_and_sort_choose_and_order_the_rows(three_runs: list[str], cli: Cli) -> None:
+    done = cli("runs", "--filter", "metrics.accuracy > 0.9", "--sort", "metrics.accuracy", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert [r["name"] for r in json.loads(done.stdout)] == ["mid", "high"]
+    wide = {"COLUMNS": "160"}
+    table = cli("runs", "-f", "params.model.lr < 0.1", "-s", "metrics.accuracy desc", env=wide)
+    assert "high" in table.stdout
+    assert "low" not in table.stdout
+    assert "accuracy=0.95  loss=0.05" in table.stdout  # the sorted-by metric comes first
+    by_loss = cli("runs", "-f", "metrics.loss < 0.1", env=wide)
+    assert "loss=0.05  accuracy=0.95" in by_loss.stdout  # and so does the filtered-by one
+
+
+def test_pages_name_the_token_of_the_next(three_runs: list[str], cli: Cli) -> None:
+    first = cli("runs", "--sort", "name", "--limit", "2")
+    assert "showing 2 of 3 runs; next page: --page " in first.stdout
+    token = first.stdout.split("--page ")[1].split()[0]
+    second = cli("runs", "--sort", "name", "--limit", "2", "--page", token, "--json")
+    assert [r["name"] for r in json.loads(second.stdout)] == ["mid"]
+
+
+def test_nothing_matching_says_so(three_runs: list[str], cli: Cli) -> None:
+    done = cli("runs", "--filter", "metrics.accuracy > 2")
+    assert done.exit_code == 0
+    assert "no runs match the filter" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("metrics.accuracy >", "at column 19: expected a value"),
+        ("metrics. > 0.9", "`metrics.` needs a key after it"),
+        ("foo.bar = 1", "unknown field 'foo.bar'"),
+        ("params.model.lr > 'abc'", "'abc' is not one"),
+        ("status = 'succeeded'", "unknown run status 'succeeded'"),
+    ],
+)
+def test_a_bad_filter_is_one_line_and_writes_nothing(
+    three_runs: list[str], project: Path, cli: Cli, bad: str, reason: str
+) -> None:
+    store = project / ".samerun" / "meta.db"
+    before = store.read_bytes()
+    done = cli("runs", "--filter", bad)
+    assert done.exit_code == 2
+    assert reason in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    assert store.read_bytes() == before
+
+
+def test_a_bad_filter_creates_no_store(tmp_path: Path, cli: Cli) -> None:
+    done = cli("runs", "--filter", "metrics.", cwd=tmp_path)
+    assert done.exit_code == 2
+    assert not (tmp_path / ".samerun").exists()
+
+
+def test_a_bad_sort_key_is_one_line(three_runs: list[str], cli: Cli) -> None:
+    done = cli("runs", "--sort", "metrics.accuracy sideways")
+    assert done.exit_code == 2
+    assert "the direction is asc or desc" in done.stderr
