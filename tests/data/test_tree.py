@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from samerun._exceptions import UnsafePath
-from samerun.data.tree import TREE_FORMAT, Tree, TreeEntry, store_tree
+from samerun.data.scan import store_tree
+from samerun.data.tree import TREE_FORMAT, Tree, TreeEntry
 from samerun.hashing import canonical_json, hash_bytes
 from samerun.store.objects import LocalObjectStore
 

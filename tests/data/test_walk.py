@@ -42,7 +42,7 @@ def forking(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         started.append(len(share))
         return walking(cls, walker, share, *listed)
 
-    monkeypatch.setattr(walk_module, "_forkable", lambda: True)
+    monkeypatch.setattr(walk_module, "forkable", lambda: True)
     monkeypatch.setattr(walk_module._Child, "walking", classmethod(spy))
     return started
 

@@ -9,17 +9,16 @@ die with their parent so that a killed ``data add`` leaves none behind.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from samerun._exceptions import FileChanged
+from samerun.data.forking import forkable
 from samerun.data.statcache import Entry, entry_for
+from samerun.data.walk import FileStat
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
-
-    from samerun.data.walk import FileStat
 
 #: Work per thread-pool task: small files are batched, each file also counting as this much.
 _BATCH_BYTES = 8 << 20
@@ -109,14 +108,6 @@ def hashed_batches(
     workers = 1 if storer.link and small else min(len(batches), cores)
     with ThreadPoolExecutor(workers, thread_name_prefix="samerun-hash") as threads:
         yield from _cancelling(threads, threads.map(run, batches))
-
-
-def forkable() -> bool:
-    """Whether this process may fork workers: Linux, and no other thread that a fork could
-    catch holding a lock."""
-    import threading
-
-    return sys.platform == "linux" and threading.active_count() == 1
 
 
 def _cancelling(pool: Executor, results: Iterator[Batch]) -> Iterator[Batch]:

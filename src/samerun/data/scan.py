@@ -289,10 +289,17 @@ def snapshot(
         return _snapshot_tree(path, cache, store, link, progress)
 
 
+def store_tree(root: Path, objects: ObjectStore) -> tuple[str, Tree]:
+    """Store every file under ``root`` and the tree naming them: the tree's object id, and it."""
+    snap = snapshot(root, StatCache(), store=objects)
+    assert snap.tree is not None
+    return snap.oid, snap.tree
+
+
 def _snapshot_tree(
     path: Path, cache: StatCache, store: ObjectStore | None, link: bool, progress: Progress
 ) -> Snapshot:
-    from samerun.data.tree import Tree, TreeEntry
+    from samerun.data.tree import Tree, TreeEntry  # start-up: an unchanged status builds none
 
     walked_at = time.time_ns()
     files = walk(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from samerun._exceptions import StoreError
@@ -81,13 +80,3 @@ def _entry(item: Any, where: str) -> TreeEntry:
 def load_tree(objects: ObjectStore, oid: str) -> Tree:
     """The tree object ``oid``, hash-checked and path-checked."""
     return Tree.decode(objects.get_bytes(oid), oid)
-
-
-def store_tree(root: Path, objects: ObjectStore) -> tuple[str, Tree]:
-    """Store every file under ``root`` and the tree naming them; returns the tree's object id."""
-    from samerun.data.scan import snapshot
-    from samerun.data.statcache import StatCache
-
-    snap = snapshot(root, StatCache(), store=objects)
-    assert snap.tree is not None
-    return snap.oid, snap.tree

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple, cast
 
 from samerun._exceptions import UnsafePath
+from samerun.data.forking import forkable
 from samerun.hashing import is_within
 
 #: Suffix of the temp files checkout writes next to their destination (never dataset files).
@@ -109,7 +110,7 @@ def walk_changes(root: Path, listed: Sequence[Row], *, processes: int = 1) -> Di
     walker = _Walker(root)
     if processes > 1:
         walker.expand(4 * processes)
-        if len(walker.pending) >= processes and _forkable():
+        if len(walker.pending) >= processes and forkable():
             return walker.shared(listed, processes)
     walker.drain()
     return difference(walker.sorted(), listed)
@@ -122,12 +123,6 @@ def _joined(parts: list[Difference | None]) -> Difference | None:
         return None
     moved = sorted((f for part in found for f in part.moved), key=itemgetter(0))
     return Difference(moved, sorted(rel for part in found for rel in part.gone))
-
-
-def _forkable() -> bool:
-    from samerun.data.parallel import forkable
-
-    return forkable()
 
 
 class _Walker:
