@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from samerun.capture.randomness import SEED_ENV, choose_seed
+from samerun.capture.randomness import SEED_ENV
 from samerun.journal import FLUSH_INTERVAL_S
 from samerun.manifest import Manifest
-from samerun.recorder import RunRequest, begin, complete, prepare
+from samerun.recorder import Prepared, RunRequest, begin, complete
 from samerun.status import EndStatus
 from samerun.store.project import Store
 from samerun.tracking import PARAMS_FILE, ROOT_ENV, RUN_ID_ENV
@@ -63,6 +63,7 @@ def child_environment(
 def record(
     store: Store,
     request: RunRequest,
+    prepared: Prepared,
     *,
     on_start: Callable[[Manifest], None] = lambda _m: None,
     environ: Mapping[str, str] | None = None,
@@ -72,6 +73,7 @@ def record(
 ) -> Outcome:
     """Record ``request.argv`` as a run of ``store``'s project; returns the finished manifest.
 
+    ``prepared`` is ``request`` checked by :func:`samerun.recorder.prepare` (its seed chosen).
     ``environ`` is the environment the command starts from (default: this process's);
     ``pin_hash_seed=False`` leaves hash randomization on when ``environ`` does not set it;
     ``stdout_to_stderr`` keeps the command's output off stdout (for ``--json`` callers).
@@ -82,11 +84,8 @@ def record(
     base_env = dict(os.environ if environ is None else environ)
     executable = shutil.which(request.argv[0], path=base_env.get("PATH"))
     request = replace(request, interpreter=resolve_interpreter(executable, base_env))
-    prepared = prepare(root, request)
-
-    seed, source = choose_seed(request.seed)
+    seed = prepared.seed
     provisional = child_environment(base_env, "", root, seed, pin_hash_seed=pin_hash_seed)
-    request = replace(request, seed=seed, seed_source=source)
     manifest = begin(store, request, prepared, environ=provisional)
     env = child_environment(base_env, manifest.id, root, seed, pin_hash_seed=pin_hash_seed)
     run_dir = store.project.run_dir(manifest.id)

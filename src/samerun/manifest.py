@@ -11,13 +11,16 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
 from samerun.hashing import canonical_json, hash_json
 from samerun.status import EntryKind, RunStatus, Verdict, entry_kind, run_status
+
+if TYPE_CHECKING:
+    from samerun.store.project import Store
 
 SCHEMA = "samerun.run/1"
 
@@ -343,3 +346,8 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
         return cls.from_dict(json.loads(text))
+
+
+def load_manifest(store: Store, run_id: str) -> Manifest:
+    """The manifest of run ``run_id`` (a full id), as the store holds it."""
+    return Manifest.from_json(store.meta.manifest_json(run_id))

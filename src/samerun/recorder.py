@@ -32,6 +32,7 @@ from samerun.manifest import (
     Manifest,
     MetricSummary,
     Outputs,
+    load_manifest,
     now,
 )
 from samerun.paths import project_relative
@@ -60,9 +61,6 @@ class RunRequest:
     env_vars: Iterable[str] = ()
     outputs: Iterable[str] = ()
     inputs: Iterable[str] = ()  # data the run reads, beyond the project's dataset pointers
-    seed_source: str = (
-        "given"  # where a seed set here came from: "given", or "drawn" by the launcher
-    )
     hash_seed: str | None = None  # the PYTHONHASHSEED the command runs with, if not this process's
     cwd: Path | None = None  # where the command runs; default: the working directory
     replay_of: str | None = None  # the run this one replays
@@ -70,18 +68,24 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class Prepared:
-    """Validated paths and params: everything that can fail on bad input, checked up front."""
+    """The request checked once: paths, params, config and the seed (chosen here, once).
+
+    Everything that can fail on bad input fails in :func:`prepare`, before anything is written;
+    :func:`begin` and the launcher take this and never parse the request again.
+    """
 
     params: dict[str, Any]
     config: ConfigRef | None
     config_bytes: bytes | None
     outputs: list[str]
     cwd: str
+    seed: int
+    seed_source: str  # "given", "launcher" (SAMERUN_SEED) or "drawn"
     inputs: list[str] = field(default_factory=list)
 
 
 def prepare(root: Path, request: RunRequest) -> Prepared:
-    """Check the request against the project; raises before anything is written."""
+    """Check the request against the project and choose its seed; raises before any write."""
     base = request.cwd or Path.cwd()
     cwd = project_relative(root, base)
     outputs = [project_relative(root, p, base=base) for p in request.outputs]
@@ -101,7 +105,8 @@ def prepare(root: Path, request: RunRequest) -> Prepared:
         if rel == "." or not (root / rel).exists():
             raise UsageError(f"--input {given}: name an existing file or directory of the project")
         inputs.append(rel)
-    return Prepared(params, config, config_bytes, outputs, cwd, inputs)
+    seed, source = choose_seed(request.seed)
+    return Prepared(params, config, config_bytes, outputs, cwd, seed, source, inputs)
 
 
 def begin(
@@ -114,9 +119,7 @@ def begin(
     if config is not None and prepared.config_bytes is not None:
         config = replace(config, oid=objects.put_bytes(prepared.config_bytes))
     code = capture_code(root, objects.put_bytes, exclude=prepared.outputs)
-    seed, source = choose_seed(request.seed)
-    if request.seed is not None:
-        source = request.seed_source
+    seed = prepared.seed
     hash_seed = request.hash_seed or _hash_seed_of(environ)
     from samerun.data.inputs import capture_datasets
 
@@ -126,7 +129,9 @@ def begin(
         command=Command(argv=list(request.argv), cwd=prepared.cwd, interpreter=request.interpreter),
         params=prepared.params,
         environment=capture_environment(request.interpreter),
-        randomness=Randomness(seed=seed, seed_source=source, python_hash_seed=hash_seed),
+        randomness=Randomness(
+            seed=seed, seed_source=prepared.seed_source, python_hash_seed=hash_seed
+        ),
         env_vars=capture_env_vars(environ, request.env_vars),
         config=config,
         data=data,
@@ -354,10 +359,6 @@ def complete(
         shutil.rmtree(run_dir, ignore_errors=True)
         return final
     return load_manifest(store, manifest.id)
-
-
-def load_manifest(store: Store, run_id: str) -> Manifest:
-    return Manifest.from_json(store.meta.manifest_json(run_id))
 
 
 def _owner_alive(row: RunRow) -> bool:

@@ -35,11 +35,6 @@ def test_an_error_is_one_line_exit_2_for_bad_input_else_1(
     assert done.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="samerun.cli._error prints the message as Rich markup: `[bold]` is eaten and `[/x]` "
-    "raises MarkupError with a traceback; escape it (rich.markup.escape)",
-)
 def test_brackets_in_an_error_message_are_printed_as_they_are(cli: Cli, project: Path) -> None:
     assert cli("init").exit_code == 0
     for ref in ("a[bold]b", "[/x]"):

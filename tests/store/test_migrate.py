@@ -22,7 +22,8 @@ import pytest
 import sqlalchemy as sa
 
 from samerun.store import migrate
-from samerun.store.meta import RunRow, create_engine, open_meta_store, sqlite_path
+from samerun.store.engine import create_engine, sqlite_path
+from samerun.store.meta import RunRow, open_meta_store
 from samerun.store.migrate import SCHEMA_REVISION
 
 UrlFactory = Callable[[], str]

@@ -41,7 +41,9 @@ def _guarded(command: Callable[[], int]) -> int:
     try:
         return command()
     except SamerunError as err:
-        _error(f"[bold red]error:[/] {err}")
+        from rich.markup import escape
+
+        _error(f"[bold red]error:[/] {escape(str(err))}")  # a message is text, never markup
         return 2 if isinstance(err, UsageError) else 1
     except KeyboardInterrupt:
         return 130

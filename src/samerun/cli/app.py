@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -11,33 +10,9 @@ from samerun import __version__
 from samerun.cli import render
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
+from samerun.cli.store import open_project_store
 from samerun.cli.trace import trace
 from samerun.cli.verify import diff, verify
-
-if TYPE_CHECKING:
-    from samerun.store.project import Store
-
-
-def open_project_store(create: bool = False) -> Store:
-    """The current project's store; read-only commands also mark dead runs as failed."""
-    from samerun.store.project import Project, find_root, open_store
-
-    project = Project(find_root())
-    if not create and not project.exists:
-        from samerun._exceptions import StoreError
-
-        raise StoreError(f"no samerun store in {project.root}; record a run or run `samerun init`")
-    created = not project.exists
-    store = open_store(project, create=create)
-    if created:
-        render.error_console().print(
-            f"samerun: created a store in {project.store_dir}", highlight=False
-        )
-    if store.meta.running_runs():  # the recorder's imports are paid only when one may be dead
-        from samerun.recorder import reap_stale
-
-        reap_stale(store)
-    return store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,7 +127,7 @@ def record(
         outputs=outputs,
         inputs=inputs,
     )
-    prepare(find_root(), request)  # bad input fails here, before a store is created
+    prepared = prepare(find_root(), request)  # bad input fails here, before a store is created
     store = open_project_store(create=True)
     err = render.error_console()
 
@@ -173,7 +148,7 @@ def record(
 
         os.environ.update(thread_environment(threads))  # the child inherits them; they are recorded
     try:
-        outcome = launch(store, request, on_start=started, stdout_to_stderr=as_json)
+        outcome = launch(store, request, prepared, on_start=started, stdout_to_stderr=as_json)
     finally:
         store.close()
     final = outcome.manifest
@@ -277,15 +252,14 @@ def show(run: str, as_json: bool) -> None:
     Example:
       samerun show last
     """
-    from samerun.recorder import load_manifest
+    from samerun.api import RunReader
 
     store = open_project_store()
     try:
-        run_id = store.meta.resolve(run).id
-        manifest = load_manifest(store, run_id)
-        verifications = store.meta.verifications(run_id)
+        recorded = RunReader(store).get_run(run)
     finally:
         store.close()
+    manifest, verifications = recorded.manifest, recorded.verifications
     if as_json:
         render.print_json(
             {**manifest.to_dict(), "verifications": [v.to_dict() for v in verifications]}

@@ -457,7 +457,7 @@ def gc(keep_recent: float, dry_run: bool, as_json: bool) -> None:
     Example:
       samerun gc --dry-run
     """
-    from samerun.cli.app import open_project_store
+    from samerun.cli.store import open_project_store
     from samerun.data.gc import gc as collect
 
     store = open_project_store()
@@ -484,7 +484,7 @@ def fsck(repair: bool, as_json: bool) -> int:
     Example:
       samerun fsck --repair
     """
-    from samerun.cli.app import open_project_store
+    from samerun.cli.store import open_project_store
     from samerun.data.gc import fsck as check
 
     store = open_project_store()

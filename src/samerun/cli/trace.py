@@ -34,7 +34,7 @@ def diff(run_a: str, run_b: str, as_json: bool) -> None:
     Example:
       samerun trace diff 1a2b3c last --json
     """
-    from samerun.cli.app import open_project_store
+    from samerun.cli.store import open_project_store
     from samerun.tracing.compare import first_divergence, spread
     from samerun.tracing.stored import read_trace
 

@@ -164,7 +164,7 @@ def verify(
       samerun verify last --rtol 1e-6
       samerun verify last --until-step 100
     """
-    from samerun.cli.app import open_project_store
+    from samerun.cli.store import open_project_store
     from samerun.verify.comparators import Tolerance
     from samerun.verify.replay import verify as replay
 
@@ -205,15 +205,14 @@ def diff(run_a: str, run_b: str, show_all: bool, as_json: bool) -> None:
     Example:
       samerun diff 1a2b3c last
     """
-    from samerun.cli.app import open_project_store
-    from samerun.recorder import load_manifest
-    from samerun.verify.compare import compare_runs
+    from samerun.api import RunReader
+    from samerun.cli.store import open_project_store
 
     store = open_project_store()
     try:
-        a = load_manifest(store, store.meta.resolve(run_a).id)
-        b = load_manifest(store, store.meta.resolve(run_b).id)
-        comparison = compare_runs(a, b, store.objects)
+        reader = RunReader(store)
+        a, b = reader.get_run(run_a), reader.get_run(run_b)
+        comparison = reader.compare(a.id, b.id)
     finally:
         store.close()
     if as_json:

@@ -10,7 +10,8 @@ from pathlib import Path
 from samerun.doctor.context import Facts, FileContext, Hit, Visitor, walk
 from samerun.doctor.facts import FactCollector
 from samerun.doctor.model import Finding, Skipped
-from samerun.doctor.registry import NotebookRule, Rule, rules
+from samerun.doctor.registry import rules
+from samerun.doctor.rule import NotebookRule, Rule
 from samerun.doctor.sources import SUFFIXES, Source, load
 
 

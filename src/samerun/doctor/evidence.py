@@ -11,6 +11,7 @@ from pathlib import Path
 from samerun._exceptions import SamerunError
 from samerun.doctor import pins
 from samerun.doctor.model import Evidence, Finding
+from samerun.manifest import load_manifest
 from samerun.store.meta import RunRow
 from samerun.store.project import Project, find_root, open_store
 
@@ -178,7 +179,6 @@ def runs(start: Path) -> list[Evidence]:
 
 def _examine(project: Project) -> tuple[list[RunRow], str | None]:
     """The latest runs, and the id of the newest one with full provenance (or None)."""
-    from samerun.recorder import load_manifest
 
     store = open_store(project)
     try:

@@ -20,6 +20,8 @@ from samerun._exceptions import RunNotFound, StoreError
 from samerun.capture.code import strip_url_credentials
 from samerun.manifest import MetricSummary, VerificationRecord
 from samerun.status import EndStatus, RunStatus, Verdict, run_status, verdict
+from samerun.store import migrate
+from samerun.store.engine import BUSY_TIMEOUT_S, create_engine, sqlite_path
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -28,7 +30,6 @@ RUN_COLUMNS = (
     "id, name, status, started_at, ended_at, exit_code, signal, error, seed, commit_sha, dirty,"
     " input_fp, output_fp, hostname, pid, pid_started, summary, replay_of, verdict, verified_at"
 )
-_BUSY_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class _SqliteReader:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._conn = sqlite3.connect(
-            f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+            f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False
         )
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -158,12 +159,6 @@ class _SqlAlchemyReader:
 
     def close(self) -> None:
         self._engine.dispose()
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The database file of a ``sqlite:///…`` URL, or None for any other URL."""
-    prefix = "sqlite:///"
-    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
 
 
 class MetaStore:
@@ -488,31 +483,8 @@ def _first_line(err: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(err).__name__
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine whose transactions take the write lock up front on SQLite (no deadlocks)."""
-    import sqlalchemy as sa
-
-    if sqlite_path(url) is None:
-        return sa.create_engine(url, pool_pre_ping=True)
-    engine = sa.create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S}, poolclass=sa.NullPool)
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-        dbapi_conn.execute("PRAGMA foreign_keys=ON")
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
 def open_meta_store(url: str, *, create: bool = False) -> MetaStore:
     """Open the metadata store at ``url``; create or upgrade its schema when needed."""
-    from samerun.store import migrate
-
     path = sqlite_path(url)
     if path is not None:
         if not path.exists():

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samerun._exceptions import StoreError
+from samerun.store.engine import create_engine
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -56,8 +57,6 @@ def create_sqlite(url: str, path: Path) -> None:
     the others find a complete database and throw their copy away.
     """
     import sqlalchemy as sa
-
-    from samerun.store.meta import create_engine
 
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.new")

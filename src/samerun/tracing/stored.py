@@ -12,7 +12,7 @@ from typing import Any
 
 from samerun._exceptions import StoreError, TraceNotFound
 from samerun.journal import read_journal
-from samerun.manifest import TraceSummary
+from samerun.manifest import TraceSummary, load_manifest
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
 from samerun.tracing.model import RECORD, Trace
@@ -33,8 +33,6 @@ def journal_trace(run_dir: Path) -> Trace:
 
 def read_trace(store: Store, run_id: str) -> Trace:
     """The trace of run ``run_id`` (a full id): stored if it ended, journaled if it is running."""
-    from samerun.recorder import load_manifest
-
     manifest = load_manifest(store, run_id)
     summary = manifest.outputs.trace
     if summary is not None:

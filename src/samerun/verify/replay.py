@@ -22,8 +22,8 @@ from samerun.capture.code import git_toplevel
 from samerun.capture.environment import capture_environment
 from samerun.capture.envvars import REDACTED, capture_env_vars
 from samerun.launcher import record, resolve_interpreter
-from samerun.manifest import Manifest
-from samerun.recorder import RunRequest, load_manifest
+from samerun.manifest import Manifest, load_manifest
+from samerun.recorder import RunRequest, prepare
 from samerun.status import Verdict
 from samerun.store.project import Project, Store, open_store
 from samerun.tracing.compare import Divergence, first_divergence
@@ -355,11 +355,13 @@ def _run_replay(
         cwd=root / inputs.command.cwd,
         replay_of=original.id,
     )
+    prepared = prepare(root, request)
     replay_store = open_store(Project(root))
     try:
         outcome = record(
             replay_store,
             request,
+            prepared,
             environ=env,
             pin_hash_seed=inputs.randomness.python_hash_seed != "random",
             stdout_to_stderr=True,

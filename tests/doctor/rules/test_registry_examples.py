@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from samerun.doctor.registry import NotebookRule, Rule, rules
+from samerun.doctor.registry import rules
+from samerun.doctor.rule import NotebookRule, Rule
 from tests.doctor.conftest import Analyse, rule_ids
 
 CODE_RULES = [r for r in rules().values() if not issubclass(r, NotebookRule)]

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from samerun.doctor.context import FileContext
 from samerun.doctor.facts import is_true
-from samerun.doctor.registry import Rule, register
+from samerun.doctor.rule import Rule, register
 
 _THREADS = frozenset({"n_jobs", "nthread", "nthreads", "num_threads", "num_thread"})
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from samerun.doctor.context import Facts, Hit
 from samerun.doctor.facts import keyword
-from samerun.doctor.registry import Rule, register
+from samerun.doctor.rule import Rule, register
 
 Condition = Callable[[ast.Call], bool]
 

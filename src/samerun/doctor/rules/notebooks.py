@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from samerun.doctor.registry import NotebookRule, register
+from samerun.doctor.rule import NotebookRule, register
 from samerun.doctor.sources import NotebookCell
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from samerun.doctor.context import FileContext
 from samerun.doctor.flow import Resolve, Use, use_of
-from samerun.doctor.registry import Rule, register
+from samerun.doctor.rule import Rule, register
 
 _LISTINGS = frozenset({"os.listdir", "os.scandir", "glob.glob", "glob.iglob"})
 _PATH_LISTINGS = frozenset({"iterdir", "glob", "rglob"})

@@ -6,7 +6,7 @@ import ast
 
 from samerun.doctor.context import Facts, FileContext, Hit
 from samerun.doctor.facts import SEEDERS, keyword, seeded_with
-from samerun.doctor.registry import Rule, register
+from samerun.doctor.rule import Rule, register
 
 _RANDOM_DRAWS = frozenset(
     "random uniform triangular randint randrange choice choices shuffle sample gauss "

@@ -6,7 +6,7 @@ import ast
 
 from samerun.doctor.context import Facts, Hit
 from samerun.doctor.facts import is_true, keyword
-from samerun.doctor.registry import Rule, register
+from samerun.doctor.rule import Rule, register
 
 _DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _CPU_COUNTS = frozenset({"os.cpu_count", "multiprocessing.cpu_count", "os.process_cpu_count"})

@@ -1,0 +1,64 @@
+"""What a doctor rule is: a plugin class with an id, docs and examples, and its registration.
+
+A rule asks for node types; during the one walk of each file it is handed those nodes and
+reports hits. Whether a hit stands may depend on the whole program (``stands``), e.g. a use of
+``random`` is a hazard only if no file seeds it. Rule modules import this one to register; the
+registry (:mod:`samerun.doctor.registry`) imports the rule modules to list them.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import ClassVar
+
+from samerun.doctor.context import Facts, FileContext, Hit
+from samerun.doctor.sources import NotebookCell
+
+
+class Rule:
+    """Base of every rule. Subclasses set the class attributes and override ``visit``."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]  # kebab-case, for humans and SARIF
+    title: ClassVar[str]  # one line
+    why: ClassVar[str]  # why it matters for reproducibility
+    fix: ClassVar[str]  # what to do
+    bad: ClassVar[str]  # a snippet the rule reports
+    good: ClassVar[str]  # the same snippet, fixed
+    nodes: ClassVar[tuple[type[ast.AST], ...]] = ()
+    once: ClassVar[bool] = False  # report only the program's first standing hit
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+
+    def visit(self, node: ast.AST) -> None:
+        """Called for each node of a type in ``nodes``; reports with ``self.report``."""
+
+    def report(self, node: ast.AST, message: str, subject: str = "", origin: int = 0) -> None:
+        self.ctx.report(self.id, node, message, subject, origin)
+
+    @classmethod
+    def stands(cls, hit: Hit, facts: Facts) -> bool:
+        """Whether ``hit`` is a hazard given what the whole program does."""
+        return True
+
+
+class NotebookRule(Rule):
+    """A rule about a notebook as a whole (its cells' execution record), not its code."""
+
+    @classmethod
+    def check(cls, cells: list[NotebookCell]) -> Iterator[tuple[int, str]]:
+        """Yields (code cell number, message) for each hazard."""
+        raise NotImplementedError
+
+
+REGISTERED: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    """Class decorator that adds a rule to the registry."""
+    if cls.id in REGISTERED:
+        raise ValueError(f"two rules have the id {cls.id}")
+    REGISTERED[cls.id] = cls
+    return cls
