@@ -19,7 +19,6 @@ from samerun.status import Verdict
 from samerun.store.objects import ObjectStore
 from samerun.verify.comparators import Closeness, Tolerance, compare_series, compare_versions
 
-INPUT_LAYERS = ("code", "command", "params", "data", "environment", "randomness", "env_vars")
 NONDETERMINISM = "inputs identical: nondeterminism inside the run"
 
 
