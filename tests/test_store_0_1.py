@@ -73,6 +73,7 @@ def test_show_and_diff_read_old_runs(old_project: Path, cli: Cli) -> None:
     shown = cli("show", ids["baseline"])
     assert shown.exit_code == 0, shown.stderr
     assert "config.yaml" in shown.stdout
+    assert "data/train.csv" in shown.stdout
     assert "identical" in shown.stdout
     diff = json.loads(cli("diff", ids["baseline"], ids["higher-lr"], "--json").stdout)
     assert diff["causes"] == ["code", "params"]  # the first run left metrics.json untracked

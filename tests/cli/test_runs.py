@@ -83,3 +83,20 @@ def test_a_bad_sort_key_is_one_line(three_runs: list[str], cli: Cli) -> None:
     done = cli("runs", "--sort", "metrics.accuracy sideways")
     assert done.exit_code == 2
     assert "the direction is asc or desc" in done.stderr
+
+
+def test_tags_label_a_run_for_filters(three_runs: list[str], cli: Cli) -> None:
+    done = cli("tag", "last", "stage=candidate", "owner=ana")
+    assert done.exit_code == 0, done.stderr
+    assert "tags: owner=ana  stage=candidate" in done.stdout
+    listed = json.loads(cli("runs", "--filter", "tags.stage = 'candidate'", "--json").stdout)
+    assert [r["name"] for r in listed] == ["mid"]
+    assert listed[0]["tags"] == {"owner": "ana", "stage": "candidate"}
+    assert "tags: owner=ana" in cli("tag", "last", "--remove", "stage").stdout
+
+
+@pytest.mark.parametrize("bad", [("last", "stage"), ("last", "=x"), ("last",)])
+def test_a_malformed_tag_is_one_line(three_runs: list[str], cli: Cli, bad: tuple[str]) -> None:
+    done = cli("tag", *bad)
+    assert done.exit_code == 2
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from samerun import __version__
+from samerun._exceptions import UsageError
 from samerun.cli import render
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
@@ -296,6 +297,39 @@ def export(run: str, output: Path | None) -> None:
     else:
         atomic_write(output, data)  # exactly the canonical bytes: the file hashes like the record
         render.error_console().print(f"wrote {output}", highlight=False)
+
+
+@app.command()
+@click.argument("run")
+@click.argument("tags", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--remove", "-r", multiple=True, metavar="KEY", help="Remove a tag (repeatable).")
+def tag(run: str, tags: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """Label RUN with tags: filterable as tags.KEY, never part of its record or fingerprints.
+
+    \b
+    Example:
+      samerun tag last stage=candidate owner=ana
+      samerun runs --filter "tags.stage = 'candidate'"
+    """
+    from samerun.api import RunReader
+
+    changes: dict[str, str | None] = dict.fromkeys(remove)
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"tag {item!r}: write KEY=VALUE, e.g. stage=candidate")
+        changes[key.strip()] = value
+    if not changes:
+        raise UsageError("name a tag to set (KEY=VALUE) or to remove (--remove KEY)")
+    store = open_project_store()
+    try:
+        reader = RunReader(store)
+        reader.set_tags(run, changes)
+        now = reader.get_run(run).info.tags
+    finally:
+        store.close()
+    shown = "  ".join(f"{k}={v}" for k, v in sorted(now.items())) or "(no tags)"
+    render.console().print(f"tags: {shown}", highlight=False)
 
 
 app.add_command(verify)

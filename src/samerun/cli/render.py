@@ -221,6 +221,22 @@ def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -
             ("interpreter", inputs.command.interpreter),
         ],
     )
+    _section(
+        "Data",
+        [
+            (
+                d.path,
+                f"{d.read or '(not in the workspace)'}  {d.kind}, {d.files} files, {d.size:,} bytes"
+                + (
+                    f"  (pointer {d.pointer} names {d.version})"
+                    if d.pointer and d.version != d.read
+                    else ""
+                ),
+            )
+            for d in inputs.data
+        ]
+        or [("(none)", "")],
+    )
     config = inputs.config
     params = [(k, json.dumps(v)) for k, v in inputs.params.items()]
     if config:
