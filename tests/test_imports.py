@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun._on_import",
             "samerun.hashing",
             "samerun.paths",
+            "samerun.series",
             "samerun.status",
             "samerun.journal",
             "samerun.sourcetree",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from samerun.recorder import decode_series
+from samerun.series import decode_series
 from samerun.store.project import Project, Store, open_store
 from tests.conftest import TRAIN_SCRIPT, Cli, CliRunner, git
 

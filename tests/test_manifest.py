@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 
 from samerun.capture.code import CodeState
@@ -19,7 +18,6 @@ from samerun.manifest import (
     MetricSummary,
     Outputs,
 )
-from samerun.recorder import decode_series, encode_series
 
 
 def make_inputs(**changes: object) -> Inputs:
@@ -115,15 +113,6 @@ def test_output_fingerprint_depends_on_content_only() -> None:
     )
     assert changed.output_fingerprint != base.output_fingerprint
     assert make_manifest(status="running").output_fingerprint is None
-
-
-def test_metric_series_encoding_is_exact() -> None:
-    steps = [0, 1, 5, 2**40]
-    values = [0.1, -0.0, math.inf, 1e-300]
-    assert decode_series(encode_series(steps, values)) == (steps, values)
-    nan_steps, nan_values = decode_series(encode_series([0], [math.nan]))
-    assert nan_steps == [0]
-    assert math.isnan(nan_values[0])
 
 
 def test_canonical_bytes_are_stable() -> None:

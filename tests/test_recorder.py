@@ -13,8 +13,6 @@ from samerun.recorder import (
     RunRequest,
     begin,
     complete,
-    decode_series,
-    encode_series,
     prepare,
     reap_stale,
 )
@@ -99,10 +97,3 @@ def test_a_run_whose_process_died_is_reaped_as_failed(
     assert reaped.status == "failed"
     assert reaped.error is not None
     assert f"(pid {os.getpid()}) died" in reaped.error
-
-
-def test_a_series_round_trips_through_its_bytes() -> None:
-    steps, values = [0, 5, 9], [1.0, float("inf"), -2.5]
-    assert decode_series(encode_series(steps, values)) == (steps, values)
-    with pytest.raises(ValueError, match="not a samerun metric series"):
-        decode_series(b"pickle")

@@ -9,7 +9,7 @@ import pytest
 import samerun
 from samerun._exceptions import PathOutsideProject, RunStateError, UsageError
 from samerun.manifest import load_manifest
-from samerun.recorder import decode_series
+from samerun.series import decode_series
 from samerun.store.project import Project, open_store
 
 

@@ -22,7 +22,6 @@ import base64
 import bisect
 import json
 import math
-import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from samerun._exceptions import StoreError, UsageError
 from samerun.hashing import hash_bytes
 from samerun.journal import read_journal
 from samerun.manifest import Manifest, MetricSummary, VerificationRecord
-from samerun.recorder import SERIES_MAGIC
+from samerun.series import series_arrays
 from samerun.status import RunStatus
 from samerun.store.meta import RUN_COLUMNS, RunRow
 from samerun.store.objects import ObjectStore
@@ -156,28 +155,16 @@ class RecordedRun:
             raise UsageError("max_points must be at least 1")
         summary = self.metrics.get(key)
         if summary is not None:
-            steps, values = _series_arrays(self.objects.get_bytes(summary.series))
+            try:
+                steps, values = series_arrays(self.objects.get_bytes(summary.series))
+            except ValueError as err:
+                raise StoreError(f"object {summary.series}: {err}") from None
         elif self.manifest.status == "running":
             steps, values = _journal_series(self.run_dir, key)
         else:
             known = ", ".join(sorted(self.metrics)) or "none"
             raise UsageError(f"run {self.id[:8]} has no metric {key!r} (it has: {known})")
         return MetricHistory(key, len(steps), _buckets(steps, values, max_points))
-
-
-def _series_arrays(data: bytes) -> tuple[array[int], array[float]]:
-    """Steps and values of an encoded series (see ``recorder.encode_series``), as arrays."""
-    if not data.startswith(SERIES_MAGIC):
-        raise StoreError("not a samerun metric series")
-    body = memoryview(data)[len(SERIES_MAGIC) :]
-    count = int.from_bytes(body[:8], "little", signed=True)
-    steps, values = array("q"), array("d")
-    steps.frombytes(body[8 : 8 + 8 * count])
-    values.frombytes(body[8 + 8 * count : 8 + 16 * count])
-    if sys.byteorder == "big":
-        steps.byteswap()
-        values.byteswap()
-    return steps, values
 
 
 def _journal_series(run_dir: Path, key: str) -> tuple[array[int], array[float]]:

@@ -6,7 +6,6 @@ import math
 import os
 import shutil
 import socket
-import struct
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -36,13 +35,13 @@ from samerun.manifest import (
     now,
 )
 from samerun.paths import project_relative
+from samerun.series import encode_series
 from samerun.status import EndStatus
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
 from samerun.tracing.stored import save_trace
 
-SERIES_MAGIC = b"samerun.series/1\n"
 #: A running run whose owner process is gone and whose journal was last touched longer ago than
 #: this is dead. Overridable with SAMERUN_HEARTBEAT_GRACE (seconds).
 HEARTBEAT_GRACE_S = 5.0
@@ -181,21 +180,6 @@ def begin(
 def _hash_seed_of(environ: Mapping[str, str]) -> str:
     value = environ.get("PYTHONHASHSEED", "random")
     return "random" if value in ("", "random") else value
-
-
-def encode_series(steps: list[int], values: list[float]) -> bytes:
-    """A metric series as bytes: magic, count, int64 steps, float64 values (little-endian)."""
-    count = len(steps)
-    return SERIES_MAGIC + struct.pack(f"<q{count}q{count}d", count, *steps, *values)
-
-
-def decode_series(data: bytes) -> tuple[list[int], list[float]]:
-    if not data.startswith(SERIES_MAGIC):
-        raise ValueError("not a samerun metric series")
-    body = data[len(SERIES_MAGIC) :]
-    (count,) = struct.unpack_from("<q", body)
-    numbers = struct.unpack_from(f"<{count}q{count}d", body, 8)
-    return list(numbers[:count]), list(numbers[count:])
 
 
 @dataclass

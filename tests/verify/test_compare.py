@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from samerun.manifest import Artifact, DataInput, Manifest, MetricSummary, Outputs
-from samerun.recorder import encode_series
+from samerun.series import encode_series
 from samerun.store.objects import LocalObjectStore
 from samerun.verify.comparators import Tolerance
 from samerun.verify.compare import NONDETERMINISM, compare_runs

@@ -15,6 +15,7 @@ from typing import Any
 
 from samerun._exceptions import StoreError
 from samerun.manifest import Artifact, Manifest
+from samerun.series import decode_series
 from samerun.status import Verdict
 from samerun.store.objects import ObjectStore
 from samerun.verify.comparators import Closeness, Tolerance, compare_series, compare_versions
@@ -268,8 +269,6 @@ def _graded(kind: str, name: str, closeness: Closeness) -> OutputDiff:
 def _metric_diff(
     key: str, a: Manifest, b: Manifest, objects: ObjectStore, tolerance: Tolerance
 ) -> OutputDiff:
-    from samerun.recorder import decode_series
-
     ma, mb = a.outputs.metrics[key], b.outputs.metrics[key]
     if ma.series == mb.series:
         return OutputDiff("metric", key, "identical")
