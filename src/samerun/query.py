@@ -416,8 +416,8 @@ class Compiler:
         values = [self._literal(kind, v) for v in node.values]
         if node.op == "in":
             return f"{column} IN ({', '.join(self.bind(v) for v in values)})"
-        if node.op == "like":
-            return f"{column} LIKE {self.bind(values[0])}"
+        if node.op == "like":  # case-insensitive on every engine (SQLite's LIKE already is)
+            return f"LOWER({column}) LIKE LOWER({self.bind(values[0])})"
         op = "<>" if node.op == "!=" else node.op
         return f"{column} {op} {self.bind(values[0])}"
 
@@ -425,8 +425,10 @@ class Compiler:
     def _literal(kind: str, value: Value) -> object:
         if kind == "time" and isinstance(value, str):
             return _timestamp(value)  # checked when parsed
-        if kind == "text" and isinstance(value, float) and value.is_integer():
-            return str(int(value))  # params.epochs = 3 on a text column: '3'
+        if kind == "text" and isinstance(value, bool):
+            return "true" if value else "false"  # a param's text is its JSON: true, false
+        if kind == "text" and isinstance(value, float):  # params.x in (3, 'a'): JSON text too
+            return str(int(value)) if value.is_integer() else repr(value)
         return value
 
     def order(self, keys: list[SortKey]) -> tuple[str, list[Ordered]]:
@@ -438,7 +440,12 @@ class Compiler:
             field = key.field
             if field.kind == "attribute":
                 attribute = ATTRIBUTES[field.key]
-                values = [(attribute.column, attribute.kind in ("number", "time", "bool"))]
+                column = attribute.column
+                if attribute.kind == "bool":  # PostgreSQL will not COALESCE a boolean with 0
+                    column = (
+                        f"(CASE WHEN {column} IS NULL THEN NULL WHEN {column} THEN 1 ELSE 0 END)"
+                    )
+                values = [(column, attribute.kind in ("number", "time", "bool"))]
             else:
                 alias = f"s{index}"
                 table = {"metric": "metric_summaries", "param": "params", "tag": "tags"}

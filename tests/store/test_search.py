@@ -104,6 +104,9 @@ def names(reader: RunReader, filter: str | None = None, *order: str, **kw: Any) 
         ("status = 'failed'", ["broken"]),
         ("status != 'failed' and metrics.loss <= 0.2", ["no-params"]),
         ("name like 's%'", ["sgd", "small-lr"]),
+        ("name like 'S%' and params.opt like 'SG_'", ["sgd"]),
+        ("params.opt in (3, 'sgd') or params.model.depth in (5, 'x')", ["sgd"]),
+        ("params.model.lr in (0.01)", ["small-lr"]),
         ("(name = 'sgd' or name = 'baseline') and metrics.accuracy >= 0.9", ["baseline"]),
         ("tags.stage = 'candidate'", ["sgd"]),
         ("duration > 35", ["no-params", "broken"]),
@@ -143,7 +146,10 @@ def test_sorting_by_params_attributes_and_several_keys(reader: RunReader) -> Non
     assert names(reader, None, "started") == [name for name, *_ in RUNS]
 
 
-@pytest.mark.parametrize("order", [(), ("metrics.accuracy desc",), ("params.opt", "seed desc")])
+@pytest.mark.parametrize(
+    "order",
+    [(), ("metrics.accuracy desc",), ("params.opt", "seed desc"), ("dirty", "status desc")],
+)
 def test_keyset_pages_cover_every_run_once_in_order(reader: RunReader, order: tuple[str]) -> None:
     whole = names(reader, None, *order)
     seen: list[str] = []
