@@ -13,7 +13,19 @@ import samerun
 from samerun import _exceptions
 
 #: What ``import samerun`` must leave unimported: the command line imports it on every call.
-HEAVY = ["click", "numpy", "rich", "samerun.seeding", "samerun.tracking", "sqlalchemy", "torch"]
+HEAVY = [
+    "click",
+    "dataclasses",
+    "numpy",
+    "rich",
+    "samerun.api",
+    "samerun.manifest",
+    "samerun.seeding",
+    "samerun.tracking",
+    "sqlalchemy",
+    "sqlite3",
+    "torch",
+]
 
 LAZY = f"""\
 import sys, samerun
