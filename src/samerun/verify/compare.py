@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from samerun._exceptions import StoreError
 from samerun.manifest import Artifact, Manifest
@@ -22,11 +22,16 @@ from samerun.verify.comparators import Closeness, Tolerance, compare_series, com
 
 NONDETERMINISM = "inputs identical: nondeterminism inside the run"
 
+ChangeKind = Literal["added", "removed", "changed", "equal"]
+OutputKind = Literal["artifact", "metric"]
+#: ``missing``: only the first run has the output; ``added``: only the second.
+OutputStatus = Literal["identical", "equivalent", "diverged", "missing", "added"]
+
 
 @dataclass(frozen=True)
 class Change:
     key: str
-    kind: str  # "added", "removed", "changed" or "equal"
+    kind: ChangeKind
     before: Any = None
     after: Any = None
     informational: bool = False  # shown, but never a cause (a commit id, an interpreter path)
@@ -52,11 +57,9 @@ class LayerDiff:
 
 @dataclass(frozen=True)
 class OutputDiff:
-    kind: str  # "artifact" or "metric"
+    kind: OutputKind
     name: str
-    status: (
-        str  # "identical", "equivalent", "diverged", "missing" (only in A) or "added" (only in B)
-    )
+    status: OutputStatus
     max_abs: float = 0.0
     max_rel: float = 0.0
     detail: str = ""
@@ -138,7 +141,7 @@ def dict_changes(
         elif key not in a:
             changes.append(Change(key, "added", None, b[key], info))
         else:
-            kind = "equal" if a[key] == b[key] else "changed"
+            kind: ChangeKind = "equal" if a[key] == b[key] else "changed"
             changes.append(Change(key, kind, a[key], b[key], info))
     return changes
 
@@ -261,8 +264,8 @@ def _directory_diff(
     )
 
 
-def _graded(kind: str, name: str, closeness: Closeness) -> OutputDiff:
-    status = "equivalent" if closeness.equivalent else "diverged"
+def _graded(kind: OutputKind, name: str, closeness: Closeness) -> OutputDiff:
+    status: OutputStatus = "equivalent" if closeness.equivalent else "diverged"
     return OutputDiff(kind, name, status, closeness.max_abs, closeness.max_rel, closeness.detail)
 
 
@@ -302,7 +305,10 @@ def _outputs(
 
 
 def _paired(
-    kind: str, a: Mapping[str, Any], b: Mapping[str, Any], compare: Callable[[str], OutputDiff]
+    kind: OutputKind,
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    compare: Callable[[str], OutputDiff],
 ) -> list[OutputDiff]:
     """One diff per name in either run: compared when both have it, else missing or added."""
     diffs = []
