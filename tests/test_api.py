@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 from array import array
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import samerun
 from samerun._exceptions import RunNotFound, StoreError, UsageError
 from samerun.api import MetricBucket, _buckets
+from samerun.series import encode_series, series_arrays
 
 
 def record(name: str, lr: float, losses: list[tuple[int, float]], accuracy: float) -> str:
@@ -120,3 +122,19 @@ def test_another_project_is_read_by_path(project: Path, tmp_path: Path) -> None:
     assert len(samerun.runs(project=project)) == 1
     with pytest.raises(StoreError, match="no samerun store in"):
         samerun.runs(project=elsewhere)
+
+
+def test_metric_history_makes_no_python_object_per_point(tmp_path: Path) -> None:
+    """The performance constraint of ``_buckets``, guarded by memory rather than by time: a
+    list of the points alone would take over five times the series' bytes."""
+    points = 100_000
+    data = encode_series(list(range(points)), [float(i % 97) for i in range(points)])
+    tracemalloc.start()
+    try:
+        steps, values = series_arrays(data)
+        buckets = _buckets(steps, values, 1500)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(buckets) == 1500
+    assert peak < 2 * len(data)

@@ -22,11 +22,12 @@ import base64
 import bisect
 import json
 import math
+import operator
 from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import islice
 from pathlib import Path
 from typing import Any, overload
 
@@ -177,10 +178,17 @@ def _journal_series(run_dir: Path, key: str) -> tuple[array[int], array[float]]:
 
 
 def _buckets(steps: array[int], values: array[float], max_points: int) -> list[MetricBucket]:
+    """At most ``max_points`` buckets of equal step width over the series' step range.
+
+    Performance: a series can hold millions of points, so nothing here makes a Python object per
+    point beyond what ``min``, ``max`` and the order check pass over in C: the bucket edges come
+    from a binary search over the steps, the extremes from ``min``/``max`` over array slices
+    (tests/test_api.py guards the memory this takes).
+    """
     count = len(steps)
     if count == 0:
         return []
-    if not _sorted(steps):
+    if not all(map(operator.le, steps, islice(steps, 1, None))):
         order = sorted(range(count), key=steps.__getitem__)  # logged out of step order: rare
         steps = array("q", (steps[i] for i in order))
         values = array("d", (values[i] for i in order))
@@ -188,33 +196,31 @@ def _buckets(steps: array[int], values: array[float], max_points: int) -> list[M
         return [MetricBucket(s, s, 1, v, v, v) for s, v in zip(steps, values, strict=True)]
     low, high = steps[0], steps[-1]
     width = (high - low + 1) / max_points
-    has_nan = math.isnan(sum(values))
     buckets = []
     start = 0
     for index in range(1, max_points + 1):
         end = count if index == max_points else bisect.bisect_left(steps, low + index * width)
         if end > start:
-            chunk = values[start:end]
-            if has_nan:
-                chunk = array("d", (v for v in chunk if not math.isnan(v))) or array(
-                    "d", [math.nan]
-                )
+            lowest, highest = _extremes(values[start:end])
+            last = values[end - 1]
             buckets.append(
-                MetricBucket(
-                    steps[start],
-                    steps[end - 1],
-                    end - start,
-                    min(chunk),
-                    max(chunk),
-                    values[end - 1],
-                )
+                MetricBucket(steps[start], steps[end - 1], end - start, lowest, highest, last)
             )
             start = end
     return buckets
 
 
-def _sorted(steps: array[int]) -> bool:
-    return all(a <= b for a, b in pairwise(steps))
+def _extremes(chunk: array[float]) -> tuple[float, float]:
+    """Min and max, NaN left out (NaN if all are NaN).
+
+    ``min``/``max`` already pass over a NaN (it never compares smaller or larger) unless the
+    first value is one; only then is the chunk filtered.
+    """
+    lowest, highest = min(chunk), max(chunk)
+    if math.isnan(lowest) or math.isnan(highest):
+        finite = [v for v in chunk if not math.isnan(v)] or [math.nan]
+        lowest, highest = min(finite), max(finite)
+    return lowest, highest
 
 
 class RunReader:
