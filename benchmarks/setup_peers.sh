@@ -25,14 +25,10 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
 fi
 
-if ! has mlflow sqlalchemy alembic; then
-    echo "setup_peers: installing mlflow into $venv (a minute or two)" >&2
-    "$venv/bin/python" -m pip install --quiet mlflow
-fi
-
-if ! has samerun; then
-    echo "setup_peers: installing samerun from $repo" >&2
-    "$venv/bin/python" -m pip install --quiet -e "$repo"
+# MLflow comes from samerun's `bench` extra, so pyproject.toml is where its version is pinned.
+if ! has mlflow sqlalchemy alembic samerun; then
+    echo "setup_peers: installing samerun[bench] (MLflow) into $venv (a minute or two)" >&2
+    "$venv/bin/python" -m pip install --quiet -e "$repo[bench]"
 fi
 
 echo "setup_peers: $venv is ready" >&2
