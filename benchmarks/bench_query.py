@@ -28,11 +28,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +47,10 @@ from harness import (
     WORKLOADS,
     BenchError,
     Result,
+    last_json,
     make_project,
     median,
     mlflow_env,
-    repeat,
     run_timed,
     run_workload,
     say,
@@ -147,12 +150,35 @@ def _samerun_cli_names(project: Path, *args: str) -> list[str]:
     return [run["name"] for run in json.loads(printed.stdout)]
 
 
-def _mlflow_search_walls(project: Path, limit: int, reps: int) -> tuple[list[float], list[str]]:
-    """Wall times of a fresh interpreter asking MLflow for ``limit`` runs, and what it returned."""
-    script, env = WORKLOADS / "mlflow_search_runs.py", mlflow_env(project)
-    _, report = run_workload(PEERS_PY, script, project, str(limit), env=env)  # warm-up
-    walls = repeat(reps, lambda _: run_workload(PEERS_PY, script, project, str(limit), env=env)[0])
-    return walls, report["names"]
+@dataclass(frozen=True)
+class ProcessTimes:
+    """Medians over repeated processes: wall time, and the CPU time (user + system) they used.
+
+    On a shared machine the wall time grows with the load; the CPU time much less, so it says
+    what the process costs when the other cores' work is discounted.
+    """
+
+    wall_s: float
+    cpu_s: float
+
+
+def _time_processes(
+    argv: Sequence[str | Path], cwd: Path, reps: int, env: Mapping[str, str] | None = None
+) -> ProcessTimes:
+    walls, cpus = [], []
+    for _ in range(reps):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append(run_timed(argv, cwd, env).wall_s)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return ProcessTimes(median(walls), median(cpus))
+
+
+def _mlflow_search(project: Path, limit: int, reps: int) -> tuple[ProcessTimes, list[str]]:
+    """Fresh interpreters asking MLflow for the best ``limit`` runs: their times, and the runs."""
+    argv, env = [PEERS_PY, WORKLOADS / "mlflow_search_runs.py", str(limit)], mlflow_env(project)
+    names = last_json(run_timed(argv, project, env).stdout)["names"]  # also the warm-up
+    return _time_processes(argv, project, reps, env), names
 
 
 def bench_filtered_runs(config: Config) -> list[Result]:
@@ -168,8 +194,8 @@ def bench_filtered_runs(config: Config) -> list[Result]:
         page = _samerun_cli_names(ours, "--json")  # also the warm-up
         _check_order("`samerun runs --json`", page, expected[: len(page)])
         command = [SAMERUN_CLI, "runs", "--filter", FILTER, "--sort", SORT]
-        cli_walls = repeat(config.reps, lambda _: run_timed(command, ours).wall_s)
-        mlflow_walls, mlflow_page = _mlflow_search_walls(theirs, len(page), config.reps)
+        cli = _time_processes(command, ours, config.reps)
+        mlflow_cli, mlflow_page = _mlflow_search(theirs, len(page), config.reps)
         _check_order("MLflow's search_runs", mlflow_page, page)
 
         # 2. The same query alone, in a warm interpreter.
@@ -184,13 +210,11 @@ def bench_filtered_runs(config: Config) -> list[Result]:
         everything = _samerun_cli_names(ours, "--json", "--limit", str(total))
         _check_order("`samerun runs --json --limit`", everything, expected)
         all_command = [*command, "--json", "--limit", str(total)]
-        all_walls = repeat(config.reps, lambda _: run_timed(all_command, ours).wall_s)
-        mlflow_all_walls, mlflow_all = _mlflow_search_walls(theirs, total, config.reps)
+        every = _time_processes(all_command, ours, config.reps)
+        mlflow_every, mlflow_all = _mlflow_search(theirs, total, config.reps)
         _check_order("MLflow's search_runs (every match)", mlflow_all, expected)
 
-    cli, mlflow_cli = median(cli_walls), median(mlflow_walls)
     warm, mlflow_warm = ours_warm["warm_query_s"], theirs_warm["warm_query_s"]
-    every, mlflow_every = median(all_walls), median(mlflow_all_walls)
     details = {
         "reps": config.reps,
         "runs_in_store": total,
@@ -210,25 +234,27 @@ def bench_filtered_runs(config: Config) -> list[Result]:
         Result(
             f"`runs --filter --sort`, {total:,} runs ({len(page)} shown)",
             "s",
-            cli,
-            mlflow_cli,
-            mlflow_cli / cli,
+            cli.wall_s,
+            mlflow_cli.wall_s,
+            mlflow_cli.wall_s / cli.wall_s,
             limit_s=0.3,
             details=details,
         ),
         Result(
-            "  same query alone, warm interpreter",
+            "  same, CPU time of the process",
             "s",
-            warm,
-            mlflow_warm,
-            mlflow_warm / warm,
+            cli.cpu_s,
+            mlflow_cli.cpu_s,
+            mlflow_cli.cpu_s / cli.cpu_s,
         ),
+        Result("  same query alone, warm interpreter", "s", warm, mlflow_warm, mlflow_warm / warm),
         Result(
             f"  every match ({len(expected):,}), `--json`",
             "s",
-            every,
-            mlflow_every,
-            mlflow_every / every,
+            every.wall_s,
+            mlflow_every.wall_s,
+            mlflow_every.wall_s / every.wall_s,
+            details={"samerun_cpu_s": every.cpu_s, "mlflow_cpu_s": mlflow_every.cpu_s},
         ),
     ]
 
@@ -270,8 +296,12 @@ def bench_metric_history(config: Config) -> list[Result]:
             raise BenchError(f"get_metric_history returned {theirs_report['points']} points")
 
     first = median([r["first_call_s"] for r in ours_reports])
+    first_cpu = median([r["first_call_cpu_s"] for r in ours_reports])
     warm = median([r["warm_call_s"] for r in ours_reports])
-    mlflow_first = theirs_report["first_call_s"]
+    mlflow_first, mlflow_first_cpu = (
+        theirs_report["first_call_s"],
+        theirs_report["first_call_cpu_s"],
+    )
     details = {
         "samerun_reps": reps,
         "mlflow_reps": 1,
@@ -292,6 +322,13 @@ def bench_metric_history(config: Config) -> list[Result]:
             mlflow_first / first,
             limit_s=0.2,
             details=details,
+        ),
+        Result(
+            "  same, CPU time",
+            "s",
+            first_cpu,
+            mlflow_first_cpu,
+            mlflow_first_cpu / first_cpu,
         ),
         Result("  same, warm interpreter", "s", warm, None, None, limit_s=0.2),
     ]
