@@ -1,4 +1,4 @@
-"""Checks on paths read from records, pointer files, trees and the workspace: nothing leaves its root.
+"""Checks on paths from records, pointer files, trees and the workspace: nothing leaves its root.
 
 A bottom layer, like :mod:`samerun.hashing`: the recorder, ``capture/`` and ``data/`` all check
 paths here, and it imports nothing of theirs.

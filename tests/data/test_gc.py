@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
-from samerun.data.gc import fsck, gc
+import pytest
+
+from samerun.data.gc import STALE_TEMP_S, fsck, gc
 from samerun.data.workspace import DataContext, add
+from samerun.hashing import hash_bytes
 from samerun.store.objects import LocalObjectStore
 from samerun.store.project import Project, open_store
 from tests.conftest import git
@@ -48,4 +54,47 @@ def test_fsck_finds_and_sets_aside_a_flipped_byte(ctx: DataContext) -> None:
     finally:
         store.close()
     assert not objects.exists(victim)
-    assert Path(objects.root / ".corrupt" / victim.partition(":")[2]).exists()
+    assert (ctx.root / ".samerun" / "corrupt" / victim.partition(":")[2]).exists()
+
+
+def _killed_while_writing(objects: LocalObjectStore, data: bytes) -> None:
+    """A process that puts ``data`` and is killed (SIGKILL) once its bytes are written, before
+    they are linked or renamed into place."""
+    pid = os.fork()
+    if pid == 0:  # the child: killed below, never returns
+        try:
+            os.link = os.replace = lambda *_args, **_kwargs: os.kill(os.getpid(), signal.SIGKILL)
+            objects.put_bytes(data)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["unnamed-file", "temp-and-rename"])
+def test_gc_removes_what_a_killed_write_left_once_it_is_stale(
+    ctx: DataContext, monkeypatch: pytest.MonkeyPatch, tmpfile: bool
+) -> None:
+    (added,) = add(ctx, ["data/raw"])
+    if not tmpfile:  # filesystems and platforms without O_TMPFILE
+        monkeypatch.setattr("samerun.store.objects._O_TMPFILE", 0)
+    root = Path(ctx.objects.url)
+    _killed_while_writing(LocalObjectStore(root), b"never finished")
+    incoming = root / ".incoming"
+    left = list(incoming.iterdir()) if incoming.is_dir() else []
+    assert len(left) == (0 if tmpfile else 1)  # an unnamed file goes with its process
+    assert not ctx.objects.exists(hash_bytes(b"never finished"))
+    kept = sorted(ctx.objects.iter_oids())
+    store = open_store(Project(ctx.root))
+    try:
+        gc(store, grace_s=0)  # what a concurrent write is writing now stays
+        assert all(p.exists() for p in left)
+        stale = time.time() - STALE_TEMP_S - 60
+        for leftover in left:
+            os.utime(leftover, (stale, stale))
+        gc(store, grace_s=0)
+    finally:
+        store.close()
+    assert not any(p.exists() for p in left)
+    assert sorted(ctx.objects.iter_oids()) == kept  # the dataset's objects all stay
+    assert ctx.objects.exists(added.pointer.oid)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import urllib.request
@@ -10,9 +11,11 @@ import pytest
 
 from samerun._exceptions import RemoteError
 from samerun.data.checkout import checkout
+from samerun.data.parallel import INLINE_MAX
 from samerun.data.remote import add_remote, load_remotes, open_remote, pull, push, remove_remote
 from samerun.data.workspace import DataContext, add
-from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
+from samerun.hashing import hash_bytes
+from samerun.store.objects import LocalObjectStore, ObjectStore, Stored, open_object_store
 from samerun.store.project import Project
 from tests.conftest import git
 from tests.data.conftest import Recorded
@@ -62,11 +65,11 @@ class _FailsAfter:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def put_file(self, path: Path) -> tuple[str, int]:
+    def put_file(self, path: Path, oid: str | None = None) -> Stored:
         if self.left <= 0:
             raise ConnectionError("connection reset")
         self.left -= 1
-        return self.inner.put_file(path)
+        return self.inner.put_file(path, oid)
 
 
 def _fresh_clone(ctx: DataContext, tmp_path: Path) -> DataContext:
@@ -99,6 +102,23 @@ def test_push_then_pull_brings_the_data_back(
     checkout(clone, datasets[0])
     after = {p.name: p.read_bytes() for p in (ctx.root / "data" / "raw").rglob("*.csv")}
     assert after == before
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_a_large_file_is_pulled_through_a_download(
+    kind: str, ctx: DataContext, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    big = ctx.root / "data" / "raw" / "big.bin"
+    big.write_bytes(os.urandom(INLINE_MAX + 1))  # not read whole: downloaded, then moved in
+    url = str(tmp_path / "remote") if kind == "local" else request.getfixturevalue("s3_url")
+    datasets = add(ctx, ["data/raw"])
+    remote = open_object_store(url)
+    push(ctx, remote, datasets)
+    data = big.read_bytes()
+    clone = _fresh_clone(ctx, tmp_path)
+    assert pull(clone, remote, datasets).transferred == 8
+    assert clone.objects.get_bytes(hash_bytes(data)) == data
+    assert clone.objects.remove_stale_temps(0) == 0
 
 
 def test_an_interrupted_push_to_s3_resumes_with_what_is_missing(
@@ -177,4 +197,4 @@ def test_pulled_objects_are_hash_checked(ctx: DataContext, tmp_path: Path) -> No
     with pytest.raises(Exception, match="corrupt"):
         pull(clone, remote, datasets)
     assert not clone.objects.exists(victim)
-    assert list((tmp_path / "other-store" / ".incoming").glob("*")) == []  # no temp left
+    assert clone.objects.remove_stale_temps(0) == 0  # no temp left

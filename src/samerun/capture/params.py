@@ -56,7 +56,7 @@ def load_config(path: Path) -> tuple[dict[str, Any], bytes]:
         except json.JSONDecodeError as err:
             raise ConfigError(str(path), f"invalid JSON at line {err.lineno}: {err.msg}") from None
     else:
-        import yaml
+        import yaml  # start-up: only a YAML config needs it
 
         try:
             loaded = yaml.safe_load(text)

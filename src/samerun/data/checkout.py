@@ -11,6 +11,7 @@ or overwrites a file whose content is stored nowhere unless told to.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 import stat
@@ -28,12 +29,12 @@ from samerun.data.pointer import Dataset
 from samerun.data.progress import NO_PROGRESS, Progress
 from samerun.data.scan import hash_files
 from samerun.data.statcache import Listed, StatCache
-from samerun.data.tree import TREE_PREFIX, Tree, TreeEntry, load_tree
+from samerun.data.tree import Tree, TreeEntry, load_tree, starts_as_tree
 from samerun.data.walk import TEMP_SUFFIX, FileStat, rows_of, walk
 from samerun.data.workspace import DataContext
 from samerun.hashing import hash_file
 from samerun.paths import inside
-from samerun.store.objects import LocalObjectStore, ObjectStore
+from samerun.store.objects import ObjectStore
 
 #: Files placed per thread-pool task (a task per file costs more than a small file's link).
 _BATCH = 64
@@ -42,47 +43,47 @@ _NO_REFLINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.
 
 
 class Placer:
-    """Puts verified objects at paths, by the cheapest method the filesystem allows."""
+    """Puts verified objects at paths, by the cheapest method the filesystem allows.
+
+    Objects that are local files are linked or copied from there; others are downloaded.
+    """
 
     def __init__(self, objects: ObjectStore, *, link: bool, cache: StatCache | None) -> None:
         self.objects = objects
-        self.local = objects if isinstance(objects, LocalObjectStore) else None
         self.cache = cache or StatCache()
         self.methods = ["reflink", "hardlink", "copy"] if link else ["copy"]
-        if self.local is None:
-            self.methods = ["download"]
-        elif link and not self.local.read_only_protects():
-            self.methods = [m for m in self.methods if m != "hardlink"]
+        if link and not objects.read_only_protects():
+            self.methods.remove("hardlink")
         self.used: set[str] = set()
 
-    def verify(self, oid: str, shown: str) -> Path:
-        """The path of local object ``oid`` after checking its hash (stat cache first)."""
-        assert self.local is not None
-        source = self.local.path_of(oid)
+    def verify(self, source: Path, oid: str, shown: str) -> None:
+        """Check that ``source``, the file of object ``oid``, hashes to it (stat cache first)."""
         try:
             st = source.stat()
         except FileNotFoundError:
             raise ObjectNotFound(oid) from None
         if self.cache.get(st.st_ino, st.st_mtime_ns, st.st_size) == oid:
-            return source
+            return
         read_at = time.time_ns()
         if hash_file(source) != oid:
             raise ObjectCorrupt(oid, f"{source} (the content of {shown})")
         self.cache.put(st.st_ino, st.st_mtime_ns, st.st_size, oid, read_at_ns=read_at)
-        return source
 
     def place(self, entry: TreeEntry, dest: str | Path, shown: str) -> None:
         """Atomically replace ``dest`` with the content of ``entry``."""
-        source = None if self.local is None else self.verify(entry.oid, shown)
-        if source is not None and self._linked_new(source, dest, entry.mode):
-            return
+        source = self.objects.path_of(entry.oid)
+        if source is not None:
+            self.verify(source, entry.oid, shown)
+            if self._linked_new(source, dest, entry.mode):
+                return
         head, name = os.path.split(dest)
         tmp = Path(head, f".{name}{TEMP_SUFFIX}")
         tmp.unlink(missing_ok=True)
         try:
             if source is None:
-                self.objects.fetch_to(entry.oid, tmp)
+                self.objects.fetch_to(entry.oid, tmp)  # hash-checked as it arrives
                 os.chmod(tmp, entry.mode)
+                self.used.add("download")
             else:
                 self._link(source, tmp, entry.mode)
             os.replace(tmp, dest)
@@ -121,8 +122,6 @@ class Placer:
 
 
 def _reflink(source: Path, dest: Path) -> None:
-    import fcntl
-
     with open(source, "rb") as src, open(dest, "wb") as out:
         fcntl.ioctl(out.fileno(), _FICLONE, src.fileno())
 
@@ -151,18 +150,20 @@ def _run(tasks: Sequence[Callable[[], int]], progress: Progress = NO_PROGRESS) -
 
 
 def _tree_of(objects: ObjectStore, oid: str, dest: Path) -> Tree | None:
-    """The tree ``oid`` names, or None when it is a file object."""
-    if isinstance(objects, LocalObjectStore):
+    """The tree ``oid`` names, or None when it is a file object.
+
+    An object that is no local file is downloaded to ``dest``: a file object is then in place.
+    """
+    source = objects.path_of(oid)
+    if source is not None:
         try:
-            with open(objects.path_of(oid), "rb") as handle:
-                head = handle.read(len(TREE_PREFIX))
+            is_tree = starts_as_tree(source)
         except FileNotFoundError:
             raise ObjectNotFound(oid) from None
-        return load_tree(objects, oid) if head == TREE_PREFIX else None
+        return load_tree(objects, oid) if is_tree else None
     objects.fetch_to(oid, dest)
-    with open(dest, "rb") as handle:
-        if handle.read(len(TREE_PREFIX)) != TREE_PREFIX:
-            return None
+    if not starts_as_tree(dest):
+        return None
     try:
         return Tree.decode(dest.read_bytes(), oid)
     finally:

@@ -2,14 +2,18 @@
 
 ``gc`` keeps every object a run, a pointer file in the workspace or a pointer file in any git
 commit names (trees with all their files), and objects younger than a grace period (a
-``data add`` in progress has not written its pointer yet); it removes the rest. ``fsck``
-re-hashes every object and reports (optionally sets aside) the ones whose bytes changed.
+``data add`` in progress has not written its pointer yet); it removes the rest, and what
+writes killed midway left in the store (temp files untouched for :data:`STALE_TEMP_S`, a
+bound of its own: a concurrent write's temp file is never removed, whatever the grace).
+``fsck`` re-hashes every object and reports (optionally sets aside) the ones whose bytes
+changed. Both read the objects as local files.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +23,16 @@ from typing import Any
 
 from samerun._exceptions import PointerError, StoreError
 from samerun.data.pointer import SUFFIX, find_pointers, parse_pointer, read_pointer
-from samerun.data.tree import TREE_PREFIX, load_tree
+from samerun.data.tree import load_tree, starts_as_tree
 from samerun.hashing import hash_bytes, hash_file
-from samerun.store.objects import LocalObjectStore
+from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
 
 _OID = re.compile(rb"blake3:[0-9a-f]{64}")
 GRACE_S = 3600.0
+#: A temp file of the store untouched this long was left by a write that was killed: one in
+#: progress keeps writing to it, and none takes an hour between two writes.
+STALE_TEMP_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -38,10 +45,11 @@ class GcResult:
         return dict(self.__dict__)
 
 
-def _local(store: Store) -> LocalObjectStore:
-    if not isinstance(store.objects, LocalObjectStore):
+def _file_of(objects: ObjectStore, oid: str) -> Path:
+    path = objects.path_of(oid)
+    if path is None:
         raise StoreError("gc and fsck work on a local object store only")
-    return store.objects
+    return path
 
 
 def _pointer_oids(root: Path) -> set[str]:
@@ -84,14 +92,12 @@ def _run_oids(store: Store) -> set[str]:
 
 def referenced(store: Store) -> set[str]:
     """Every object something still names, trees expanded to their files."""
-    objects = _local(store)
+    objects = store.objects
     roots = _pointer_oids(store.project.root) | _run_oids(store)
     found = set(roots)
     for oid in roots:
-        path = objects.path_of(oid)
         try:
-            with open(path, "rb") as handle:
-                is_tree = handle.read(len(TREE_PREFIX)) == TREE_PREFIX
+            is_tree = starts_as_tree(_file_of(objects, oid))
         except FileNotFoundError:
             continue
         if is_tree:
@@ -100,25 +106,23 @@ def referenced(store: Store) -> set[str]:
 
 
 def gc(store: Store, *, grace_s: float = GRACE_S, dry_run: bool = False) -> GcResult:
-    """Remove objects nothing names and that are older than ``grace_s`` seconds."""
-    objects = _local(store)
+    """Remove objects nothing names and that are older than ``grace_s`` seconds, and what
+    killed writes left behind."""
+    objects = store.objects
     keep = referenced(store)
     cutoff = time.time() - grace_s
     removed = freed = kept = 0
     for oid in list(objects.iter_oids()):
-        st = objects.path_of(oid).stat()
-        if oid in keep or st.st_mtime > cutoff:
+        st = _file_of(objects, oid).stat()
+        if oid in keep or st.st_ctime > cutoff:  # when it came in: a linked file keeps its mtime
             kept += 1
             continue
         if not dry_run:
             objects.remove(oid)
         removed += 1
         freed += st.st_size
-    incoming = objects.root / ".incoming"
-    if incoming.is_dir() and not dry_run:
-        for leftover in incoming.iterdir():
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink(missing_ok=True)
+    if not dry_run:
+        objects.remove_stale_temps(STALE_TEMP_S)
     return GcResult(removed, kept, freed)
 
 
@@ -134,23 +138,23 @@ class FsckResult:
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckResult:
-    """Re-hash every object; with ``repair``, move corrupt ones to ``objects/.corrupt/``.
+    """Re-hash every object; with ``repair``, move corrupt ones to ``.samerun/corrupt/``.
 
     A corrupt object set aside is fetched again by the next ``samerun data pull``.
     """
-    objects = _local(store)
+    objects = store.objects
     oids = list(objects.iter_oids())
 
     def bad(oid: str) -> bool:
-        return hash_file(objects.path_of(oid)) != oid
+        return hash_file(_file_of(objects, oid)) != oid
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         corrupt = [oid for oid, broken in zip(oids, pool.map(bad, oids), strict=True) if broken]
     if repair and corrupt:
-        quarantine = objects.root / ".corrupt"
+        quarantine = store.project.store_dir / "corrupt"
         quarantine.mkdir(exist_ok=True)
         for oid in corrupt:
-            os.replace(objects.path_of(oid), quarantine / oid.partition(":")[2])
+            shutil.move(_file_of(objects, oid), quarantine / oid.partition(":")[2])
     missing = []
     for pointer_file in find_pointers(store.project.root):
         try:
@@ -159,4 +163,4 @@ def fsck(store: Store, *, repair: bool = False) -> FsckResult:
             continue
         if not objects.exists(oid):
             missing.append(pointer_file.relative_to(store.project.root).as_posix())
-    return FsckResult(len(oids), [str(objects.path_of(o)) for o in corrupt], missing, repair)
+    return FsckResult(len(oids), [str(_file_of(objects, o)) for o in corrupt], missing, repair)

@@ -57,7 +57,7 @@ def parse_pointer(text: bytes, where: str) -> Pointer:
     """Parse and check a pointer's bytes; every problem is one :class:`PointerError`."""
     document = _as_dumped(text)
     if document is None:
-        import yaml
+        import yaml  # start-up: `data status` reads the pointers it wrote without it
 
         try:
             document = yaml.safe_load(text)

@@ -3,27 +3,30 @@
 They are listed in ``.samerun/remotes.yaml``, which git shares with every clone, and in
 ``.samerun/remotes.local.yaml`` for this clone only (credentials, private mounts). Push and
 pull list what the other side holds once, then transfer only the missing objects, in
-parallel; every object lands atomically (a temp file renamed into place, or one S3 PUT), so
-an interrupted transfer resumes where it stopped.
+parallel; every object lands atomically (:mod:`samerun.store.objects`), so an interrupted
+transfer resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from samerun._atomic import atomic_write
 from samerun._exceptions import ObjectCorrupt, ObjectNotFound, RemoteError
+from samerun.data.parallel import INLINE_MAX
 from samerun.data.pointer import Dataset
 from samerun.data.progress import NO_PROGRESS, Progress
-from samerun.data.scan import INLINE_MAX
 from samerun.data.tree import load_tree
 from samerun.data.workspace import DataContext
-from samerun.store.objects import LocalObjectStore, ObjectStore, open_object_store
+from samerun.store.objects import ObjectStore, open_object_store
 from samerun.store.project import Project
 
 #: The project's shared remotes, committed to git (``.samerun/.gitignore`` lets it through).
@@ -54,8 +57,6 @@ def _file(project: Project, *, local: bool) -> Path:
 
 
 def _read(path: Path) -> Remotes:
-    import yaml
-
     if not path.exists():
         return Remotes({}, None)
     try:
@@ -77,8 +78,6 @@ def load_remotes(project: Project) -> Remotes:
 
 
 def _save(project: Project, remotes: Remotes, *, local: bool) -> None:
-    import yaml
-
     project.init()
     document = {"default": remotes.default, "remotes": dict(sorted(remotes.urls.items()))}
     atomic_write(_file(project, local=local), yaml.safe_dump(document, sort_keys=True).encode())
@@ -92,7 +91,7 @@ def add_remote(
     Shared remotes go to ``.samerun/remotes.yaml`` for git; ``local`` ones stay in this
     clone. A URL holding credentials is never written where git would share it.
     """
-    from samerun.capture.code import strip_url_credentials
+    from samerun.capture.code import strip_url_credentials  # start-up: push, pull spawn no git
 
     if not _NAME.match(name):
         raise RemoteError(f"remote name {name!r}: use letters, digits, '.', '_' and '-'")
@@ -149,10 +148,11 @@ class Transfer:
         return dict(self.__dict__)
 
 
-def _local(ctx: DataContext) -> LocalObjectStore:
-    if not isinstance(ctx.objects, LocalObjectStore):
-        raise RemoteError("push and pull need the project's object store on a local filesystem")
-    return ctx.objects
+def _file_of(objects: ObjectStore, oid: str) -> Path:
+    path = objects.path_of(oid)
+    if path is None:
+        raise RemoteError("push needs the project's object store on a local filesystem")
+    return path
 
 
 def _parallel(
@@ -206,22 +206,18 @@ def push(
     stored, and ``fsck`` re-checks them), so nothing is hashed again; sizes are checked, and
     whoever pulls the objects checks their hashes.
     """
-    local = _local(ctx)
-    files, trees = _needed(local, datasets)
+    files, trees = _needed(ctx.objects, datasets)
     there = set(remote.iter_oids())
 
     def send(oid: str) -> int:
-        path = local.path_of(oid)
+        path = _file_of(ctx.objects, oid)
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             raise ObjectNotFound(oid) from None
         if files.get(oid, size) != size:
             raise ObjectCorrupt(oid, str(path))
-        if isinstance(remote, LocalObjectStore):
-            remote.copy_object(path, oid)
-        elif remote.put_file(path)[0] != oid:
-            raise ObjectCorrupt(oid, str(path))
+        remote.put_file(path, oid)
         return size
 
     missing = [[oid for oid in group if oid not in there] for group in (list(files), trees)]
@@ -238,23 +234,24 @@ def pull(
     jobs: int = JOBS,
     progress: Progress = NO_PROGRESS,
 ) -> Transfer:
-    """Fetch the objects of ``datasets`` this store lacks (trees first), each hash-checked."""
-    local = _local(ctx)
+    """Fetch the objects of ``datasets`` this store lacks (trees first), each hash-checked.
+
+    Trees and small files are read whole (once); a large file is downloaded into the system's
+    temp directory, then moved into the store (a hard link where the two share a filesystem,
+    else a copy).
+    """
+    local = ctx.objects
     sizes: dict[str, int] = {}  # of file objects, known once the trees are here
 
     def fetch(oid: str) -> int:
-        if isinstance(remote, LocalObjectStore) and sizes.get(oid, 0) <= INLINE_MAX:
-            data = remote.get_bytes(oid)  # read once, hash-checked
-            local.write_object(oid, data)
+        if sizes.get(oid, 0) <= INLINE_MAX:
+            data = remote.get_bytes(oid)
+            local.put_bytes(data, oid)
             return len(data)
-        tmp = local.new_temp()
-        try:
-            remote.fetch_to(oid, tmp)
-            size = tmp.stat().st_size
-            local.install(tmp, oid)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return size
+        with tempfile.TemporaryDirectory(prefix="samerun-pull-") as scratch:
+            download = Path(scratch, "object")
+            remote.fetch_to(oid, download)
+            return local.put_file(download, oid, link=True).size  # then deleted: safe to link
 
     trees = list(dict.fromkeys(ds.pointer.oid for ds in datasets if ds.pointer.kind == "dir"))
     missing_trees = [oid for oid in trees if not local.exists(oid)]

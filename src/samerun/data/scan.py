@@ -2,10 +2,10 @@
 
 Small files are read once: the bytes that are hashed are the bytes that are stored. Large files
 are streamed in chunks (never held whole in memory) through blake3's multithreaded hasher, then
-copied by the kernel into a temp file of the store, renamed into place once named. Where it is
-safe, a file is instead linked in as its own object (:class:`_Storer`). A file whose inode,
-mtime or size moves while it is read raises :class:`FileChanged`; it is never recorded with a
-wrong hash.
+put in the store from the same descriptor (copied by the kernel). Where it is safe, a file is
+instead linked in as its own object (:class:`samerun.data.parallel.Storer`). A file whose
+inode, mtime or size moves while it is read raises :class:`FileChanged`; it is never recorded
+with a wrong hash.
 
 ``data status`` with nothing changed only walks: hashing, trees and stores are imported when
 first needed, to keep its start-up short.
@@ -13,9 +13,7 @@ first needed, to keep its start-up short.
 
 from __future__ import annotations
 
-import errno
 import gc
-import io
 import os
 import time
 from bisect import bisect_left
@@ -23,13 +21,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
-
-import blake3
+from typing import TYPE_CHECKING, NamedTuple
 
 from samerun._exceptions import FileChanged
 from samerun.data.progress import NO_PROGRESS, Progress
-from samerun.data.statcache import Listed, Listing, StatCache, racy
+from samerun.data.statcache import Listed, Listing, StatCache
 from samerun.data.walk import (
     PARALLEL_FILES,
     Difference,
@@ -40,17 +36,11 @@ from samerun.data.walk import (
     walk,
     walk_changes,
 )
-from samerun.hashing import hash_bytes, hash_fd, tag
+from samerun.hashing import hash_bytes
 
 if TYPE_CHECKING:
     from samerun.data.tree import Tree
-    from samerun.store.objects import LocalObjectStore, ObjectStore
-
-#: Files up to this size are read in one go (bounded memory per worker).
-INLINE_MAX = 4 << 20
-_CHUNK = 4 << 20  # fits the CPU caches: hashing 16 MiB chunks measured 1.8x slower
-#: What a filesystem (or a file) answers when it cannot be hard-linked into the store.
-_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.EACCES})
+    from samerun.store.objects import ObjectStore
 
 
 class Snapshot(NamedTuple):
@@ -69,136 +59,6 @@ class Hashed(NamedTuple):
     linked: int
 
 
-def _changed(f: FileStat) -> FileChanged:
-    return FileChanged(f.path)
-
-
-class _Storer:
-    """Hashes files and, with a local store, makes each one's object present in it.
-
-    With ``link``, a file that can safely become its own object (not executable, no other
-    hard link, on the store's filesystem) is hard-linked in and made read-only instead of
-    copied: no byte is written. Only where read-only really protects it (not for root: see
-    :meth:`LocalObjectStore.read_only_protects`). One written just now is hashed again once
-    linked (its mtime cannot vouch for it). The first filesystem that refuses
-    links turns linking off for the rest.
-    """
-
-    def __init__(self, store: LocalObjectStore | None, *, link: bool) -> None:
-        self.store = store
-        self.link = link and store is not None and store.read_only_protects()
-
-    def hash_file(self, f: FileStat) -> tuple[str, int, bool]:
-        """Hash (and store) one file, read once: its oid, when it was read, if it was linked.
-
-        Its inode, mtime and size after the read must still be those the walk saw, else it
-        changed while being read.
-        """
-        read_at = time.time_ns()
-        if f.size > INLINE_MAX:
-            try:
-                src = open(f.path, "rb", buffering=0)  # noqa: SIM115 - closed below
-            except FileNotFoundError:
-                raise _changed(f) from None
-            with src:
-                oid, linked = self._stream_in(f, src, read_at)
-            return oid, read_at, linked
-        try:  # os-level calls: a few syscalls per file is what many small files cost
-            fd = os.open(f.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise _changed(f) from None
-        try:
-            data = os.read(fd, f.size + 1)
-            if len(data) != f.size:
-                raise _changed(f)
-            oid = hash_bytes(data)
-            linked = self._linked(f, fd, oid, read_at)
-            if not linked and not f.same(os.fstat(fd)):  # a link is checked as it is made
-                raise _changed(f)
-        finally:
-            os.close(fd)
-        if self.store is not None and not linked:
-            self.store.write_object(oid, data)
-        return oid, read_at, linked
-
-    def _stream_in(self, f: FileStat, src: io.RawIOBase, read_at: int) -> tuple[str, bool]:
-        oid = _stream(f, src)
-        if self.store is None:
-            return oid, False
-        if self._linked(f, src.fileno(), oid, read_at):
-            return oid, True
-        if not self.store.exists(oid):
-            _copy_in(f, src, oid, self.store, racy(f.mtime_ns, read_at))
-        return oid, False
-
-    def _linked(self, f: FileStat, fd: int, oid: str, read_at: int) -> bool:
-        """Whether ``f`` (open as ``fd``) was linked in as ``oid``, which checks that it did not
-        change; if not, the caller checks it and stores it."""
-        if self.store is None or not self.link or f.mode != 0o644:
-            return False
-        try:
-            return self.store.link_object(
-                oid, f.path, fd, (f.ino, f.mtime_ns, f.size), rehash=racy(f.mtime_ns, read_at)
-            )
-        except OSError as err:
-            if err.errno not in _NO_LINK:
-                raise
-            self.link = False
-            return False
-
-
-def _stream(f: FileStat, src: io.RawIOBase) -> str:
-    """Hash a large file in chunks, on all cores; it must not change while it is read."""
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    total = 0
-    while count := src.readinto(buffer):
-        hasher.update(view[:count])
-        total += count
-    if total != f.size or not f.same(os.fstat(src.fileno())):
-        raise _changed(f)
-    return tag(hasher.hexdigest())
-
-
-def _copy_in(
-    f: FileStat, src: io.RawIOBase, oid: str, store: LocalObjectStore, rehash: bool
-) -> None:
-    """Copy a large file just hashed to ``oid`` into ``store``, kernel-side.
-
-    ``copy_file_range`` moves the pages without a pass through Python (measured 2.7x faster
-    than writing the hashed chunks out). The file must be unchanged afterwards; one written
-    too recently for its mtime to vouch for it has its copy hashed again.
-    """
-    tmp = store.new_temp()
-    try:
-        with open(tmp, "w+b") as out:
-            _kernel_copy(src, out, f.size)
-            if not f.same(os.fstat(src.fileno())) or (rehash and hash_fd(out.fileno()) != oid):
-                raise _changed(f)
-        store.install(tmp, oid)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _kernel_copy(src: io.RawIOBase, out: BinaryIO, size: int) -> None:
-    offset = 0
-    try:
-        while offset < size:
-            copied = os.copy_file_range(src.fileno(), out.fileno(), size - offset, offset, offset)
-            if copied == 0:
-                break
-            offset += copied
-    except (AttributeError, OSError):  # not Linux, or not between these filesystems
-        src.seek(0)
-        out.seek(0)
-        out.truncate()
-        import shutil
-
-        shutil.copyfileobj(src, out, _CHUNK)
-        out.flush()
-
-
 def hash_files(
     files: list[FileStat],
     cache: StatCache,
@@ -213,43 +73,32 @@ def hash_files(
     ``listed`` is the last listing of the files' dataset: they are looked up there too.
 
     With ``store``, every file's object is also made present in it (with ``link``, by hard
-    links where that is safe: see :class:`_Storer`). Files are hashed in batches, on threads
-    or worker processes (:func:`samerun.data.parallel.hashed_batches`).
+    links where that is safe: see :class:`samerun.data.parallel.Storer`). Files are hashed in
+    batches, on threads or worker processes (:func:`samerun.data.parallel.hashed_batches`).
     """
-    local = None
-    if store is not None:
-        from samerun.store.objects import LocalObjectStore
-
-        local = store if isinstance(store, LocalObjectStore) else None
     oids = cache.get_many([(f.ino, f.mtime_ns, f.size) for f in files], listed)
     todo = [
         i
         for i, oid in enumerate(oids)
-        if oid is None or (local is not None and not local.exists(oid))
+        if oid is None or (store is not None and not store.exists(oid))
     ]
 
     linked = 0
     if todo:
-        from samerun.data.parallel import hashed_batches
+        from samerun.data.parallel import Storer, hashed_batches  # start-up: status hashes none
 
         size = sum(files[i].size for i in todo)
         progress.expect(len(todo), size)
-        storer = _Storer(local, link=link)
+        storer = Storer(store, link=link)
         with closing(hashed_batches(files, todo, storer)) as batches:
             for batch in batches:
                 for i, oid in zip(batch.indexes, batch.oids, strict=True):
                     oids[i] = oid
                 if batch.changed is not None:
-                    raise _changed(files[batch.changed])
+                    raise FileChanged(files[batch.changed].path)
                 cache.learn(batch.learnt)
                 linked += batch.linked
                 progress.advance(len(batch.indexes), batch.size)
-    if store is not None and local is None:
-        for f, known in zip(files, oids, strict=True):
-            if known is not None and not store.exists(known):
-                stored, _ = store.put_file(Path(f.path))
-                if stored != known:
-                    raise _changed(f)
     return Hashed([oid for oid in oids if oid is not None], linked)
 
 

@@ -23,8 +23,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
+from samerun._atomic import atomic_write
 from samerun.data.walk import MARSHAL_VERSION, FileStat, Row, plain
 from samerun.hashing import ALGORITHM, hash_bytes, tag
+from samerun.store.project import STORE_DIRNAME
 
 #: How long a write may leave a file's mtime unchanged, on filesystems with sub-millisecond
 #: timestamps: they are stamped from the kernel's clock tick (1-10 ms); 100 ms adds room for
@@ -210,8 +212,6 @@ class StatCache:
         newest = max(map(itemgetter(3), files), default=0)  # its mtime shows the clock's grain
         if where is None or racy(newest, walked_at_ns):
             return
-        from samerun._atomic import atomic_write
-
         rows = plain(files)
         digests = bytes.fromhex("".join(oids).replace(f"{ALGORITHM}:", ""))
         try:
@@ -228,7 +228,7 @@ class StatCache:
         """Write what was learnt since the last save (best effort: it is only a cache)."""
         if self.path is None or not self._new:
             return
-        import sqlite3
+        import sqlite3  # start-up, as in _select
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -291,6 +291,4 @@ def _matching(row: tuple[int, int, bytes] | None, mtime_ns: int, size: int) -> s
 
 def project_cache(root: Path) -> StatCache:
     """The stat cache of the project at ``root``."""
-    from samerun.store.project import STORE_DIRNAME
-
     return StatCache(root / STORE_DIRNAME / "data" / "statcache.db")

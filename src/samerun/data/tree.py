@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -75,6 +76,12 @@ def _entry(item: Any, where: str) -> TreeEntry:
     if not isinstance(size, int) or size < 0 or mode not in MODES:
         raise _malformed(where, f"entry {path!r} has a bad size or mode")
     return TreeEntry(path, oid, size, mode)
+
+
+def starts_as_tree(path: str | os.PathLike[str]) -> bool:
+    """Whether the object file at ``path`` holds a tree: it starts as every tree does."""
+    with open(path, "rb") as handle:
+        return handle.read(len(TREE_PREFIX)) == TREE_PREFIX
 
 
 def load_tree(objects: ObjectStore, oid: str) -> Tree:

@@ -48,7 +48,7 @@ class DataContext:
     @property
     def objects(self) -> ObjectStore:
         if isinstance(self._objects, str):
-            from samerun.store.objects import open_object_store
+            from samerun.store.objects import open_object_store  # start-up, as said above
 
             self._objects = open_object_store(self._objects)
         return self._objects
@@ -125,7 +125,7 @@ def select(root: Path, paths: list[str], *, rev: str | None = None) -> list[Data
 
 
 def _pointer_at(root: Path, pointer_file: Path, rev: str) -> Dataset:
-    import subprocess
+    import subprocess  # start-up: `data status` stays without it (see pointer._git_output)
 
     rel = pointer_file.relative_to(root).as_posix()
     done = subprocess.run(
@@ -176,7 +176,7 @@ def _status(ctx: DataContext, ds: Dataset) -> DatasetStatus:
         if not ctx.objects.exists(pointer.oid):
             note = "its version is not in the object store; `samerun data pull` it to see the files"
             return _unlisted(ds, "modified", note)
-        from samerun.data.tree import load_tree
+        from samerun.data.tree import load_tree  # start-up: an unchanged status reads no tree
 
         changes = Changes.between(load_tree(ctx.objects, pointer.oid), snap.tree)
     if not any(changes):
@@ -203,14 +203,11 @@ def _edited_in_place(objects: ObjectStore, files: list[tuple[Path, str]]) -> str
     That happens when a file linked to the store is written in place by someone the
     read-only mode does not stop (root): the stored version changed with it.
     """
-    from samerun.store.objects import LocalObjectStore
-
-    if not isinstance(objects, LocalObjectStore):
-        return None
     damaged = []
     for path, oid in files:
+        stored = objects.path_of(oid)  # None where objects are no local files, never linked
         with suppress(OSError):
-            if os.path.samefile(path, objects.path_of(oid)):
+            if stored is not None and os.path.samefile(path, stored):
                 damaged.append(path.name)
     if not damaged:
         return None
@@ -224,7 +221,7 @@ def _edited_in_place(objects: ObjectStore, files: list[tuple[Path, str]]) -> str
 
 def entries(objects: ObjectStore, ds: Dataset) -> list[TreeEntry]:
     """The files of the version ``ds`` names (a file dataset is one entry)."""
-    from samerun.data.tree import TreeEntry, load_tree
+    from samerun.data.tree import TreeEntry, load_tree  # start-up: status never lists files
 
     pointer = ds.pointer
     if pointer.kind == "file":
