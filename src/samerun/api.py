@@ -27,7 +27,6 @@ from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, overload
 
@@ -36,7 +35,7 @@ from samerun._exceptions import StoreError, UsageError
 from samerun.hashing import hash_bytes
 from samerun.journal import read_journal
 from samerun.manifest import Manifest, MetricSummary, VerificationRecord
-from samerun.series import series_arrays
+from samerun.series import Steps, Values, series_view
 from samerun.status import RunStatus
 from samerun.store.meta import RUN_COLUMNS, RunRow
 from samerun.store.objects import ObjectStore
@@ -157,7 +156,7 @@ class RecordedRun:
         summary = self.metrics.get(key)
         if summary is not None:
             try:
-                steps, values = series_arrays(self.objects.get_bytes(summary.series))
+                steps, values = series_view(self.objects.get_bytes(summary.series))
             except ValueError as err:
                 raise StoreError(f"object {summary.series}: {err}") from None
         elif self.manifest.status == "running":
@@ -168,7 +167,7 @@ class RecordedRun:
         return MetricHistory(key, len(steps), _buckets(steps, values, max_points))
 
 
-def _journal_series(run_dir: Path, key: str) -> tuple[array[int], array[float]]:
+def _journal_series(run_dir: Path, key: str) -> tuple[Steps, Values]:
     steps, values = array("q"), array("d")
     for record in read_journal(run_dir):
         if record[0] == "m" and record[1] == key:
@@ -177,18 +176,19 @@ def _journal_series(run_dir: Path, key: str) -> tuple[array[int], array[float]]:
     return steps, values
 
 
-def _buckets(steps: array[int], values: array[float], max_points: int) -> list[MetricBucket]:
+def _buckets(steps: Steps, values: Values, max_points: int) -> list[MetricBucket]:
     """At most ``max_points`` buckets of equal step width over the series' step range.
 
     Performance: a series can hold millions of points, so nothing here makes a Python object per
-    point beyond what ``min``, ``max`` and the order check pass over in C: the bucket edges come
-    from a binary search over the steps, the extremes from ``min``/``max`` over array slices
+    point beyond what ``min``, ``max`` and the order check pass over in C: the steps and values
+    are views of the stored bytes, the bucket edges come from a binary search over the steps,
+    the extremes from ``min``/``max`` over slices of the views, which copy nothing
     (tests/test_api.py guards the memory this takes).
     """
     count = len(steps)
     if count == 0:
         return []
-    if not all(map(operator.le, steps, islice(steps, 1, None))):
+    if not all(map(operator.le, steps, steps[1:])):
         order = sorted(range(count), key=steps.__getitem__)  # logged out of step order: rare
         steps = array("q", (steps[i] for i in order))
         values = array("d", (values[i] for i in order))
@@ -210,7 +210,7 @@ def _buckets(steps: array[int], values: array[float], max_points: int) -> list[M
     return buckets
 
 
-def _extremes(chunk: array[float]) -> tuple[float, float]:
+def _extremes(chunk: Values) -> tuple[float, float]:
     """Min and max, NaN left out (NaN if all are NaN).
 
     ``min``/``max`` already pass over a NaN (it never compares smaller or larger) unless the

@@ -410,3 +410,15 @@ def test_errors_never_show_the_database_password() -> None:
         open_meta_store("postgresql+psycopg://me:s3cret@127.0.0.1:1/none", create=True)
     assert "s3cret" not in str(raised.value)
     assert "127.0.0.1" in str(raised.value)
+
+
+def test_closing_after_writes_leaves_no_write_ahead_log(tmp_path: Path) -> None:
+    """Every reader would scan a log as big as the last run's metrics on open."""
+    db = tmp_path / "meta.db"
+    store = open_meta_store(f"sqlite:///{db}", create=True)
+    store.insert_run(make_row(rid("ab")), "{}")
+    many = [("loss", step, 1.0 / (step + 1), T0 + step) for step in range(20_000)]
+    store.complete_run(rid("ab"), make_completion(metrics=many))
+    assert store.metric_count(rid("ab")) == 20_000
+    store.close()
+    assert not db.with_name("meta.db-wal").exists()

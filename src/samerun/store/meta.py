@@ -175,6 +175,13 @@ class MetaStore:
     def close(self) -> None:
         self._reader.close()
         if self._engine is not None:
+            if sqlite_path(self.url) is not None:
+                # While the read-only reader was open, no write of this process was the last
+                # connection to close, so SQLite kept the write-ahead log: after a run of a
+                # million metric values, a log of 120 MiB that every later reader scans on open
+                # (66 ms). Closing one more connection now, last, folds the log back into the
+                # database and removes it, unless another process has the store open.
+                self._engine.connect().close()
             self._engine.dispose()
 
     @property
