@@ -95,13 +95,3 @@ def test_each_covering_test_file_exists_and_is_needed() -> None:
             assert not (REPO / own_test_file(key)).is_file(), (
                 f"{key} has its own test file now; remove it from COVERED_BY"
             )
-
-
-def test_pending_modules_still_wait_for_their_test_file() -> None:
-    present = set(modules())
-    for module in sorted(PENDING):
-        assert module in present, f"PENDING names {module}: no such module"
-        assert not (REPO / own_test_file(module)).is_file(), (
-            f"{module} has its test file {own_test_file(module)} now; remove it from PENDING"
-        )
-        assert covering(module) is None, f"{module} is both PENDING and in COVERED_BY"
