@@ -51,6 +51,13 @@ class Command:
     def identity(self) -> dict[str, Any]:
         return {"argv": self.argv, "cwd": self.cwd}
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Command:
+        return cls(argv=list(data["argv"]), cwd=data["cwd"], interpreter=data.get("interpreter"))
+
 
 @dataclass(frozen=True)
 class ConfigRef:
@@ -136,7 +143,7 @@ class Inputs:
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code.to_dict(),
-            "command": asdict(self.command),
+            "command": self.command.to_dict(),
             "params": self.params,
             "config": None if self.config is None else self.config.to_dict(),
             "data": [d.to_dict() for d in self.data],
@@ -149,7 +156,7 @@ class Inputs:
     def from_dict(cls, data: dict[str, Any]) -> Inputs:
         return cls(
             code=CodeState.from_dict(data["code"]),
-            command=Command(**data["command"]),
+            command=Command.from_dict(data["command"]),
             params=data["params"],
             environment=Environment.from_dict(data["environment"]),
             randomness=Randomness.from_dict(data["randomness"]),
