@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 import blake3
@@ -89,8 +88,3 @@ _HEX = frozenset("0123456789abcdef")
 
 def _is_hex(text: str) -> bool:
     return _HEX.issuperset(text)
-
-
-def is_within(path: Path, root: Path) -> bool:
-    """True when ``path`` (already resolved) lies inside ``root`` (already resolved)."""
-    return path == root or root in path.parents

@@ -1,6 +1,6 @@
 """Checks on paths from records, pointer files, trees and the workspace: nothing leaves its root.
 
-A bottom layer, like :mod:`samerun.hashing`: the recorder, ``capture/`` and ``data/`` all check
+A bottom layer: the recorder, ``capture/`` and ``data/`` all check
 paths here, and it imports nothing of theirs.
 """
 
@@ -10,7 +10,12 @@ import os
 from pathlib import Path
 
 from samerun._exceptions import PathOutsideProject, UnsafePath
-from samerun.hashing import is_within
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """True when ``path`` (already resolved) lies inside ``root`` (already resolved)."""
+    return path == root or root in path.parents
+
 
 #: Parts that no normalized relative path has (checked on every entry of every tree read).
 _NOT_NAMES = frozenset({"", ".", ".."})

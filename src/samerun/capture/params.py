@@ -6,7 +6,6 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,6 @@ from samerun._exceptions import ConfigError, UsageError
 _KEY = re.compile(r"^[A-Za-z_][\w\-]*(\.[\w\-]+)*$")
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.I)
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    path: str  # relative to the project root
-    hash: str
-    oid: str | None = None  # the file's bytes in the object store
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "hash": self.hash, "oid": self.oid}
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

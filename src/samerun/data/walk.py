@@ -20,7 +20,7 @@ from typing import NamedTuple, cast
 
 from samerun._exceptions import UnsafePath
 from samerun.data.forking import forkable
-from samerun.hashing import is_within
+from samerun.paths import is_within
 
 #: Suffix of the temp files checkout writes next to their destination (never dataset files).
 TEMP_SUFFIX = ".samerun-tmp"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from samerun._exceptions import RunNotFound, StoreError
 from samerun.capture.code import strip_url_credentials
+from samerun.capture.params import flatten
 from samerun.manifest import MetricSummary, VerificationRecord
 from samerun.status import EndStatus, RunStatus, Verdict, run_status, verdict
 from samerun.store import migrate
@@ -454,7 +455,7 @@ def param_rows(params: Mapping[str, Any]) -> list[tuple[str, str, float | None, 
     value's is its JSON text. Empty mappings and lists are leaves too.
     """
     rows = []
-    for key, value in _leaves(params, ""):
+    for key, value in flatten(params).items():
         text = json.dumps(value, sort_keys=True)
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         rows.append(
@@ -466,14 +467,6 @@ def param_rows(params: Mapping[str, Any]) -> list[tuple[str, str, float | None, 
             )
         )
     return rows
-
-
-def _leaves(value: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
-    for key, item in value.items():
-        if isinstance(item, Mapping) and item:
-            yield from _leaves(item, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", item
 
 
 def _finite(value: float) -> float | None:
