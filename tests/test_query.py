@@ -63,6 +63,8 @@ def test_values_keys_and_operators_in_their_spellings() -> None:
         ("metrics.a ! 1", 11, "unexpected character '!'"),
         ("metrics.a in 1", 14, "expected `(`"),
         ("name like 3", 1, "`like` takes a quoted pattern"),
+        ("started like '2026%'", 1, "`like` matches text, and this field is not text"),
+        ("metrics.loss like '1%'", 1, "`like` matches text"),
     ],
 )
 def test_a_malformed_filter_says_where_and_why(text: str, column: int, reason: str) -> None:

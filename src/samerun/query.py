@@ -286,6 +286,8 @@ def _checked(
     ordering = op in ("<", "<=", ">", ">=")
     kind = ATTRIBUTES[field.key].kind if field.kind == "attribute" else field.kind
     for value in values:
+        if op == "like" and kind not in ("text", "tag", "param", "status", "verdict"):
+            raise refuse("`like` matches text, and this field is not text")
         if op == "like" and not isinstance(value, str):
             raise refuse("`like` takes a quoted pattern such as 'base%'")
         if kind in ("metric", "number") and not _is_number(value):
@@ -296,7 +298,7 @@ def _checked(
             raise refuse(f"{_shown(value)} is not true or false")
         if kind in ("text", "tag", "status", "verdict") and not isinstance(value, str):
             raise refuse(f"{_shown(value)} is not a quoted string")
-        if ordering and kind in ("param",) and not _is_number(value):
+        if ordering and kind == "param" and not _is_number(value):
             raise refuse(f"ordering compares numbers; {_shown(value)} is not one")
         if ordering and kind in ("text", "tag", "status", "verdict", "bool"):
             raise refuse("this field is compared with = != in or like, not by order")
@@ -307,7 +309,7 @@ def _checked(
                 verdict(str(value))
         except UsageError as err:
             raise refuse(str(err)) from None
-        if kind == "time" and isinstance(value, str) and op != "like" and _timestamp(value) is None:
+        if kind == "time" and isinstance(value, str) and _timestamp(value) is None:
             raise refuse(f"{value!r} is not an ISO date such as 2026-11-29 or 2026-11-29T12:00")
     return Comparison(field, op, values)
 
