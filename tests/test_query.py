@@ -106,3 +106,13 @@ def test_compiled_sql_binds_every_value() -> None:
     assert "x' or 1=1 --" in sql.params.values()
     assert 3.0 in sql.params.values()
     assert keys == 2  # newest first, then id
+
+
+def test_a_later_page_is_a_keyset_condition_not_an_offset() -> None:
+    order = parse_order(["metrics.accuracy desc"])
+    first, keys = search("r.id", None, order, limit=20)
+    later, _ = search("r.id", None, order, after=[0, 0.93, 1_790_000_000.0, "ab"], limit=20)
+    assert keys == 4  # missing-value flag, accuracy, start time, id
+    assert "OFFSET" not in later.text.upper()
+    assert later.text.startswith(first.text.split(" ORDER BY")[0])
+    assert "COALESCE(s0.last, 0) < :" in later.text  # after 0.93 in descending order
