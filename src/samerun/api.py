@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from samerun import query
 from samerun._exceptions import StoreError, UsageError
@@ -40,8 +40,10 @@ from samerun.status import RunStatus
 from samerun.store.meta import RUN_COLUMNS, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Project, Store, find_root, open_store
-from samerun.verify.comparators import Tolerance
-from samerun.verify.compare import Comparison, compare_runs
+
+if TYPE_CHECKING:
+    from samerun.verify.comparators import Tolerance
+    from samerun.verify.compare import Comparison
 
 #: Listing columns, as selected from the runs table aliased ``r``.
 _COLUMNS = ", ".join(f"r.{c.strip()}" for c in RUN_COLUMNS.split(","))
@@ -283,6 +285,8 @@ class RunReader:
 
     def compare(self, a: str, b: str, *, tolerance: Tolerance | None = None) -> Comparison:
         """The layer-by-layer comparison ``samerun diff A B`` renders."""
+        from samerun.verify.compare import compare_runs  # start-up: listing runs never compares
+
         first, second = self.get_run(a).manifest, self.get_run(b).manifest
         return compare_runs(first, second, self.store.objects, tolerance=tolerance)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -67,6 +66,8 @@ def choose_seed(given: int | str | None) -> tuple[int, str]:
         return check_seed(from_launcher), "launcher"
     if _in_use is not None:
         return _in_use
+    import secrets  # start-up: only drawing a seed needs it (with hmac and hashlib behind it)
+
     return secrets.randbelow(MAX_SEED + 1), "drawn"
 
 
