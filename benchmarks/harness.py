@@ -22,6 +22,10 @@ WORKLOADS = BENCH_DIR / "workloads"
 SAMERUN_PY = REPO / ".venv" / "bin" / "python"
 SAMERUN_CLI = REPO / ".venv" / "bin" / "samerun"
 PEERS_PY = BENCH_DIR / ".venv-peers" / "bin" / "python"
+# Another checkout's code, run with this .venv: SAMERUN_BENCH_SRC=/path/to/worktree/src goes first
+# on every workload's PYTHONPATH (e.g. a `git worktree` of an older commit, to compare before and
+# after a change with the same benchmark code). Unset: the code the .venv has installed.
+SAMERUN_SRC = os.environ.get("SAMERUN_BENCH_SRC") or None
 
 _GIT_IDENTITY = ("-c", "user.name=bench", "-c", "user.email=bench@example.invalid")
 
@@ -88,6 +92,8 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     # MLflow 3 sends usage telemetry; there is no network here, so switch it off rather than let
     # it time out (this can only make MLflow faster).
     env.update({"DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"})
+    if SAMERUN_SRC:
+        env["PYTHONPATH"] = SAMERUN_SRC
     env.update(extra or {})
     return env
 

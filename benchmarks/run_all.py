@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_query import QUERY_BENCHMARKS
-from harness import BENCH_DIR, PEERS_PY, REPO, SAMERUN_PY, BenchError, Result, say
+from harness import BENCH_DIR, PEERS_PY, REPO, SAMERUN_PY, SAMERUN_SRC, BenchError, Result, say
 from suites import ALL, Config
 
 BENCHMARKS = {**ALL, **QUERY_BENCHMARKS}
@@ -67,7 +67,9 @@ def _version(python: Path, dist: str) -> str:
 
 
 def _git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+    """In the checkout whose code is measured (SAMERUN_BENCH_SRC's, else this one)."""
+    cwd = Path(SAMERUN_SRC).parent if SAMERUN_SRC else REPO
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     return done.stdout.strip()
 
 
@@ -78,6 +80,7 @@ def machine_facts() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "samerun": _version(SAMERUN_PY, "samerun"),
+        "samerun_src": SAMERUN_SRC,
         "mlflow": _version(PEERS_PY, "mlflow"),
         "commit": _git("rev-parse", "--short", "HEAD"),
         "worktree_dirty": bool(_git("status", "--porcelain", "--", "src")),
