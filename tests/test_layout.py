@@ -33,7 +33,6 @@ COVERED_BY = {
 }
 
 
-
 def own_test_file(module: str) -> str:
     """The test file of ``module`` (a path relative to src/samerun), relative to the repo."""
     folder, _, name = module.rpartition("/")
@@ -76,8 +75,7 @@ def test_every_module_has_its_own_test_file_or_names_one() -> None:
     untested = [
         module
         for module in modules()
-        if not (REPO / own_test_file(module)).is_file()
-        and covering(module) is None
+        if not (REPO / own_test_file(module)).is_file() and covering(module) is None
     ]
     assert not untested, (
         "no test file for "

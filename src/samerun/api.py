@@ -26,7 +26,7 @@ import operator
 from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 #: Listing columns, as selected from the runs table aliased ``r``.
 _COLUMNS = ", ".join(f"r.{c.strip()}" for c in RUN_COLUMNS.split(","))
-_WIDTH = len(RUN_COLUMNS.split(","))
+_ROW_FIELDS = [f.name for f in fields(RunRow)]
+_WIDTH = len(_ROW_FIELDS)
 DEFAULT_LIMIT = 100
 
 
@@ -252,7 +253,7 @@ class RunReader:
         more = limit is not None and len(rows) > limit
         rows = rows[:limit] if limit is not None else rows
         token = _write_token(signature, list(rows[-1][-keys:])) if more else None
-        return RunPage(self._infos([RunRow.from_sql(r[:_WIDTH]) for r in rows]), token)
+        return RunPage(self._infos([RunRow.sql_values(r[:_WIDTH]) for r in rows]), token)
 
     def count(self, filter: str | None = None) -> int:
         """How many runs match ``filter`` (all runs without one)."""
@@ -260,20 +261,27 @@ class RunReader:
         sql = query.count(node)
         return int(self.store.meta.select(sql.text, sql.params)[0][0])
 
-    def _infos(self, rows: list[RunRow]) -> list[RunInfo]:
-        ids = [r.id for r in rows]
+    def _infos(self, rows: list[list[Any]]) -> list[RunInfo]:
+        """Runs from their rows' field values (``RunRow.sql_values``), with their params, metric
+        summaries and tags, each fetched for all of them at once."""
+        ids = [values[0] for values in rows]
         meta = self.store.meta
         params, metrics, tags = meta.params_of(ids), meta.metric_summaries(ids), meta.tags_of(ids)
         return [
-            RunInfo(**vars(r), params=params[r.id], metrics=metrics[r.id], tags=tags[r.id])
-            for r in rows
+            RunInfo(
+                **dict(zip(_ROW_FIELDS, values, strict=True)),
+                params=params[run_id],
+                metrics=metrics[run_id],
+                tags=tags[run_id],
+            )
+            for values, run_id in zip(rows, ids, strict=True)
         ]
 
     def get_run(self, ref: str) -> RecordedRun:
         """Run ``ref`` (an id, a unique id prefix, or ``last``), typed and whole."""
         meta = self.store.meta
         row = meta.resolve(ref)
-        (info,) = self._infos([row])
+        (info,) = self._infos([list(vars(row).values())])
         manifest = Manifest.from_json(meta.manifest_json(row.id))
         return RecordedRun(
             info,

@@ -219,7 +219,7 @@ def runs(
         reader = RunReader(store)
         page = reader.runs(filter_, order_by, None if show_all else limit, page_token)
         if as_json:
-            render.print_json([r.to_dict() for r in page])
+            render.print_json_rows([r.to_dict() for r in page])
             return
         total = reader.count(filter_)
     finally:

@@ -60,12 +60,17 @@ class RunRow:
 
     @classmethod
     def from_sql(cls, row: Sequence[Any]) -> RunRow:
+        return cls(*cls.sql_values(row))
+
+    @staticmethod
+    def sql_values(row: Sequence[Any]) -> list[Any]:
+        """The field values of a ``SELECT RUN_COLUMNS`` row, checked and decoded, in order."""
         values = list(row)
         values[2] = run_status(values[2])
         values[10] = None if values[10] is None else bool(values[10])
         values[16] = json.loads(values[16]) if values[16] else {}
         values[18] = None if values[18] is None else verdict(values[18])
-        return cls(*values)
+        return values
 
     def to_sql(self) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in RUN_COLUMNS.replace(" ", "").split(",")}
@@ -397,8 +402,11 @@ class MetaStore:
     def params_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Each run's params as flat dotted keys, by run id (for a page of runs)."""
         found: dict[str, dict[str, Any]] = {run_id: {} for run_id in run_ids}
-        for run_id, key, value in self._for_runs("SELECT run_id, key, value FROM params", run_ids):
-            found[run_id][key] = json.loads(value)
+        rows = self._for_runs("SELECT run_id, key, value FROM params", run_ids)
+        # One parse of all the values as one JSON array: a page of 10,000 runs holds 200,000.
+        values = json.loads(f"[{','.join(value for _, _, value in rows)}]")
+        for (run_id, key, _), value in zip(rows, values, strict=True):
+            found[run_id][key] = value
         return found
 
     def tags_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
