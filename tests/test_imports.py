@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun.paths",
             "samerun.series",
             "samerun.status",
+            "samerun.summary",
             "samerun.journal",
             "samerun.sourcetree",
         ],

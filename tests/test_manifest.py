@@ -15,9 +15,9 @@ from samerun.manifest import (
     DataInput,
     Inputs,
     Manifest,
-    MetricSummary,
     Outputs,
 )
+from samerun.summary import MetricSummary
 
 
 def make_inputs(**changes: object) -> Inputs:

@@ -34,14 +34,15 @@ from samerun import query
 from samerun._exceptions import StoreError, UsageError
 from samerun.hashing import hash_bytes
 from samerun.journal import read_journal
-from samerun.manifest import Manifest, MetricSummary, VerificationRecord
 from samerun.series import Steps, Values, series_view
 from samerun.status import RunStatus
 from samerun.store.meta import RUN_COLUMNS, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Project, Store, find_root, open_store
+from samerun.summary import MetricSummary, VerificationRecord
 
 if TYPE_CHECKING:
+    from samerun.manifest import Manifest
     from samerun.verify.comparators import Tolerance
     from samerun.verify.compare import Comparison
 
@@ -279,6 +280,8 @@ class RunReader:
 
     def get_run(self, ref: str) -> RecordedRun:
         """Run ``ref`` (an id, a unique id prefix, or ``last``), typed and whole."""
+        from samerun.manifest import Manifest  # start-up: listing runs never reads a whole record
+
         meta = self.store.meta
         row = meta.resolve(ref)
         (info,) = self._infos([list(vars(row).values())])

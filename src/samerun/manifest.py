@@ -17,7 +17,8 @@ from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
 from samerun.hashing import canonical_json, hash_json
-from samerun.status import EntryKind, RunStatus, Verdict, entry_kind, run_status
+from samerun.status import EntryKind, RunStatus, entry_kind, run_status
+from samerun.summary import MetricSummary
 
 if TYPE_CHECKING:
     from samerun.store.project import Store
@@ -189,23 +190,6 @@ class Artifact:
 
 
 @dataclass(frozen=True)
-class MetricSummary:
-    last: float
-    step: int  # step of the last value
-    count: int
-    min: float
-    max: float
-    series: str  # object id of the full (step, value) series
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MetricSummary:
-        return cls(**data)
-
-
-@dataclass(frozen=True)
 class TraceSummary:
     oid: str  # object id of the stored trace (samerun.tracing.model)
     steps: int
@@ -252,28 +236,6 @@ class Outputs:
             metrics={k: MetricSummary.from_dict(m) for k, m in data.get("metrics", {}).items()},
             trace=TraceSummary.from_dict(data["trace"]) if data.get("trace") else None,
         )
-
-
-@dataclass(frozen=True)
-class VerificationRecord:
-    """One verification of a run, as its history keeps it (newest last)."""
-
-    replay: str | None  # the replay's run id (None when nothing could be replayed)
-    verdict: Verdict
-    at: float
-    report: dict[str, Any]  # what ``samerun verify --json`` printed: causes, drift, comparison
-
-    @property
-    def causes(self) -> list[str]:
-        return [str(c) for c in self.report.get("causes", [])]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "replay": self.replay,
-            "verdict": self.verdict,
-            "at": self.at,
-            "details": self.report,
-        }
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from samerun.manifest import (
     DataInput,
     Inputs,
     Manifest,
-    MetricSummary,
     Outputs,
     load_manifest,
     now,
@@ -40,6 +39,7 @@ from samerun.status import EndStatus
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
+from samerun.summary import MetricSummary
 from samerun.tracing.stored import save_trace
 
 #: A running run whose owner process is gone and whose journal was last touched longer ago than

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from samerun._exceptions import RunNotFound, StoreError
-from samerun.manifest import MetricSummary
 from samerun.store.meta import (
     MetaStore,
     RunCompletion,
@@ -23,6 +22,7 @@ from samerun.store.meta import (
     sqlite_path,
 )
 from samerun.store.migrate import SCHEMA_REVISION
+from samerun.summary import MetricSummary
 
 T0 = 1_700_000_000.25
 MALFORMED = "a run reference is an id, a unique id prefix, or `last`"

@@ -11,10 +11,10 @@ import pytest
 
 from samerun._exceptions import FilterError, UsageError
 from samerun.api import RunReader
-from samerun.manifest import MetricSummary
 from samerun.store.meta import RunCompletion, RunRow, open_meta_store
 from samerun.store.objects import open_object_store
 from samerun.store.project import Project, Store
+from samerun.summary import MetricSummary
 
 T0 = 1_790_000_000.0
 SERIES = "blake3:" + "0" * 64

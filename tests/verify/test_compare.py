@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from samerun.manifest import Artifact, DataInput, Manifest, MetricSummary, Outputs
+from samerun.manifest import Artifact, DataInput, Manifest, Outputs
 from samerun.series import encode_series
 from samerun.store.objects import LocalObjectStore
+from samerun.summary import MetricSummary
 from samerun.verify.comparators import Tolerance
 from samerun.verify.compare import NONDETERMINISM, compare_runs
 from tests.test_manifest import make_inputs, make_manifest

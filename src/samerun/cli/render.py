@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from samerun.manifest import Manifest, VerificationRecord
+    from samerun.manifest import Manifest
     from samerun.store.meta import RunRow
+    from samerun.summary import VerificationRecord
 
 VERDICT_MARK = {
     "identical": "[green]✓ same[/]",

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from samerun._exceptions import RunNotFound, StoreError
 from samerun.capture.code import strip_url_credentials
 from samerun.capture.params import flatten
-from samerun.manifest import MetricSummary, VerificationRecord
 from samerun.status import EndStatus, RunStatus, Verdict, run_status, verdict
 from samerun.store import migrate
 from samerun.store.engine import BUSY_TIMEOUT_S, create_engine, sqlite_path
+from samerun.summary import MetricSummary, VerificationRecord
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
