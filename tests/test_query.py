@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from samerun._exceptions import FilterError
@@ -116,3 +119,10 @@ def test_a_later_page_is_a_keyset_condition_not_an_offset() -> None:
     assert "OFFSET" not in later.text.upper()
     assert later.text.startswith(first.text.split(" ORDER BY")[0])
     assert "COALESCE(s0.last, 0) < :" in later.text  # after 0.93 in descending order
+
+
+def test_the_grammar_imports_no_dataclasses() -> None:
+    # A process: what a cold import loads is the point (samerun runs imports this every call).
+    code = "import sys, samerun.query; print('dataclasses' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

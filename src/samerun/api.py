@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from samerun import query
 from samerun._exceptions import StoreError, UsageError
@@ -98,8 +98,7 @@ class MetricBucket:
     last: float
 
 
-@dataclass(frozen=True)
-class MetricHistory:
+class MetricHistory(NamedTuple):
     """A metric's series, at most ``max_points`` buckets over its step range."""
 
     key: str
@@ -119,8 +118,7 @@ class MetricHistory:
         }
 
 
-@dataclass(frozen=True)
-class RecordedRun:
+class RecordedRun(NamedTuple):
     """One run, typed: its listing fields, its whole manifest and its verification history."""
 
     info: RunInfo

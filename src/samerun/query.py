@@ -15,16 +15,19 @@ name is quoted with backticks: ``metrics.`val/loss```. Values are numbers, quote
 :func:`parse` gives the tree (or a :class:`FilterError` naming the column where it failed);
 :func:`compile_filter` turns a tree into SQL text with named parameters that SQLite and
 PostgreSQL both run, over the tables of :mod:`samerun.store.schema`. Ordering keys
-(``metrics.accuracy desc``) are parsed by :func:`parse_order` and compiled by
-:func:`compile_order` into the expressions keyset pagination compares.
+(``metrics.accuracy desc``) are parsed by :func:`parse_order`; :func:`search` compiles a page's
+query, with the expressions keyset pagination compares.
+
+Its types are named tuples, not dataclasses: ``samerun runs`` imports this module on every
+call, and a dataclass costs over a millisecond to create (tests/test_query.py keeps
+``dataclasses`` out of this module's imports).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from samerun._exceptions import FilterError, UsageError
 from samerun.status import run_status, verdict
@@ -34,8 +37,7 @@ Operator = Literal["=", "!=", "<", "<=", ">", ">=", "like", "in"]
 Value = float | str | bool
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(NamedTuple):
     """A column of the runs table a filter or sort can name."""
 
     column: str  # SQL expression over the runs table ``r``
@@ -59,8 +61,7 @@ ATTRIBUTES: dict[str, Attribute] = {
 _PREFIXES: dict[str, Kind] = {"metrics": "metric", "params": "param", "tags": "tag"}
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     kind: Kind
     key: str  # the metric, param or tag key; the attribute's name
 
@@ -71,20 +72,17 @@ class Field:
         return f"{self.kind}s.{self.key if plain else '`' + self.key + '`'}"
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     field: Field
     op: Operator
     values: tuple[Value, ...]  # one value, or the list of ``in``
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(NamedTuple):
     item: Node
 
 
-@dataclass(frozen=True)
-class BoolOp:
+class BoolOp(NamedTuple):
     op: Literal["and", "or"]
     items: tuple[Node, ...]
 
@@ -92,8 +90,7 @@ class BoolOp:
 Node = Comparison | Not | BoolOp
 
 
-@dataclass(frozen=True)
-class SortKey:
+class SortKey(NamedTuple):
     field: Field
     descending: bool
 
@@ -114,8 +111,7 @@ _TOKEN = re.compile(
 _KEYWORDS = {"and", "or", "not", "in", "like", "true", "false"}
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     kind: Literal["number", "string", "op", "punct", "name", "keyword", "end"]
     text: str
     position: int
@@ -368,8 +364,7 @@ def metric_keys(node: Node) -> list[str]:
 # -- compiling ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Sql:
+class Sql(NamedTuple):
     """SQL text with ``:name`` parameters, and their values."""
 
     text: str
@@ -482,8 +477,7 @@ class Compiler:
         return "(" + " OR ".join(alternatives) + ")"
 
 
-@dataclass(frozen=True)
-class Ordered:
+class Ordered(NamedTuple):
     """One expression of an ORDER BY; null flags sort ascending so missing values come last."""
 
     expression: str
