@@ -36,7 +36,7 @@ from samerun.hashing import hash_bytes
 from samerun.journal import read_journal
 from samerun.series import Steps, Values, series_view
 from samerun.status import RunStatus
-from samerun.store.meta import RUN_COLUMNS, RunRow
+from samerun.store.meta import RunRow
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Project, Store, find_root, open_store
 from samerun.summary import MetricSummary, VerificationRecord
@@ -46,10 +46,7 @@ if TYPE_CHECKING:
     from samerun.verify.comparators import Tolerance
     from samerun.verify.compare import Comparison
 
-#: Listing columns, as selected from the runs table aliased ``r``.
-_COLUMNS = ", ".join(f"r.{c.strip()}" for c in RUN_COLUMNS.split(","))
 _ROW_FIELDS = [f.name for f in fields(RunRow)]
-_WIDTH = len(_ROW_FIELDS)
 DEFAULT_LIMIT = 100
 
 
@@ -246,13 +243,15 @@ class RunReader:
         signature = _signature(filter, order_by)
         after = None if page_token is None else _read_token(page_token, signature)
         sql, keys = query.search(
-            _COLUMNS, node, order, after=after, limit=None if limit is None else limit + 1
+            "r.id", node, order, after=after, limit=None if limit is None else limit + 1
         )
-        rows = self.store.meta.select(sql.text, sql.params)
-        more = limit is not None and len(rows) > limit
-        rows = rows[:limit] if limit is not None else rows
-        token = _write_token(signature, list(rows[-1][-keys:])) if more else None
-        return RunPage(self._infos([RunRow.sql_values(r[:_WIDTH]) for r in rows]), token)
+        meta = self.store.meta
+        found = meta.select(sql.text, sql.params)  # ids and sort keys: narrow rows
+        more = limit is not None and len(found) > limit
+        found = found[:limit] if limit is not None else found
+        token = _write_token(signature, list(found[-1][-keys:])) if more else None
+        rows = meta.run_rows([row[0] for row in found])
+        return RunPage(self._infos([RunRow.sql_values(row) for row in rows]), token)
 
     def count(self, filter: str | None = None) -> int:
         """How many runs match ``filter`` (all runs without one)."""

@@ -422,14 +422,29 @@ class MetaStore:
             raise ValueError(f"no keys table {table!r}")
         return sorted(str(k) for (k,) in self._reader.rows(f"SELECT DISTINCT key FROM {table}", {}))
 
-    def _for_runs(self, select: str, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    def run_rows(self, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The ``RUN_COLUMNS`` rows of ``run_ids``, in that order.
+
+        Listings sort and filter on narrow rows first, then read the page's whole rows here:
+        in a store upgraded from revision 0001 the columns added since sit after the manifest,
+        so reading them walks each row's manifest (kilobytes), which for the 2,000 matches of a
+        filter over 10,000 runs cost 150 ms.
+        """
+        rows = self._for_runs(f"SELECT {RUN_COLUMNS} FROM runs", run_ids, column="id", order="")
+        by_id = {row[0]: row for row in rows}
+        return [by_id[run_id] for run_id in run_ids]
+
+    def _for_runs(
+        self, select: str, run_ids: Sequence[str], *, column: str = "run_id", order: str = "key"
+    ) -> list[tuple[Any, ...]]:
         """``select`` restricted to ``run_ids``, in batches that stay under SQL's bind limits."""
         rows: list[tuple[Any, ...]] = []
+        ordered = f" ORDER BY {order}" if order else ""
         for start in range(0, len(run_ids), 500):
             batch = run_ids[start : start + 500]
             marks = ", ".join(f":r{i}" for i in range(len(batch)))
             args = {f"r{i}": run_id for i, run_id in enumerate(batch)}
-            rows += self._reader.rows(f"{select} WHERE run_id IN ({marks}) ORDER BY key", args)
+            rows += self._reader.rows(f"{select} WHERE {column} IN ({marks}){ordered}", args)
         return rows
 
     def schema_revision(self) -> str | None:
