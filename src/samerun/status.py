@@ -7,7 +7,7 @@ imports nothing heavy, so the Python API of a run being recorded can check a sta
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from samerun._exceptions import UsageError
 
@@ -25,34 +25,41 @@ END_STATUSES: tuple[EndStatus, ...] = get_args(EndStatus)
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 
+_Known = TypeVar("_Known", bound=str)
+
 
 def run_status(value: str) -> RunStatus:
     """``value`` as a run status; an unknown one is refused with the list of known ones."""
-    for status in RUN_STATUSES:
-        if value == status:
-            return status
-    raise UsageError(f"unknown run status {value!r}; use one of {', '.join(RUN_STATUSES)}")
+    found = _member(value, RUN_STATUSES)
+    if found is None:
+        raise UsageError(f"unknown run status {value!r}; use one of {', '.join(RUN_STATUSES)}")
+    return found
 
 
 def end_status(value: str) -> EndStatus:
     """``value`` as the status a run ends with (``running`` is not one)."""
-    for status in END_STATUSES:
-        if value == status:
-            return status
-    raise UsageError(f"a run cannot end as {value!r}; use one of {', '.join(END_STATUSES)}")
+    found = _member(value, END_STATUSES)
+    if found is None:
+        raise UsageError(f"a run cannot end as {value!r}; use one of {', '.join(END_STATUSES)}")
+    return found
 
 
 def verdict(value: str) -> Verdict:
     """``value`` as a verdict; an unknown one is refused."""
-    for known in VERDICTS:
-        if value == known:
-            return known
-    raise UsageError(f"unknown verdict {value!r}; use one of {', '.join(VERDICTS)}")
+    found = _member(value, VERDICTS)
+    if found is None:
+        raise UsageError(f"unknown verdict {value!r}; use one of {', '.join(VERDICTS)}")
+    return found
 
 
 def entry_kind(value: str) -> EntryKind:
     """``value`` as an entry kind; anything but ``file`` or ``dir`` is a malformed record."""
-    for kind in ENTRY_KINDS:
-        if value == kind:
-            return kind
-    raise ValueError(f"unknown entry kind {value!r} (file or dir)")
+    found = _member(value, ENTRY_KINDS)
+    if found is None:
+        raise ValueError(f"unknown entry kind {value!r} (file or dir)")
+    return found
+
+
+def _member(value: str, allowed: tuple[_Known, ...]) -> _Known | None:
+    """The member of ``allowed`` equal to ``value`` (typed as the set's Literal), or None."""
+    return next((known for known in allowed if known == value), None)
