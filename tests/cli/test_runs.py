@@ -93,6 +93,7 @@ def test_tags_label_a_run_for_filters(three_runs: list[str], cli: Cli) -> None:
     assert [r["name"] for r in listed] == ["mid"]
     assert listed[0]["tags"] == {"owner": "ana", "stage": "candidate"}
     assert "tags: owner=ana" in cli("tag", "last", "--remove", "stage").stdout
+    assert json.loads(cli("tag", "last", "--remove", "owner", "--json").stdout) == {}
 
 
 @pytest.mark.parametrize("bad", [("last", "stage"), ("last", "=x"), ("last",)])

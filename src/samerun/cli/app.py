@@ -303,7 +303,8 @@ def export(run: str, output: Path | None) -> None:
 @click.argument("run")
 @click.argument("tags", nargs=-1, metavar="KEY=VALUE...")
 @click.option("--remove", "-r", multiple=True, metavar="KEY", help="Remove a tag (repeatable).")
-def tag(run: str, tags: tuple[str, ...], remove: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the run's tags as JSON.")
+def tag(run: str, tags: tuple[str, ...], remove: tuple[str, ...], as_json: bool) -> None:
     """Label RUN with tags: filterable as tags.KEY, never part of its record or fingerprints.
 
     \b
@@ -328,6 +329,9 @@ def tag(run: str, tags: tuple[str, ...], remove: tuple[str, ...]) -> None:
         now = reader.get_run(run).info.tags
     finally:
         store.close()
+    if as_json:
+        render.print_json(now)
+        return
     shown = "  ".join(f"{k}={v}" for k, v in sorted(now.items())) or "(no tags)"
     render.console().print(f"tags: {shown}", highlight=False)
 
