@@ -59,6 +59,7 @@ def test_samerun_torch_is_the_torch_toolkit() -> None:
 PUBLIC = [
     "CaptureError",
     "ConfigError",
+    "EnvironmentRebuildError",
     "FileChanged",
     "FilterError",
     "MetricBucket",

@@ -35,6 +35,7 @@ Every error samerun raises on purpose is a :class:`SamerunError`; ``str(err)`` i
     ├── RunStateError              the run's state does not allow the operation
     ├── WorkspaceConflict          a checkout would overwrite unsaved files
     ├── ReplayError                a run cannot be replayed as recorded
+    ├── EnvironmentRebuildError    a recorded environment cannot be exported or rebuilt
     └── TraceNotFound              a run recorded no trace
 
 Names are imported on first use, so ``import samerun`` costs next to nothing (the command line
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from samerun._exceptions import (
     CaptureError,
     ConfigError,
+    EnvironmentRebuildError,
     FileChanged,
     FilterError,
     ObjectCorrupt,
@@ -101,6 +103,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CaptureError",
     "ConfigError",
+    "EnvironmentRebuildError",
     "FileChanged",
     "FilterError",
     "MetricBucket",

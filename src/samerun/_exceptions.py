@@ -132,6 +132,11 @@ class ReplayError(SamerunError):
     """A run cannot be replayed as recorded (missing commit, object, or command)."""
 
 
+class EnvironmentRebuildError(SamerunError):
+    """A recorded environment cannot be exported, rebuilt or checked as asked (another platform,
+    a missing Python, a package no index has any more)."""
+
+
 class TraceNotFound(SamerunError):
     """A run recorded no trace to compare."""
 

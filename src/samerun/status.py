@@ -1,4 +1,4 @@
-"""The closed sets of the run record: run statuses, verdicts and entry kinds.
+"""The closed sets of the run record: run statuses, verdicts, entry and origin kinds.
 
 Each is a ``Literal`` type for the checker and a tuple for the boundary: a value read from a
 user or a record goes through its validator once, and everything past it is typed. This module
@@ -19,11 +19,15 @@ EndStatus = Literal["finished", "failed", "killed"]
 Verdict = Literal["identical", "equivalent", "diverged", "not-replayable"]
 #: What an artifact or a data input is: one file, or a directory (a tree object).
 EntryKind = Literal["file", "dir"]
+#: Where an installed distribution came from (PEP 610): a package index, a VCS commit, a local
+#: directory, or an archive file or URL.
+OriginKind = Literal["index", "vcs", "directory", "archive"]
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 END_STATUSES: tuple[EndStatus, ...] = get_args(EndStatus)
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
+ORIGIN_KINDS: tuple[OriginKind, ...] = get_args(OriginKind)
 
 _Known = TypeVar("_Known", bound=str)
 
@@ -57,6 +61,14 @@ def entry_kind(value: str) -> EntryKind:
     found = _member(value, ENTRY_KINDS)
     if found is None:
         raise ValueError(f"unknown entry kind {value!r} (file or dir)")
+    return found
+
+
+def origin_kind(value: str) -> OriginKind:
+    """``value`` as an origin kind; anything else is a malformed record."""
+    found = _member(value, ORIGIN_KINDS)
+    if found is None:
+        raise ValueError(f"unknown origin kind {value!r} ({', '.join(ORIGIN_KINDS)})")
     return found
 
 

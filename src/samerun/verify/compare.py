@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from samerun._exceptions import StoreError
+from samerun.capture.environment import Environment, Origin
 from samerun.manifest import Artifact, Manifest
 from samerun.series import decode_series
 from samerun.status import Verdict
@@ -177,13 +178,50 @@ def _code_layer(
     return LayerDiff("code", changes)
 
 
-def _environment_layer(a: Manifest, b: Manifest) -> LayerDiff:
-    ea, eb = a.inputs.environment, b.inputs.environment
-    fields = ("python", "implementation", "system", "machine")
-    changes = dict_changes({f: getattr(ea, f) for f in fields}, {f: getattr(eb, f) for f in fields})
+def environment_changes(ea: Environment, eb: Environment) -> list[Change]:
+    """Python, platform, packages, their origins and conda packages, equal ones included.
+
+    A fact one side did not record (a run from before origins were captured) is left out
+    rather than reported as a change. The interpreter's build line and libc are informational:
+    shown, never a cause on their own.
+    """
+    facts = ("python", "implementation", "system", "machine", "build", "libc")
+    both = [f for f in facts if getattr(ea, f) is not None and getattr(eb, f) is not None]
+    changes = dict_changes(
+        {f: getattr(ea, f) for f in both},
+        {f: getattr(eb, f) for f in both},
+        frozenset({"build", "libc"}),
+    )
     packages = dict_changes(ea.packages, eb.packages)
     changes += [Change(f"package {c.key}", c.kind, c.before, c.after) for c in packages]
-    return LayerDiff("environment", changes)
+    if ea.origins is not None and eb.origins is not None:
+        for name in sorted(set(ea.packages) & set(eb.packages)):
+            before, after = _origin_text(ea.origins.get(name)), _origin_text(eb.origins.get(name))
+            if before != after:
+                changes.append(Change(f"origin {name}", "changed", before, after))
+    if ea.conda is not None or eb.conda is not None:
+        conda = dict_changes(_conda_builds(ea), _conda_builds(eb))
+        changes += [Change(f"conda {c.key}", c.kind, c.before, c.after) for c in conda]
+    return changes
+
+
+def _origin_text(origin: Origin | None) -> str:
+    """Where a distribution came from, in one comparable line (the installer aside)."""
+    if origin is None or origin.kind == "index":
+        return "index"
+    if origin.kind == "vcs":
+        return f"{origin.vcs}+{origin.url}@{origin.commit}"
+    if origin.kind == "archive":
+        return f"{origin.url} ({origin.hash})" if origin.hash else str(origin.url)
+    return f"{'editable ' if origin.editable else ''}{origin.url}"
+
+
+def _conda_builds(environment: Environment) -> dict[str, str]:
+    return {c.name: f"{c.version} {c.build} ({c.channel})" for c in environment.conda or []}
+
+
+def _environment_layer(a: Manifest, b: Manifest) -> LayerDiff:
+    return LayerDiff("environment", environment_changes(a.inputs.environment, b.inputs.environment))
 
 
 def _data_layer(a: Manifest, b: Manifest, objects: ObjectStore) -> LayerDiff:

@@ -30,7 +30,7 @@ from samerun.tracing.compare import Divergence, first_divergence
 from samerun.tracing.model import Trace
 from samerun.tracing.stored import journal_trace, read_trace
 from samerun.verify.comparators import Tolerance
-from samerun.verify.compare import Change, Comparison, compare_runs, dict_changes
+from samerun.verify.compare import Change, Comparison, compare_runs, environment_changes
 
 EXIT_CODES: dict[Verdict, int] = {
     "identical": 0,
@@ -100,14 +100,8 @@ def _drift_line(change: Change) -> str:
 
 def environment_drift(manifest: Manifest, interpreter: str) -> list[Change]:
     """How the environment here differs from the recorded one (Python, platform, packages)."""
-    recorded = manifest.inputs.environment
-    current = capture_environment(interpreter)
-    fields = ("python", "implementation", "system", "machine")
-    changes = dict_changes(
-        {f: getattr(recorded, f) for f in fields}, {f: getattr(current, f) for f in fields}
-    )
-    changes += dict_changes(recorded.packages, current.packages)
-    return [c for c in changes if c.kind != "equal"]
+    changes = environment_changes(manifest.inputs.environment, capture_environment(interpreter))
+    return [c for c in changes if c.kind != "equal" and not c.informational]
 
 
 def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
