@@ -126,3 +126,39 @@ def test_outputs_only_one_run_has_are_missing_or_added(objects: LocalObjectStore
     assert statuses == {"loss": "missing", "model.json": "missing"}
     back = {o.name: o.status for o in compare_runs(b, a, objects, files_between=no_git).outputs}
     assert back == {"loss": "added", "model.json": "added"}
+
+
+def test_an_origin_or_conda_build_change_is_an_environment_cause(
+    objects: LocalObjectStore,
+) -> None:
+    from samerun.capture.environment import CondaPackage, Origin
+
+    a = make_manifest()
+    env_a = replace(
+        a.inputs.environment,
+        origins={"numpy": Origin("vcs", "pip", "https://g.example/np.git", "git", "c1")},
+        conda=[CondaPackage("mkl", "2023.1", "h1", "conda-forge")],
+        libc="glibc 2.36",
+    )
+    env_b = replace(
+        env_a,
+        origins={"numpy": Origin("vcs", "pip", "https://g.example/np.git", "git", "c2")},
+        conda=[CondaPackage("mkl", "2023.1", "h2", "conda-forge")],
+        libc="glibc 2.39",
+    )
+    run_a = replace(a, inputs=replace(a.inputs, environment=env_a))
+    run_b = replace(a, id="b" * 32, inputs=replace(a.inputs, environment=env_b))
+    comparison = compare_runs(run_a, run_b, objects, files_between=no_git)
+    (layer,) = [layer for layer in comparison.inputs if layer.layer == "environment"]
+    changed = {c.key: (c.before, c.after) for c in layer.changes if c.kind != "equal"}
+    assert changed["origin numpy"] == (
+        "git+https://g.example/np.git@c1",
+        "git+https://g.example/np.git@c2",
+    )
+    assert changed["conda mkl"] == ("2023.1 h1 (conda-forge)", "2023.1 h2 (conda-forge)")
+    assert layer.differs
+    # An old run that did not record origins is not reported as having changed them.
+    old = replace(a, inputs=replace(a.inputs, environment=replace(env_b, origins=None)))
+    versus_old = compare_runs(run_a, old, objects, files_between=no_git)
+    (layer,) = [layer for layer in versus_old.inputs if layer.layer == "environment"]
+    assert "origin numpy" not in {c.key for c in layer.changes}
