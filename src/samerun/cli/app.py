@@ -11,6 +11,7 @@ from samerun._exceptions import UsageError
 from samerun.cli import render
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
+from samerun.cli.env import env
 from samerun.cli.store import open_project_store
 from samerun.cli.trace import trace
 from samerun.cli.verify import diff, verify
@@ -344,3 +345,4 @@ app.add_command(remote)
 app.add_command(gc)
 app.add_command(fsck)
 app.add_command(doctor)
+app.add_command(env)

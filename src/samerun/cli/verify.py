@@ -32,7 +32,7 @@ def _value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def _layer_table(layer: LayerDiff, show_all: bool) -> None:
+def layer_table(layer: LayerDiff, show_all: bool) -> None:
     from rich.table import Table
 
     changes = [c for c in layer.changes if show_all or c.kind != "equal"]
@@ -81,8 +81,8 @@ def _outputs_table(outputs: list[OutputDiff], show_all: bool) -> None:
 
 def show_comparison(comparison: Comparison, show_all: bool) -> None:
     for layer in comparison.inputs:
-        _layer_table(layer, show_all)
-    _layer_table(comparison.host, show_all)
+        layer_table(layer, show_all)
+    layer_table(comparison.host, show_all)
     _outputs_table(comparison.outputs, show_all)
 
 
@@ -126,7 +126,7 @@ def show_verification(result: Verification) -> None:
             for cause in result.causes:
                 out.print(f"  - {cause}", highlight=False)
             for layer in comparison.inputs:
-                _layer_table(layer, show_all=False)
+                layer_table(layer, show_all=False)
             if comparison.causes == ["inputs identical: nondeterminism inside the run"]:
                 differing = [o.name for o in comparison.outputs if o.status == "diverged"]
                 out.print(f"  outputs that differ: {', '.join(differing)}", highlight=False)
