@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun.split",
             "samerun.verify",
             "samerun.doctor",
+            "samerun.env",
             "samerun.query",
             "samerun.api",
         ],
