@@ -255,8 +255,12 @@ def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -
         "Environment",
         [
             ("python", f"{env.python} ({env.implementation})"),
-            ("platform", f"{env.system} {env.machine}"),
-            ("packages", f"{len(env.packages)} installed, {env.packages_hash}"),
+            ("platform", " ".join(filter(None, (env.system, env.machine, env.libc)))),
+            (
+                "packages",
+                f"{len(env.packages)} installed, {env.packages_hash} "
+                f"(samerun env show {manifest.id[:8]}: each with its origin)",
+            ),
             *sorted(inputs.env_vars.items()),
         ],
     )
