@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,3 +100,39 @@ def test_diff_all_shows_what_is_equal_too(project: Path, cli: Cli) -> None:
     for layer in ("code", "command", "params", "environment", "outputs"):
         assert re.search(rf"^{layer}\s*$", everything, re.MULTILINE), layer
     assert "metric loss identical" in flat(everything)
+
+
+def test_env_must_be_a_virtual_environment(noisy_run: str, cli: Cli, tmp_path: Path) -> None:
+    done = cli("verify", noisy_run, "--env", str(tmp_path))
+    assert done.exit_code == 2
+    assert done.stderr == f"error: {tmp_path} is not a virtual environment: it has no bin/python\n"
+    assert done.stdout == ""
+
+
+def test_env_restore_refuses_a_path_it_did_not_make(
+    noisy_run: str, cli: Cli, project: Path
+) -> None:
+    taken = project / ".samerun" / "envs" / noisy_run
+    taken.mkdir(parents=True)
+    (taken / "mine.txt").write_text("keep me")
+    done = cli("verify", noisy_run, "--env", "restore")
+    assert done.exit_code == 1
+    assert flat(done.stderr) == (
+        f"error: {taken} already exists and is not a restored environment; restore into a path "
+        "that does not exist"
+    )
+    assert [p.name for p in taken.iterdir()] == ["mine.txt"]
+
+
+def test_env_notes_a_command_that_names_another_interpreter(
+    noisy_run: str, cli: Cli, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    done = cli("verify", noisy_run, "--json", "--rtol", "1e-6", "--env", str(venv))
+    notes = json.loads(done.stdout)["notes"]
+    assert f"replayed inside the virtual environment {venv}" in notes
+    assert (
+        f"the command runs {sys.executable}, not the Python of {venv}: the recorded command "
+        "names its interpreter by its path"
+    ) in notes

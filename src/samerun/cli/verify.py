@@ -148,22 +148,40 @@ def show_verification(result: Verification) -> None:
     metavar="N",
     help="Compare the replay's trace live; stop at the first divergence or after step N.",
 )
+@click.option(
+    "--env",
+    "env",
+    metavar="restore|PATH",
+    help="Replay inside a virtual environment: `restore` rebuilds the recorded one "
+    "(in .samerun/envs/, reused next time), a PATH is one you have.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
 def verify(
-    run: str, rtol: float, atol: float, keep: bool, until_step: int | None, as_json: bool
+    run: str,
+    rtol: float,
+    atol: float,
+    keep: bool,
+    until_step: int | None,
+    env: str | None,
+    as_json: bool,
 ) -> int:
     """Replay RUN in an isolated workspace and say whether its result came back.
 
     Verdicts: identical (every output bit for bit), equivalent (within tolerance), diverged
     (with the causes), not-replayable (with what is missing). Exits 0, 0, 1 or 2. With
     --until-step N a run that traced its steps (samerun.trace) is checked up to step N only:
-    seconds instead of the whole training.
+    seconds instead of the whole training. With --env restore the replay runs in a fresh
+    virtual environment with exactly the recorded packages, so a package upgraded here since
+    cannot be the cause.
 
     \b
     Example:
       samerun verify last --rtol 1e-6
       samerun verify last --until-step 100
+      samerun verify last --env restore
     """
+    from pathlib import Path
+
     from samerun.cli.store import open_project_store
     from samerun.verify.comparators import Tolerance
     from samerun.verify.replay import verify as replay
@@ -172,15 +190,31 @@ def verify(
         raise click.BadParameter("tolerances cannot be negative", param_hint="--rtol/--atol")
     store = open_project_store()
     err = render.error_console()
+
+    def progress(message: str) -> None:
+        err.print(f"[dim]samerun: {message}[/]", highlight=False, soft_wrap=True)
+
     try:
         target = store.meta.resolve(run)
+        environment = None if env is None else Path(env)
+        if env == "restore":
+            from samerun.env.restore import default_path, restore
+            from samerun.manifest import load_manifest
+
+            restored = restore(
+                load_manifest(store, target.id), default_path(store, target.id), on_event=progress
+            )
+            for warning in restored.warnings:
+                err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+            environment = restored.path
         result = replay(
             store,
             target.id,
             tolerance=Tolerance(rtol=rtol, atol=atol),
             keep=keep,
             until_step=until_step,
-            on_event=lambda message: err.print(f"[dim]samerun: {message}[/]", highlight=False),
+            environment=environment,
+            on_event=progress,
         )
     finally:
         store.close()

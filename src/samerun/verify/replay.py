@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from samerun._exceptions import ReplayError, SamerunError, StoreError
+from samerun._exceptions import ReplayError, SamerunError, StoreError, UsageError
 from samerun.capture.code import git_toplevel
 from samerun.capture.environment import capture_environment
 from samerun.capture.envvars import REDACTED, capture_env_vars
@@ -79,7 +79,7 @@ class Verification:
             "verdict": self.verdict,
             "replay": None if self.replay is None else self.replay.id,
             "causes": self.causes,
-            "environment_drift": [_drift_line(c) for c in self.drift],
+            "environment_drift": [drift_line(c) for c in self.drift],
             "missing": self.missing,
             "notes": self.notes,
             "workspace": self.workspace,
@@ -90,7 +90,8 @@ class Verification:
         }
 
 
-def _drift_line(change: Change) -> str:
+def drift_line(change: Change) -> str:
+    """One environment difference in a line: ``package numpy 1.26.4 → 2.0.0``."""
     if change.kind == "added":
         return f"{change.key}: not recorded, now {change.after}"
     if change.kind == "removed":
@@ -108,8 +109,13 @@ def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.Comple
     return subprocess.run(["git", "-C", str(cwd), *args], input=stdin, capture_output=True)
 
 
-def missing_inputs(manifest: Manifest, store: Store, repo: Path | None) -> list[str]:
-    """Everything a replay would need that is not here, each named exactly."""
+def missing_inputs(
+    manifest: Manifest, store: Store, repo: Path | None, *, search_path: str | None = None
+) -> list[str]:
+    """Everything a replay would need that is not here, each named exactly.
+
+    ``search_path`` is the PATH the replay's command is looked up on (default: this process's).
+    """
     code = manifest.inputs.code
     missing = []
     if code.vcs != "git" or repo is None:
@@ -137,7 +143,7 @@ def missing_inputs(manifest: Manifest, store: Store, repo: Path | None) -> list[
         missing.append(
             "the run has no command to replay (it was recorded from an interactive session)"
         )
-    elif "/" not in argv0 and shutil.which(argv0) is None:
+    elif "/" not in argv0 and shutil.which(argv0, path=search_path) is None:
         missing.append(f"command not found: {argv0}")
     return missing
 
@@ -205,7 +211,12 @@ def _fetch_datasets(store: Store, manifest: Manifest) -> list[str]:
     )
 
 
-def _replay_environment(manifest: Manifest) -> tuple[dict[str, str], list[str]]:
+def _replay_environment(
+    manifest: Manifest, environment: Path | None
+) -> tuple[dict[str, str], list[str]]:
+    """The replay's environment variables: this process's, with the recorded ones that can change
+    results, and ``environment``'s ``bin`` first on PATH as its activation script would put it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMERUN_")}
     notes = []
     for name, value in manifest.inputs.env_vars.items():
@@ -219,6 +230,11 @@ def _replay_environment(manifest: Manifest) -> tuple[dict[str, str], list[str]]:
     env.pop("PYTHONHASHSEED", None)
     if hash_seed != "random":
         env["PYTHONHASHSEED"] = hash_seed
+    if environment is not None:
+        env.pop("VIRTUAL_ENV", None)  # another environment's, which tools would take as active
+        env.pop("PYTHONHOME", None)  # would point the environment's Python at another stdlib
+        env["PATH"] = os.pathsep.join(p for p in (str(environment / "bin"), env.get("PATH")) if p)
+        notes.append(f"replayed inside the virtual environment {environment}")
     return env, notes
 
 
@@ -229,27 +245,41 @@ def verify(
     tolerance: Tolerance | None = None,
     keep: bool = False,
     until_step: int | None = None,
+    environment: Path | None = None,
     on_event: Callable[[str], None] = lambda _message: None,
 ) -> Verification:
     """Replay run ``run_id`` of ``store`` and compare the replay with it.
 
     With ``until_step``, the replay's trace is compared live with the recorded one and the replay
-    stops at the first divergence or after that step: a partial verification.
+    stops at the first divergence or after that step: a partial verification. ``environment`` is
+    a virtual environment to replay inside (one :func:`samerun.env.restore.restore` built, or the
+    user's own): its ``bin`` goes first on the replay's PATH.
     """
+    if environment is not None:
+        environment = environment.absolute()  # the replay runs in another directory
+        if not (environment / "bin" / "python").exists():
+            raise UsageError(f"{environment} is not a virtual environment: it has no bin/python")
     original = load_manifest(store, run_id)
     if original.status == "running":
         raise ReplayError(f"run {run_id[:8]} is still running; verify it when it has finished")
     expected = None if until_step is None else read_trace(store, run_id)
     repo = git_toplevel(store.project.root)
+    env, env_notes = _replay_environment(original, environment)
+    search_path = env.get("PATH")
     argv = original.inputs.command.argv
-    interpreter = resolve_interpreter(shutil.which(argv[0]) if argv else None, os.environ)
+    executable = shutil.which(argv[0], path=search_path) if argv else None
+    interpreter = resolve_interpreter(executable, env)  # the Python the replay will really run
+    if environment is not None and Path(interpreter).parent != environment / "bin":
+        env_notes.append(
+            f"the command runs {interpreter}, not the Python of {environment}: "
+            "the recorded command names its interpreter by its path"
+        )
     drift = environment_drift(original, interpreter)
     notes = _fetch_datasets(store, original)
-    missing = missing_inputs(original, store, repo)
+    missing = missing_inputs(original, store, repo, search_path=search_path)
     if missing or repo is None:
         return _recorded(store, Verification(run_id, "not-replayable", drift, missing, notes=notes))
 
-    env, env_notes = _replay_environment(original)
     notes += env_notes
     workspace = Workspace(repo, original.inputs.code.commit, keep)
     try:
