@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_export import EXPORT_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
+from bench_restore import RESTORE_BENCHMARKS
 from harness import BENCH_DIR, PEERS_PY, REPO, SAMERUN_PY, SAMERUN_SRC, BenchError, Result, say
 from suites import ALL, Config
 
-BENCHMARKS = {**ALL, **QUERY_BENCHMARKS, **EXPORT_BENCHMARKS}
+BENCHMARKS = {**ALL, **QUERY_BENCHMARKS, **EXPORT_BENCHMARKS, **RESTORE_BENCHMARKS}
 
 RESULTS = BENCH_DIR / "results" / "latest.json"
 

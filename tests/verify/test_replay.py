@@ -168,7 +168,7 @@ def test_package_drift_is_named_as_a_cause(project: Path, tmp_path: Path, cli: C
     code, result = verify(cli, run, env={"PATH": path.format(new)})
     assert code == 1
     assert result["verdict"] == "diverged"
-    assert "tinydep 1.0 → 2.0" in result["environment_drift"]
+    assert "package tinydep 1.0 → 2.0" in result["environment_drift"]
     assert "environment" in result["causes"]
     text = cli("verify", run, env={"PATH": path.format(new)})
     assert "tinydep" in text.stdout

@@ -36,8 +36,7 @@ from samerun.env.check import check_interpreter
 from samerun.env.lock import Lock, lock_of
 from samerun.manifest import Manifest
 from samerun.store.project import Store
-from samerun.verify.compare import Change
-from samerun.verify.replay import drift_line
+from samerun.verify.compare import Change, drift_line
 
 #: Written last into a finished restore: which run it holds.
 MARKER = "samerun-restore.json"

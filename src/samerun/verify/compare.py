@@ -205,6 +205,15 @@ def environment_changes(ea: Environment, eb: Environment) -> list[Change]:
     return changes
 
 
+def drift_line(change: Change) -> str:
+    """One environment difference in a line: ``package numpy 1.26.4 → 2.0.0``."""
+    if change.kind == "added":
+        return f"{change.key}: not recorded, now {change.after}"
+    if change.kind == "removed":
+        return f"{change.key}: {change.before}, now absent"
+    return f"{change.key} {change.before} → {change.after}"
+
+
 def _origin_text(origin: Origin | None) -> str:
     """Where a distribution came from, in one comparable line (the installer aside)."""
     if origin is None or origin.kind == "index":

@@ -19,8 +19,9 @@ from typing import Any
 
 from samerun._exceptions import ReplayError, SamerunError, StoreError, UsageError
 from samerun.capture.code import git_toplevel
-from samerun.capture.environment import capture_environment
 from samerun.capture.envvars import REDACTED, capture_env_vars
+from samerun.env.check import check_interpreter
+from samerun.env.lock import lock_of
 from samerun.launcher import record, resolve_interpreter
 from samerun.manifest import Manifest, load_manifest
 from samerun.recorder import RunRequest, prepare
@@ -30,7 +31,7 @@ from samerun.tracing.compare import Divergence, first_divergence
 from samerun.tracing.model import Trace
 from samerun.tracing.stored import journal_trace, read_trace
 from samerun.verify.comparators import Tolerance
-from samerun.verify.compare import Change, Comparison, compare_runs, environment_changes
+from samerun.verify.compare import Change, Comparison, compare_runs, drift_line
 
 EXIT_CODES: dict[Verdict, int] = {
     "identical": 0,
@@ -90,19 +91,12 @@ class Verification:
         }
 
 
-def drift_line(change: Change) -> str:
-    """One environment difference in a line: ``package numpy 1.26.4 → 2.0.0``."""
-    if change.kind == "added":
-        return f"{change.key}: not recorded, now {change.after}"
-    if change.kind == "removed":
-        return f"{change.key}: {change.before}, now absent"
-    return f"{change.key} {change.before} → {change.after}"
-
-
 def environment_drift(manifest: Manifest, interpreter: str) -> list[Change]:
-    """How the environment here differs from the recorded one (Python, platform, packages)."""
-    changes = environment_changes(manifest.inputs.environment, capture_environment(interpreter))
-    return [c for c in changes if c.kind != "equal" and not c.informational]
+    """How ``interpreter``'s environment differs from the recorded one (Python, platform,
+    packages, origins). The project's own editable install is left out: the replay runs the
+    worktree's code, wherever the project is installed."""
+    project = [pin.name for pin in lock_of(manifest).project]
+    return check_interpreter(manifest.inputs.environment, interpreter, ignore=project)
 
 
 def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
