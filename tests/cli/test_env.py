@@ -77,3 +77,23 @@ def test_an_unknown_run_or_format_is_one_clear_line(project: Path, cli: Cli) -> 
     done = cli("env", "export", "last", "--format", "wheelhouse")
     assert done.exit_code == 2
     assert "wheelhouse" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_restore_builds_an_environment_that_checks_clean_and_is_reused(
+    project: Path, cli: Cli, bare_python: Path, tmp_path: Path
+) -> None:
+    record(cli, "bare", bare_python.parent)
+    target = tmp_path / "restored"
+    done = cli("env", "restore", "last", "--path", str(target))
+    assert done.exit_code == 0, done.stderr
+    assert f"source {target}/bin/activate" in done.stdout
+    assert cli("env", "check", "last", "--python", str(target / "bin" / "python")).exit_code == 0
+    again = cli("env", "restore", "last", "--path", str(target))
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith("reused")
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    assert_one_clear_line(
+        cli("env", "restore", "last", "--path", str(occupied)), str(occupied), "already exists"
+    )
+    assert list(occupied.iterdir()) == []
