@@ -109,7 +109,8 @@ def test_each_distribution_is_recorded_with_where_it_came_from(tmp_path: Path) -
 
 def test_the_interpreter_build_libc_and_platform_are_recorded() -> None:
     env = capture_environment()
-    assert env.build is not None and env.python in env.build
+    assert env.build is not None
+    assert env.python in env.build
     assert env.platform_tag == sysconfig.get_platform()
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert env.libc == f"glibc {platform.libc_ver()[1]}"
@@ -183,7 +184,9 @@ def test_a_run_recorded_before_origins_were_captured_reads_them_as_unknown() -> 
         "packages_hash": hash_json({"numpy": "1.26.4"}),
     }
     env = Environment.from_dict(old)
-    assert env.origins is None and env.index is None and env.build is None
+    assert env.origins is None
+    assert env.index is None
+    assert env.build is None
     assert env.to_dict() == old  # re-serialized without inventing anything
     # Its identity is what it was, so old runs keep their fingerprints.
     assert set(env.identity()) == {"python", "implementation", "system", "machine", "packages_hash"}

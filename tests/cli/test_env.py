@@ -36,7 +36,8 @@ def test_show_lists_every_package_with_its_origin(project: Path, cli: Cli) -> No
     record(cli, "here")
     shown = cli("env", "show", "last")
     assert shown.exit_code == 0, shown.stderr
-    assert "blake3" in shown.stdout and "index" in shown.stdout
+    assert "blake3" in shown.stdout
+    assert "index" in shown.stdout
     assert "editable" in shown.stdout  # samerun itself, installed from this checkout
     as_json = json.loads(cli("env", "show", "last", "--json").stdout)
     assert as_json["origins"]["samerun"]["editable"] is True
@@ -76,7 +77,8 @@ def test_an_unknown_run_or_format_is_one_clear_line(project: Path, cli: Cli) -> 
     assert_one_clear_line(cli("env", "show", "nope"), "nope")
     done = cli("env", "export", "last", "--format", "wheelhouse")
     assert done.exit_code == 2
-    assert "wheelhouse" in done.stderr and "Traceback" not in done.stderr
+    assert "wheelhouse" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_restore_builds_an_environment_that_checks_clean_and_is_reused(
