@@ -115,7 +115,7 @@ def _met(result: Result) -> str:
 
 
 def render_table(results: list[Result]) -> str:
-    header = ("benchmark", "samerun", "MLflow", "ratio", "target", "met?")
+    header = ("benchmark", "samerun", "peer", "ratio", "target", "met?")
     rows = [
         (
             r.name,

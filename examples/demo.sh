@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The samerun tour on a real project: record a seeded scikit-learn training, verify that it
-# reproduces, record it again with a changed param, list and show the runs, and diff two of them.
+# reproduces, record it again with a changed param, list and show the runs, diff two of them,
+# check this Python against the recorded environment and export it as a lock file.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)/sklearn-classifier"
@@ -24,5 +25,9 @@ step "list the runs" samerun runs
 step "show the last run" samerun show last
 baseline="$(samerun runs --json | python -c 'import json, sys; print(next(r["id"] for r in json.load(sys.stdin) if r["name"] == "baseline"))')"
 step "diff the baseline and the changed run, layer by layer" samerun diff "$baseline" last
+step "check that this Python still matches the baseline's environment" samerun env check "$baseline"
+step "export the baseline's environment as a pinned lock file" \
+  samerun env export "$baseline" --format requirements -o requirements.lock
+grep -c '==' requirements.lock | xargs printf '   %s packages pinned in requirements.lock\n'
 echo
 echo "== done: the store is in $work/.samerun"
