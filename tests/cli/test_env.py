@@ -99,3 +99,17 @@ def test_restore_builds_an_environment_that_checks_clean_and_is_reused(
         cli("env", "restore", "last", "--path", str(occupied)), str(occupied), "already exists"
     )
     assert list(occupied.iterdir()) == []
+
+
+def test_export_writes_the_lock_and_names_what_it_left_out(project: Path, cli: Cli) -> None:
+    record(cli, "here")
+    done = cli("env", "export", "last", "-o", "requirements.lock")
+    assert done.exit_code == 0, done.stderr
+    lock = (project / "requirements.lock").read_text()
+    assert "\nclick==" in lock
+    # samerun itself is installed editable from a directory outside this project.
+    assert "samerun" in done.stderr
+    assert "cannot be fetched again" in done.stderr
+    printed = cli("env", "export", "last", "--format", "dockerfile")
+    assert printed.stdout.startswith("# syntax=docker/dockerfile:1")
+    assert 'CMD ["python", "-c", "print(\'hello\')"]' in printed.stdout

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
     from samerun.manifest import Manifest
     from samerun.verify.compare import Change
 
-FORMATS = ("requirements", "pylock", "conda", "dockerfile")
-
-
 def _manifest(ref: str) -> Manifest:
     from samerun.api import RunReader
     from samerun.cli.store import open_project_store
@@ -137,7 +134,6 @@ def _show_environment(run_id: str, environment: Environment) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
     default="requirements",
     show_default=True,
     help="requirements (pip, == pins), pylock (PEP 751), conda (environment.yml), dockerfile.",
@@ -166,18 +162,19 @@ def export(run: str, fmt: str, output: Path | None, hashes: bool) -> None:
     from samerun.env.export import export as export_environment
     from samerun.env.export import export_format
 
+    export_as = export_format(fmt)
     store = open_project_store()
     try:
         manifest = RunReader(store).get_run(run).manifest
         patch_oid = manifest.inputs.code.patch
         patch = (
             store.objects.get_bytes(patch_oid)
-            if fmt == "dockerfile" and patch_oid and store.objects.exists(patch_oid)
+            if export_as == "dockerfile" and patch_oid and store.objects.exists(patch_oid)
             else None
         )
     finally:
         store.close()
-    exported = export_environment(manifest, export_format(fmt), hashes=hashes, patch=patch)
+    exported = export_environment(manifest, export_as, hashes=hashes, patch=patch)
     _warn(exported.warnings)
     if output is None:
         sys.stdout.write(exported.text)
