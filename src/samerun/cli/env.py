@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from samerun.manifest import Manifest
     from samerun.verify.compare import Change
 
+
 def _manifest(ref: str) -> Manifest:
     from samerun.api import RunReader
     from samerun.cli.store import open_project_store
