@@ -11,7 +11,7 @@ import pytest
 
 import samerun
 from samerun._exceptions import RunNotFound, StoreError, UsageError
-from samerun.api import MetricBucket, _buckets
+from samerun.api import MetricBucket, _buckets, _in_order
 from samerun.series import encode_series, series_view
 
 
@@ -70,7 +70,7 @@ def test_metric_history_downsamples_to_min_max_and_last_per_bucket(project: Path
 def test_buckets_sort_steps_logged_out_of_order_and_skip_nan() -> None:
     steps = array("q", [3, 1, 2, 0])
     values = array("d", [3.0, math.nan, 2.0, 0.0])
-    (first, second) = _buckets(steps, values, 2)
+    (first, second) = _buckets(*_in_order(steps, values), 2)
     assert (first.first_step, first.last_step, first.min, first.max) == (0, 1, 0.0, 0.0)
     assert math.isnan(first.last)
     assert (second.min, second.max, second.last) == (2.0, 3.0, 3.0)
@@ -138,3 +138,16 @@ def test_metric_history_makes_no_python_object_per_point(tmp_path: Path) -> None
         tracemalloc.stop()
     assert len(buckets) == 1500
     assert peak < len(data) // 2  # views: no copy of the series either
+
+
+def test_metric_history_of_a_step_range_is_bucketed_afresh(project: Path) -> None:
+    record("zoom", 0.1, [(step, float(step)) for step in range(1000)], 0.8)
+    run = samerun.get_run("last")
+    whole = run.metric_history("loss", max_points=10)
+    assert whole.points == 1000
+    assert whole.buckets[0].count == 100
+    zoomed = run.metric_history("loss", max_points=10, min_step=100, max_step=119)
+    assert zoomed.points == 20
+    assert [b.first_step for b in zoomed.buckets] == list(range(100, 120, 2))
+    with pytest.raises(samerun.UsageError, match="empty"):
+        run.metric_history("loss", min_step=5, max_step=4)

@@ -144,14 +144,25 @@ class RecordedRun(NamedTuple):
     def metrics(self) -> dict[str, MetricSummary]:
         return self.manifest.outputs.metrics
 
-    def metric_history(self, key: str, max_points: int = 1500) -> MetricHistory:
+    def metric_history(
+        self,
+        key: str,
+        max_points: int = 1500,
+        *,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricHistory:
         """The series of metric ``key`` in at most ``max_points`` buckets of min, max and last.
 
+        ``min_step``/``max_step`` narrow it to a step range (both ends included), bucketed
+        afresh: zooming into a chart re-asks for the visible range at full resolution.
         Read from the stored series object with arrays and a binary search per bucket: one
         Python object per bucket, not per point, so a 1,000,000-point series stays fast.
         """
         if max_points < 1:
             raise UsageError("max_points must be at least 1")
+        if min_step is not None and max_step is not None and min_step > max_step:
+            raise UsageError(f"the step range {min_step}..{max_step} is empty")
         summary = self.metrics.get(key)
         if summary is not None:
             try:
@@ -163,6 +174,11 @@ class RecordedRun(NamedTuple):
         else:
             known = ", ".join(sorted(self.metrics)) or "none"
             raise UsageError(f"run {self.id[:8]} has no metric {key!r} (it has: {known})")
+        steps, values = _in_order(steps, values)
+        if min_step is not None or max_step is not None:
+            start = 0 if min_step is None else bisect.bisect_left(steps, min_step)
+            end = len(steps) if max_step is None else bisect.bisect_right(steps, max_step)
+            steps, values = steps[start:end], values[start:end]
         return MetricHistory(key, len(steps), _buckets(steps, values, max_points))
 
 
@@ -175,8 +191,16 @@ def _journal_series(run_dir: Path, key: str) -> tuple[Steps, Values]:
     return steps, values
 
 
+def _in_order(steps: Steps, values: Values) -> tuple[Steps, Values]:
+    """The series sorted by step: as it is (views, no copy) unless logged out of order (rare)."""
+    if all(map(operator.le, steps, steps[1:])):
+        return steps, values
+    order = sorted(range(len(steps)), key=steps.__getitem__)
+    return array("q", (steps[i] for i in order)), array("d", (values[i] for i in order))
+
+
 def _buckets(steps: Steps, values: Values, max_points: int) -> list[MetricBucket]:
-    """At most ``max_points`` buckets of equal step width over the series' step range.
+    """At most ``max_points`` buckets of equal step width over the (sorted) series' steps.
 
     Performance: a series can hold millions of points, so nothing here makes a Python object per
     point beyond what ``min``, ``max`` and the order check pass over in C: the steps and values
@@ -187,10 +211,6 @@ def _buckets(steps: Steps, values: Values, max_points: int) -> list[MetricBucket
     count = len(steps)
     if count == 0:
         return []
-    if not all(map(operator.le, steps, steps[1:])):
-        order = sorted(range(count), key=steps.__getitem__)  # logged out of step order: rare
-        steps = array("q", (steps[i] for i in order))
-        values = array("d", (values[i] for i in order))
     if count <= max_points:
         return [MetricBucket(s, s, 1, v, v, v) for s, v in zip(steps, values, strict=True)]
     low, high = steps[0], steps[-1]
