@@ -13,6 +13,7 @@ import samerun
 from samerun._exceptions import RunNotFound, StoreError, UsageError
 from samerun.api import MetricBucket, _buckets, _in_order
 from samerun.series import encode_series, series_view
+from samerun.store.project import Project, open_store
 
 
 def record(name: str, lr: float, losses: list[tuple[int, float]], accuracy: float) -> str:
@@ -151,3 +152,22 @@ def test_metric_history_of_a_step_range_is_bucketed_afresh(project: Path) -> Non
     assert [b.first_step for b in zoomed.buckets] == list(range(100, 120, 2))
     with pytest.raises(samerun.UsageError, match="empty"):
         run.metric_history("loss", min_step=5, max_step=4)
+
+
+def test_compare_many_puts_runs_side_by_side_layer_by_layer(project: Path) -> None:
+    ids = [record(name, lr, [(0, 1.0)], 0.5 + lr) for name, lr in (("a", 0.1), ("b", 0.2))]
+    ids.append(record("c", 0.1, [(0, 1.0)], 0.6))
+    store = open_store(Project(project))
+    reader = samerun.RunReader(store)
+    compared = reader.compare_many(ids)
+    layers = {layer.layer: layer for layer in compared.layers}
+    (lr,) = [row for row in layers["params"].rows if row.key == "model"]
+    assert lr.values == [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.1}]
+    assert lr.differs
+    assert layers["params"].differs
+    accuracy = next(row for row in layers["metrics"].rows if row.key == "accuracy")
+    assert accuracy.values == [0.6, 0.7, 0.6]
+    assert not layers["command"].differs
+    with pytest.raises(samerun.UsageError, match="2 to 100"):
+        reader.compare_many(ids[:1])
+    store.close()

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 _ROW_FIELDS = [f.name for f in fields(RunRow)]
 DEFAULT_LIMIT = 100
+#: The most runs one comparison puts side by side.
+MAX_COMPARED = 100
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,44 @@ class MetricHistory(NamedTuple):
             "points": self.points,
             "downsampled": self.downsampled,
             "buckets": [vars(b) for b in self.buckets],
+        }
+
+
+class ComparedRow(NamedTuple):
+    """One key of a layer across the compared runs: its value in each (None where absent)."""
+
+    key: str
+    values: list[Any]
+    differs: bool
+    informational: bool  # shown, never a cause (a commit id, the interpreter's build)
+
+
+class ComparedLayer(NamedTuple):
+    layer: str
+    rows: list[ComparedRow]
+
+    @property
+    def differs(self) -> bool:
+        return any(row.differs and not row.informational for row in self.rows)
+
+
+class ManyComparison(NamedTuple):
+    """Two to :data:`MAX_COMPARED` runs side by side: each input layer, then the metrics."""
+
+    runs: list[RunInfo]
+    layers: list[ComparedLayer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": [run.to_dict() for run in self.runs],
+            "layers": [
+                {
+                    "layer": layer.layer,
+                    "differs": layer.differs,
+                    "rows": [row._asdict() for row in layer.rows],
+                }
+                for layer in self.layers
+            ],
         }
 
 
@@ -318,6 +358,43 @@ class RunReader:
         first, second = self.get_run(a).manifest, self.get_run(b).manifest
         return compare_runs(first, second, self.store.objects, tolerance=tolerance)
 
+    def compare_many(self, refs: Sequence[str]) -> ManyComparison:
+        """Runs ``refs`` side by side, layer by layer, each against the first: the comparison
+        ``samerun diff`` renders for two, widened to many (inputs and metrics; the outputs'
+        bytes are compared by :meth:`compare`, two at a time)."""
+        from samerun.verify.compare import input_layers  # start-up: listing never compares
+
+        if not 2 <= len(refs) <= MAX_COMPARED:
+            raise UsageError(f"compare 2 to {MAX_COMPARED} runs, not {len(refs)}")
+        recorded = [self.get_run(ref) for ref in refs]
+        base = recorded[0].manifest
+        rows: dict[str, dict[str, ComparedRow]] = {}
+        for column, run in enumerate(recorded[1:], start=1):
+            # Which files changed between commits is asked of git once per pair: too slow for
+            # a hundred runs, and shown by the two-run comparison instead.
+            pair = input_layers(base, run.manifest, self.store.objects, _no_files_between)
+            for layer in pair:
+                found = rows.setdefault(layer.layer, {})
+                for change in layer.changes:
+                    row = found.get(change.key) or ComparedRow(
+                        change.key, [None] * len(recorded), False, change.informational
+                    )
+                    row.values[0] = change.before
+                    row.values[column] = change.after
+                    found[change.key] = row
+        metrics: dict[str, ComparedRow] = {}
+        for column, run in enumerate(recorded):
+            for key, summary in run.metrics.items():
+                row = metrics.setdefault(
+                    key, ComparedRow(key, [None] * len(recorded), False, False)
+                )
+                row.values[column] = summary.last
+        layers = [
+            ComparedLayer(name, [_settled(row) for _, row in sorted(found.items())])
+            for name, found in [*rows.items(), ("metrics", metrics)]
+        ]
+        return ManyComparison([run.info for run in recorded], layers)
+
     def keys(self) -> dict[str, list[str]]:
         """Every param, metric and tag key any run has (for column choosers)."""
         meta = self.store.meta
@@ -333,6 +410,15 @@ class RunReader:
             if not key or key != key.strip():
                 raise UsageError(f"tag key {key!r}: a tag key is a non-empty word")
         self.store.meta.set_tags(self.store.meta.resolve(ref).id, tags)
+
+
+def _no_files_between(_root: str, _a: str, _b: str) -> set[str]:
+    return set()
+
+
+def _settled(row: ComparedRow) -> ComparedRow:
+    """``row`` with ``differs`` set: some run's value is not the first run's."""
+    return row._replace(differs=any(value != row.values[0] for value in row.values[1:]))
 
 
 def _signature(filter: str | None, order_by: Sequence[str]) -> str:

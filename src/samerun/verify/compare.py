@@ -400,9 +400,26 @@ def compare_runs(
 ) -> Comparison:
     """Compare run ``a`` with run ``b``, every layer; views choose what to show."""
     tolerance = tolerance or Tolerance()
+    return Comparison(
+        a=a.id,
+        b=b.id,
+        inputs=input_layers(a, b, objects, files_between),
+        host=LayerDiff(
+            "host",
+            [replace(c, informational=True) for c in dict_changes(_flat(a.host), _flat(b.host))],
+        ),
+        outputs=_outputs(a, b, objects, tolerance),
+        tolerance=tolerance,
+    )
+
+
+def input_layers(
+    a: Manifest, b: Manifest, objects: ObjectStore, files_between: FilesBetween
+) -> list[LayerDiff]:
+    """The input layers of ``a`` against ``b``, equal keys included (the causes, if any)."""
     ia, ib = a.inputs, b.inputs
     rnd_a, rnd_b = _flat(ia.randomness.to_dict()), _flat(ib.randomness.to_dict())
-    layers = [
+    return [
         _code_layer(a, b, objects, files_between),
         LayerDiff(
             "command", dict_changes(_flat(ia.command.identity()), _flat(ib.command.identity()))
@@ -422,14 +439,3 @@ def compare_runs(
         ),
         LayerDiff("env_vars", dict_changes(ia.env_vars, ib.env_vars)),
     ]
-    return Comparison(
-        a=a.id,
-        b=b.id,
-        inputs=layers,
-        host=LayerDiff(
-            "host",
-            [replace(c, informational=True) for c in dict_changes(_flat(a.host), _flat(b.host))],
-        ),
-        outputs=_outputs(a, b, objects, tolerance),
-        tolerance=tolerance,
-    )
