@@ -14,6 +14,7 @@ from samerun.cli.doctor import doctor
 from samerun.cli.env import env
 from samerun.cli.store import open_project_store
 from samerun.cli.trace import trace
+from samerun.cli.ui import ui
 from samerun.cli.verify import diff, verify
 
 
@@ -346,3 +347,4 @@ app.add_command(gc)
 app.add_command(fsck)
 app.add_command(doctor)
 app.add_command(env)
+app.add_command(ui)

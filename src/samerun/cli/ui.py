@@ -1,0 +1,45 @@
+"""``samerun ui``: serve the web UI over the project's store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from samerun._exceptions import StoreError
+from samerun.cli import render
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=5005, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--store",
+    "project",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The project whose store to serve [default: the one around the current directory].",
+)
+def ui(host: str, port: int, project: Path | None) -> None:
+    """Browse, compare and check runs in the browser.
+
+    Serves this project's runs on http://127.0.0.1:5005 (only this machine can reach it unless
+    --host says otherwise). Nothing is fetched from the internet: the pages' scripts ship with
+    samerun. Stop it with Ctrl-C.
+
+    \b
+    Example:
+      samerun ui
+      samerun ui --port 8080 --store path/to/project
+    """
+    import uvicorn  # start-up: every other command runs without the web stack
+
+    from samerun.store.project import Project, find_root
+    from samerun.web.app import serve_app
+
+    root = find_root(project.resolve() if project else None)
+    if not Project(root).exists:
+        raise StoreError(f"no samerun store in {root}; record a run there first")
+    app = serve_app(root, host)
+    shown = f"[{host}]" if ":" in host else host
+    render.console().print(f"samerun ui: serving {root} on http://{shown}:{port}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
