@@ -294,16 +294,25 @@ class RunReader:
         order_by: Sequence[str] = (),
         limit: int | None = DEFAULT_LIMIT,
         page_token: str | None = None,
+        *,
+        replays: bool = True,
     ) -> RunPage:
-        """A page of runs matching ``filter``, in ``order_by`` order (newest first by default)."""
+        """A page of runs matching ``filter``, in ``order_by`` order (newest first by default);
+        ``replays=False`` leaves out the replays ``samerun verify`` recorded (the original's
+        verification history holds their verdicts)."""
         if limit is not None and limit < 1:
             raise UsageError("limit must be at least 1")
         node = None if filter is None or not filter.strip() else query.parse(filter)
         order = query.parse_order(list(order_by))
-        signature = _signature(filter, order_by)
+        signature = _signature(filter, order_by, replays)
         after = None if page_token is None else _read_token(page_token, signature)
         sql, keys = query.search(
-            "r.id", node, order, after=after, limit=None if limit is None else limit + 1
+            "r.id",
+            node,
+            order,
+            after=after,
+            limit=None if limit is None else limit + 1,
+            replays=replays,
         )
         meta = self.store.meta
         found = meta.select(sql.text, sql.params)  # ids and sort keys: narrow rows
@@ -313,10 +322,10 @@ class RunReader:
         rows = meta.run_rows([row[0] for row in found])
         return RunPage(self._infos([RunRow.sql_values(row) for row in rows]), token)
 
-    def count(self, filter: str | None = None) -> int:
+    def count(self, filter: str | None = None, *, replays: bool = True) -> int:
         """How many runs match ``filter`` (all runs without one)."""
         node = None if filter is None or not filter.strip() else query.parse(filter)
-        sql = query.count(node)
+        sql = query.count(node, replays=replays)
         return int(self.store.meta.select(sql.text, sql.params)[0][0])
 
     def _infos(self, rows: list[list[Any]]) -> list[RunInfo]:
@@ -421,8 +430,8 @@ def _settled(row: ComparedRow) -> ComparedRow:
     return row._replace(differs=any(value != row.values[0] for value in row.values[1:]))
 
 
-def _signature(filter: str | None, order_by: Sequence[str]) -> str:
-    return hash_bytes(json.dumps([filter or "", list(order_by)]).encode())[-16:]
+def _signature(filter: str | None, order_by: Sequence[str], replays: bool) -> str:
+    return hash_bytes(json.dumps([filter or "", list(order_by), replays]).encode())[-16:]
 
 
 def _write_token(signature: str, last: list[Any]) -> str:

@@ -495,12 +495,14 @@ def search(
     *,
     after: list[object] | None = None,
     limit: int | None = None,
+    replays: bool = True,
 ) -> tuple[Sql, int]:
     """The query for one page of runs: ``columns`` of the runs table ``r``, then the ordered
-    values (whose count is returned) that the next page's ``after`` takes from the last row."""
+    values (whose count is returned) that the next page's ``after`` takes from the last row.
+    ``replays=False`` leaves out the replays ``samerun verify`` recorded."""
     compiler = Compiler()
     joins, ordered = compiler.order(order)
-    conditions = [] if node is None else [compiler.where(node)]
+    conditions = _conditions(compiler, node, replays)
     if after is not None:
         if len(after) != len(ordered):
             raise FilterError("", None, "the page token does not belong to this query")
@@ -516,8 +518,16 @@ def search(
     return Sql(text, compiler.params), len(ordered)
 
 
-def count(node: Node | None) -> Sql:
-    """How many runs match ``node``."""
+def count(node: Node | None, *, replays: bool = True) -> Sql:
+    """How many runs match ``node`` (replays left out with ``replays=False``)."""
     compiler = Compiler()
-    where = "" if node is None else f" WHERE {compiler.where(node)}"
+    conditions = _conditions(compiler, node, replays)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return Sql(f"SELECT count(*) FROM runs r{where}", compiler.params)
+
+
+def _conditions(compiler: Compiler, node: Node | None, replays: bool) -> list[str]:
+    conditions = [] if node is None else [compiler.where(node)]
+    if not replays:
+        conditions.append("r.replay_of IS NULL")
+    return conditions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,58 @@ def test_a_malformed_tag_is_one_line(three_runs: list[str], cli: Cli, bad: tuple
     done = cli("tag", *bad)
     assert done.exit_code == 2
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+LONG_NAME = "replay of replay of 9378 with a much longer name than fits"
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+@pytest.mark.parametrize("terminal", [False, True])
+def test_a_narrow_terminal_never_cuts_an_id_seed_or_commit(
+    project: Path, cli: Cli, columns: int, terminal: bool
+) -> None:
+    with samerun.start_run(name=LONG_NAME, seed=42) as run:
+        samerun.log_metric("accuracy", 0.91)
+        samerun.log_metric("loss", 0.125)
+    commit = samerun.get_run(run.id).manifest.inputs.code.commit
+    assert commit is not None
+    env = {"COLUMNS": str(columns), **({"FORCE_COLOR": "1"} if terminal else {})}
+    shown = cli("runs", env=env)
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    header, row = lines[0], next(line for line in lines if run.id[:8] in line)
+    assert max(len(_plain(line)) for line in lines[:2]) <= columns
+    assert " 42 " in _plain(row) + " "  # the seed, whole
+    assert commit[:8] in _plain(row)
+    assert "seed" in _plain(header)
+    if columns == 80:
+        assert "…" in _plain(row)  # the long name gives way, marked
+        assert "left out to fit 80 columns (--wide shows all)" in _plain(shown.stdout)
+    else:
+        assert "accuracy=0.91" in _plain(row)
+    wide = cli("runs", "--wide", env=env)
+    assert LONG_NAME in _plain(wide.stdout)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_last_and_runs_leave_replays_to_their_original(project: Path, cli: Cli) -> None:
+    recorded = cli("record", "--seed", "1", "--name", "baseline", "--", "python", "train.py")
+    assert recorded.exit_code == 0, recorded.stderr
+    first = cli("verify", "last", "--json")
+    second = cli("verify", "last", "--json")
+    original = json.loads(first.stdout)["run"]
+    assert json.loads(second.stdout)["run"] == original  # not the replay of the first verify
+    assert cli("show", "last", "--json").stdout.count(original) >= 1
+    assert json.loads(cli("show", "last", "--json").stdout)["id"] == original
+    listed = cli("runs", env={"COLUMNS": "120"})
+    assert "replay of" not in listed.stdout
+    assert "2 replays of verified runs not listed (--replays lists them)" in listed.stdout
+    assert "replay of baseline" in cli("runs", "--replays", env={"COLUMNS": "120"}).stdout
+    replay = json.loads(first.stdout)["replay"]
+    again = cli("verify", replay, "--json")
+    report = json.loads(again.stdout)
+    assert report["run"] == original
+    assert any("is a replay of run" in note for note in report["notes"])

@@ -54,7 +54,7 @@ def test_seeded_sklearn_run_verifies_identical(sklearn_project: Path, cli: Cli) 
     assert result["verdict"] == "identical"
     assert result["causes"] == []
     assert git(sklearn_project, "status", "--porcelain") == before  # the working tree is untouched
-    runs = json.loads(cli("runs", "--json").stdout)
+    runs = json.loads(cli("runs", "--replays", "--json").stdout)
     replay = next(r for r in runs if r["id"] == result["replay"])
     shown = json.loads(cli("show", replay["id"], "--json").stdout)
     assert shown["replay_of"] == run

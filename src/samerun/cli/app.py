@@ -189,6 +189,12 @@ def record(
     "--page", "page_token", metavar="TOKEN", help="The page token a previous page printed."
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every matching run.")
+@click.option(
+    "--replays", is_flag=True, help="List the replays `samerun verify` recorded too."
+)
+@click.option(
+    "--wide", is_flag=True, help="Show every column, even past the terminal's width."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def runs(
     filter_: str | None,
@@ -196,9 +202,16 @@ def runs(
     limit: int,
     page_token: str | None,
     show_all: bool,
+    replays: bool,
+    wide: bool,
     as_json: bool,
 ) -> None:
     """List runs, newest first: id, name, status, verdict, start, duration, seed, commit, metrics.
+
+    Replays recorded by `samerun verify` are left out (their verdicts are in the verified
+    column); --replays lists them. On a narrow terminal, columns are left out in this order,
+    and the listing says which: duration, started, metrics, verified, commit (--wide keeps
+    them all). Ids, seeds and commits are never cut.
 
     A filter compares metrics.KEY (the last value), params.KEY (dotted for nested params),
     tags.KEY and the attributes id, name, status, verdict, started, ended, duration, seed,
@@ -219,11 +232,13 @@ def runs(
     store = open_project_store()
     try:
         reader = RunReader(store)
-        page = reader.runs(filter_, order_by, None if show_all else limit, page_token)
+        limited = None if show_all else limit
+        page = reader.runs(filter_, order_by, limited, page_token, replays=replays)
         if as_json:
             render.print_json_rows([r.to_dict() for r in page])
             return
-        total = reader.count(filter_)
+        total = reader.count(filter_, replays=replays)
+        hidden = 0 if replays else reader.count(filter_) - total
     finally:
         store.close()
     render.runs_table(
@@ -232,7 +247,14 @@ def runs(
         focus=_metric_keys(filter_, order_by),
         filtered=filter_ is not None,
         next_page=page.next_page_token,
+        wide=wide,
     )
+    if hidden:
+        replayed = "replay" if hidden == 1 else "replays"
+        render.console().print(
+            f"[dim]{hidden} {replayed} of verified runs not listed (--replays lists them)[/]",
+            highlight=False,
+        )
 
 
 def _metric_keys(filter_: str | None, order_by: tuple[str, ...]) -> list[str]:

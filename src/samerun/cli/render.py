@@ -94,6 +94,13 @@ def commit_label(commit: str | None, dirty: bool | None) -> str:
     return f"{label}[yellow]+dirty[/]" if dirty else label
 
 
+#: The runs table's columns that give way on a narrow terminal, first to go first. ``id``,
+#: ``name``, ``status`` and ``seed`` always stay; no kept column is ever cut to a wrong value.
+DROPPED_FIRST = ("duration", "started", "metrics", "verified", "commit")
+#: The narrowest a name (ellipsized) or the metrics list may get before a column is dropped.
+NAME_MIN, METRICS_MIN = 8, 16
+
+
 def runs_table(
     rows: list[RunRow],
     total: int,
@@ -102,10 +109,14 @@ def runs_table(
     focus: list[str] | None = None,
     filtered: bool = False,
     next_page: str | None = None,
+    wide: bool = False,
 ) -> None:
-    """The runs as a table; the metrics column wraps so the others never get cut.
+    """The runs as a table that fits the terminal (unless ``wide``).
 
-    ``focus`` names metrics to show first (those a listing is sorted or filtered by).
+    Ids, seeds, commits, times and verdicts are shown whole or not at all: when the table does
+    not fit, names and the metrics list are ellipsized, then whole columns are left out in the
+    order of :data:`DROPPED_FIRST`, and a note says which. ``focus`` names metrics to show
+    first (those a listing is sorted or filtered by).
     """
     from rich.table import Table
     from rich.text import Text
@@ -124,42 +135,66 @@ def runs_table(
         keys += [k for k in summary if k not in keys][: max(0, key_metrics - len(keys))]
         return "  ".join(f"{k}={summary[k]:.4g}" for k in keys)
 
-    columns = (
-        "id",
-        "name",
-        "status",
-        "verified",
-        "started",
-        "duration",
-        "seed",
-        "commit",
-        "metrics",
-    )
-    cells = [
-        (
-            row.id[:8],
-            row.name or "",
-            status(row.status),
-            VERDICT_MARK.get(row.verdict or "", "-"),
-            when(row.started_at, short=True),
-            duration(row.duration_s),
-            "-" if row.seed is None else str(row.seed),
-            commit_label(row.commit_sha, row.dirty),
-            shown_metrics(row.summary),
+    cells = {
+        "id": [row.id[:8] for row in rows],
+        "name": [row.name or "" for row in rows],
+        "status": [status(row.status) for row in rows],
+        "verified": [VERDICT_MARK.get(row.verdict or "", "-") for row in rows],
+        "started": [when(row.started_at, short=True) for row in rows],
+        "duration": [duration(row.duration_s) for row in rows],
+        "seed": ["-" if row.seed is None else str(row.seed) for row in rows],
+        "commit": [commit_label(row.commit_sha, row.dirty) for row in rows],
+        "metrics": [shown_metrics(row.summary) for row in rows],
+    }
+    natural = {
+        column: max([len(column), *(Text.from_markup(c).cell_len for c in values)])
+        for column, values in cells.items()
+    }
+    shown = list(cells)
+    flexible = {"name": NAME_MIN, "metrics": METRICS_MIN}
+
+    def needed(columns: list[str]) -> int:
+        widths = [min(natural[c], flexible[c]) if c in flexible else natural[c] for c in columns]
+        return sum(widths) + 2 * (len(columns) - 1)
+
+    hidden = []
+    for column in DROPPED_FIRST:
+        if wide or needed(shown) <= out.width:
+            break
+        shown.remove(column)
+        hidden.append(column)
+    spare = out.width - needed(shown)
+    widths = {c: natural[c] for c in shown}
+    for column in ("metrics", "name"):  # what is left goes to the metrics, then the name
+        if column in shown and not wide:
+            least = min(natural[column], flexible[column])
+            widths[column] = least + max(0, min(spare, natural[column] - least))
+            spare -= widths[column] - least
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    for column in shown:
+        cut = column in flexible  # only names and metric lists are ever ellipsized
+        table.add_column(
+            column, no_wrap=True, overflow="ellipsis" if cut else "fold", width=widths[column]
         )
-        for row in rows
-    ]
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for index, column in enumerate(columns[:-1]):
-        width = max([len(column), *(Text.from_markup(c[index]).cell_len for c in cells)])
-        if column == "name":  # names give way to metrics on a narrow terminal
-            table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=min(width, 8))
-        else:
-            table.add_column(column, no_wrap=True, min_width=width)
-    table.add_column(columns[-1], no_wrap=True, overflow="ellipsis", min_width=12)
-    for line in cells:
-        table.add_row(*line)
-    out.print(table)
+    for index in range(len(rows)):
+        table.add_row(*(cells[column][index] for column in shown))
+    if wide:  # as wide as it needs: the terminal wraps (or a pager scrolls) the long lines
+        from rich.console import Console
+
+        full = sum(widths.values()) + 2 * (len(shown) - 1)
+        Console(
+            width=max(full, out.width),
+            file=out.file,
+            force_terminal=out.is_terminal,
+            color_system=out.color_system,  # type: ignore[arg-type]
+        ).print(table)
+    else:
+        out.print(table)
+    if hidden:
+        out.print(
+            f"[dim]{', '.join(hidden)} left out to fit {out.width} columns (--wide shows all)[/]",
+            highlight=False,
+        )
     matching = "matching runs" if filtered else "runs"
     if next_page is not None:
         out.print(

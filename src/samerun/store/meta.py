@@ -330,13 +330,18 @@ class MetaStore:
         return [RunRow.from_sql(r) for r in self._reader.rows(sql, {})]
 
     def resolve(self, ref: str) -> RunRow:
-        """A run by full id, unique id prefix, or ``last`` (the most recently started run)."""
+        """A run by full id, unique id prefix, or ``last``: the most recently started run that
+        is not a replay (a replay belongs to its original, whose history holds its verdict)."""
         ref = ref.strip()
         if ref == "last":
-            found = self.list_runs(limit=1)
+            sql = (
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE replay_of IS NULL"
+                " ORDER BY started_at DESC, id LIMIT 1"
+            )
+            found = self._reader.rows(sql, {})
             if not found:
                 raise RunNotFound(ref, "the store has no runs yet")
-            return found[0]
+            return RunRow.from_sql(found[0])
         if not ref or any(c not in "0123456789abcdef" for c in ref.lower()):
             raise RunNotFound(ref, "a run reference is an id, a unique id prefix, or `last`")
         sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE id >= :lo AND id < :hi LIMIT 2"

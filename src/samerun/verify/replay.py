@@ -254,6 +254,13 @@ def verify(
         if not (environment / "bin" / "python").exists():
             raise UsageError(f"{environment} is not a virtual environment: it has no bin/python")
     original = load_manifest(store, run_id)
+    redirected = []
+    if original.replay_of is not None:  # a replay belongs to its original: verify that
+        redirected.append(
+            f"run {run_id[:8]} is a replay of run {original.replay_of[:8]}; verified the original"
+        )
+        run_id = original.replay_of
+        original = load_manifest(store, run_id)
     if original.status == "running":
         raise ReplayError(f"run {run_id[:8]} is still running; verify it when it has finished")
     expected = None if until_step is None else read_trace(store, run_id)
@@ -269,7 +276,7 @@ def verify(
             "the recorded command names its interpreter by its path"
         )
     drift = environment_drift(original, interpreter)
-    notes = _fetch_datasets(store, original)
+    notes = redirected + _fetch_datasets(store, original)
     missing = missing_inputs(original, store, repo, search_path=search_path)
     if missing or repo is None:
         return _recorded(store, Verification(run_id, "not-replayable", drift, missing, notes=notes))
