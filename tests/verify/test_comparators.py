@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from samerun.verify.comparators import Tolerance, compare_series, compare_versions
+from samerun.verify.comparators import (
+    Tolerance,
+    compare_npy,
+    compare_series,
+    compare_versions,
+    shown,
+)
 
 
 def dumps(value: object) -> bytes:
@@ -108,3 +114,19 @@ def test_metric_series() -> None:
     assert not drift.equivalent
     assert "step 1" in drift.detail
     assert "steps differ" in compare_series(a, ([0, 1], [1.0, 0.5]), Tolerance()).detail
+
+
+def test_numbers_are_shown_as_numbers_even_from_numpy() -> None:
+    import numpy as np
+
+    assert shown(np.float64(-3.5)) == "-3.5"
+    assert shown(np.int64(7)) == "7"
+    assert shown(0.25) == "0.25"
+    assert shown("a") == "'a'"
+    a = io.BytesIO()
+    np.save(a, np.array([1.0, 2.0]))
+    b = io.BytesIO()
+    np.save(b, np.array([1.0, 2.5]))
+    detail = compare_npy(a.getvalue(), b.getvalue(), Tolerance()).detail
+    assert "np.float64" not in detail
+    assert "2.0 vs 2.5" in detail

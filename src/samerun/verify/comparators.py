@@ -54,7 +54,7 @@ class _Deviation:
     def add(self, a: float, b: float, where: str) -> None:
         if not self.tolerance.accepts(a, b):
             self.within = False
-            self.first_outside = self.first_outside or f"{where}: {a!r} vs {b!r}"
+            self.first_outside = self.first_outside or f"{where}: {shown(a)} vs {shown(b)}"
         if a == b or (math.isnan(a) and math.isnan(b)):
             return
         diff = abs(a - b)
@@ -76,6 +76,18 @@ class _Mismatch(Exception):
     """Two versions differ in something that is not a number."""
 
 
+def shown(value: Any) -> str:
+    """A value as a person reads it: numbers as numbers (NumPy's ``np.float64(0.5)`` as
+    ``0.5``), text quoted, anything else as Python writes it."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "__index__") and not isinstance(value, str)):
+        return str(int(value))
+    if isinstance(value, float) or hasattr(value, "__float__"):
+        return repr(float(value))
+    return repr(value)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -95,7 +107,7 @@ def _walk_json(a: Any, b: Any, where: str, deviation: _Deviation) -> None:
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
             _walk_json(x, y, f"{where}[{index}]", deviation)
     elif a != b:
-        raise _Mismatch(f"values differ at {where}: {a!r} vs {b!r}")
+        raise _Mismatch(f"values differ at {where}: {shown(a)} vs {shown(b)}")
 
 
 def compare_json(a: bytes, b: bytes, tolerance: Tolerance) -> Closeness:
@@ -133,7 +145,7 @@ def _compare_table(a: bytes, b: bytes, tolerance: Tolerance, delimiter: str) -> 
             if fx is not None and fy is not None:
                 deviation.add(fx, fy, f"row {line}, column {column}")
             elif x != y:
-                return deviation.result(f"row {line}, column {column}: {x!r} vs {y!r}")
+                return deviation.result(f"row {line}, column {column}: {shown(x)} vs {shown(y)}")
     return deviation.result()
 
 
@@ -170,7 +182,7 @@ def _compare_arrays(pairs: Iterator[tuple[str, Any, Any]], tolerance: Tolerance)
             index = int(np.argmin(close))
             deviation.within = False
             deviation.first_outside = deviation.first_outside or (
-                f"{name}[{index}]: {fx[index]!r} vs {fy[index]!r}"
+                f"{name}[{index}]: {shown(fx[index])} vs {shown(fy[index])}"
             )
     return deviation.result()
 
