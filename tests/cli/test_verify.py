@@ -136,3 +136,19 @@ def test_env_notes_a_command_that_names_another_interpreter(
         f"the command runs {sys.executable}, not the Python of {venv}: the recorded command "
         "names its interpreter by its path"
     ) in notes
+
+
+def test_diff_shows_the_changed_argument_and_no_informational_rows_unless_all(
+    project: Path, cli: Cli
+) -> None:
+    for steps in ("3", "4"):
+        done = cli("record", "--seed", "1", "--", "python", "train.py", "--steps", steps)
+        assert done.exit_code == 0, done.stderr
+    runs = json.loads(cli("runs", "--json").stdout)
+    shown = cli("diff", runs[1]["id"], runs[0]["id"], env={"COLUMNS": "250"})
+    assert "argv[3] (after --steps)" in shown.stdout
+    assert "3" in shown.stdout
+    assert "4" in shown.stdout
+    assert "started" not in shown.stdout  # host facts and other informational rows: --all only
+    assert "hostname" not in shown.stdout
+    assert "hostname" in cli("diff", runs[1]["id"], runs[0]["id"], "--all").stdout

@@ -162,3 +162,22 @@ def test_an_origin_or_conda_build_change_is_an_environment_cause(
     versus_old = compare_runs(run_a, old, objects, files_between=no_git)
     (layer,) = [layer for layer in versus_old.inputs if layer.layer == "environment"]
     assert "origin numpy" not in {c.key for c in layer.changes}
+
+
+def test_a_changed_argument_is_shown_as_itself_however_long_the_command(
+    objects: LocalObjectStore,
+) -> None:
+    from samerun.manifest import Command
+
+    base = make_manifest()
+    argv = ["python", "main.py", *(f"--flag{i}" for i in range(40)), "--lr", "10"]
+    a = replace(base, inputs=replace(base.inputs, command=Command(argv, ".", None)))
+    b_argv = [*argv[:-1], "20", "--cuda"]
+    b = replace(a, id="b" * 32, inputs=replace(a.inputs, command=Command(b_argv, ".", None)))
+    comparison = compare_runs(a, b, objects, files_between=no_git)
+    (layer,) = [layer for layer in comparison.inputs if layer.layer == "command"]
+    changed = [c for c in layer.changes if c.kind != "equal"]
+    assert [(c.key, c.kind, c.before, c.after) for c in changed] == [
+        ("argv[43] (after --lr)", "changed", ["10"], ["20", "--cuda"])
+    ]
+    assert comparison.to_dict()["inputs"][1]["changes"][0]["before"] == "."  # typed, not JSON text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,14 +29,21 @@ NEXT_STEP = (
 def _value(value: Any) -> str:
     if value is None:
         return "-"
-    text = value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        text = shlex.join(value)  # command-line arguments, as a shell would take them
+    else:
+        text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 80 else text[:77] + "…"
 
 
 def layer_table(layer: LayerDiff, show_all: bool) -> None:
     from rich.table import Table
 
-    changes = [c for c in layer.changes if show_all or c.kind != "equal"]
+    # Informational rows (a commit id, the branch a replay's detached worktree lacks, how the
+    # seed was given) are never causes: only --all shows them.
+    changes = [
+        c for c in layer.changes if show_all or (c.kind != "equal" and not c.informational)
+    ]
     if not changes:
         return
     title = layer.layer.replace("_", " ")

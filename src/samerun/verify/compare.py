@@ -7,6 +7,7 @@ format-aware comparators. Equal inputs with different outputs means nondetermini
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -212,6 +213,32 @@ def drift_line(change: Change) -> str:
     if change.kind == "removed":
         return f"{change.key}: {change.before}, now absent"
     return f"{change.key} {change.before} → {change.after}"
+
+
+_OPCODE_KINDS: dict[str, ChangeKind] = {
+    "replace": "changed",
+    "delete": "removed",
+    "insert": "added",
+}
+
+
+def argv_changes(a: list[str], b: list[str]) -> list[Change]:
+    """Two command lines as a diff of arguments: each run of arguments replaced, removed or
+    added (as lists, like the manifest's argv), named by its position and the option before it
+    (``argv[3] (after --lr)``), so ``--lr 10`` against ``--lr 20`` reads as ``10 → 20`` however
+    long the command is."""
+    if a == b:
+        return [Change("argv", "equal", a, b)]
+    changes = []
+    opcodes = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            continue
+        before = a[i1 - 1] if i1 else None
+        key = f"argv[{i1}]" + (f" (after {before})" if before and before.startswith("-") else "")
+        kind = _OPCODE_KINDS[tag]
+        changes.append(Change(key, kind, a[i1:i2] or None, b[j1:j2] or None))
+    return changes
 
 
 def _origin_text(origin: Origin | None) -> str:
@@ -422,7 +449,9 @@ def input_layers(
     return [
         _code_layer(a, b, objects, files_between),
         LayerDiff(
-            "command", dict_changes(_flat(ia.command.identity()), _flat(ib.command.identity()))
+            "command",
+            dict_changes({"cwd": ia.command.cwd}, {"cwd": ib.command.cwd})
+            + argv_changes(ia.command.argv, ib.command.argv),
         ),
         LayerDiff(
             "params",
