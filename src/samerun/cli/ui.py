@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
 
-from samerun._exceptions import StoreError
+from samerun._exceptions import StoreError, UsageError
 from samerun.cli import render
 
 
@@ -33,13 +34,33 @@ def ui(host: str, port: int, project: Path | None) -> None:
     """
     import uvicorn  # start-up: every other command runs without the web stack
 
-    from samerun.store.project import Project, find_root
+    from samerun.store.project import Project, find_root, open_store
     from samerun.web.app import serve_app
 
     root = find_root(project.resolve() if project else None)
     if not Project(root).exists:
         raise StoreError(f"no samerun store in {root}; record a run there first")
-    app = serve_app(root, host)
+    open_store(Project(root)).close()  # a store that cannot be read is one line, not a traceback
+    listening = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     render.console().print(f"samerun ui: serving {root} on http://{shown}:{port}", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    config = uvicorn.Config(serve_app(root, host), log_level="warning", server_header=False)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, bound before the URL is printed: a port in use is
+    one sentence, not a server that says it serves and then exits."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restarts reuse the port
+        sock.bind((host, port))
+        sock.listen()
+    except OSError as err:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host} port {port}: {err.strerror or err}; "
+            "choose another with --port (or --host)"
+        ) from None
+    return sock

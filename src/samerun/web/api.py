@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel
 
 from samerun._exceptions import UsageError
 from samerun.api import RecordedRun, RunReader
@@ -21,7 +22,19 @@ from samerun.series import series_view
 from samerun.web.app_state import reader
 from samerun.web.security import ARTIFACT_CSP
 
-router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+class ApiError(BaseModel):
+    """What every error of the API answers: one sentence, what was wrong and what to do."""
+
+    error: str
+
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["runs"],
+    # declared for every route (and in place of FastAPI's 422: a bad parameter is a 400 here)
+    responses={"4XX": {"model": ApiError, "description": "Bad input (400) or not found (404)"}},
+)
 Reader = Annotated[RunReader, Depends(reader)]
 
 #: Recorded files shown inline (as images); every other file is a download.

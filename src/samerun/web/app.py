@@ -8,13 +8,15 @@ milliseconds; the slowest call, a million-point metric history, about 0.2 s.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from samerun import __version__
@@ -63,16 +65,45 @@ def create_app(root: Path) -> FastAPI:
     app.include_router(pages.router)
 
     @app.exception_handler(SamerunError)
-    async def samerun_error(request: Request, err: SamerunError) -> HTMLResponse | JSONResponse:
-        """One clear message: JSON for the API, a page for a person; never a stack trace."""
-        status = status_of(err)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(err)}, status_code=status)
-        return TEMPLATES.TemplateResponse(
-            request, "error.html", {"message": str(err), "status": status}, status_code=status
-        )
+    async def samerun_error(request: Request, err: SamerunError) -> Response:
+        return error_response(request, str(err), status_of(err))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException) -> Response:
+        """An unknown URL or method, a missing static file: the same message as any error."""
+        path = request.url.path
+        message = {
+            404: f"nothing at {path}",
+            405: f"{request.method} is not allowed at {path}",
+        }.get(err.status_code, err.detail)
+        return error_response(request, message, err.status_code, err.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> Response:
+        """A parameter of the wrong type or range: 400, naming the parameter."""
+        problems = [
+            f"{'.'.join(map(str, problem['loc'][1:]))}: {problem['msg'][:1].lower()}"
+            f"{problem['msg'][1:]}"
+            for problem in err.errors()
+        ]
+        return error_response(request, "; ".join(problems), 400)
 
     return app
+
+
+def error_response(
+    request: Request, message: str, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """One clear message: JSON for the API, a page for a person; never a stack trace."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {"message": message, "status": status},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def serve_app(root: Path, host: str) -> ASGIApp:

@@ -1,7 +1,9 @@
 """What every response carries, and what every request must show: the web UI fails closed.
 
 Requests whose ``Host`` header is not one the server answers to are refused before any route
-runs (a page on another site that rebinds its DNS name to 127.0.0.1 cannot read the store).
+runs (a page on another site that rebinds its DNS name to 127.0.0.1 cannot read the store):
+rebinding needs a name the attacker controls, so the names a server answers to are its own
+(the loopback names, the machine's name) and the addresses it listens on.
 Every response says ``nosniff``, may not be framed, and runs no inline script: the pages load
 their scripts from ``/static`` only, so an injected ``<script>`` would not run even if escaping
 failed. Raw artifacts are served under their own, stricter policy (see :data:`ARTIFACT_CSP`).
@@ -9,8 +11,11 @@ failed. Raw artifacts are served under their own, stricter policy (see :data:`AR
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterable
 
+import psutil
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,14 +66,42 @@ class SecurityHeaders:
 
 
 def secured(app: ASGIApp, hosts: Iterable[str]) -> ASGIApp:
-    """``app`` behind the Host check (outermost: a foreign Host reaches nothing) and headers."""
-    return TrustedHostMiddleware(SecurityHeaders(app), allowed_hosts=sorted(set(hosts)))
+    """``app`` behind the Host check (a foreign Host reaches no route) and the headers (on
+    every response, the Host check's refusal too)."""
+    return SecurityHeaders(TrustedHostMiddleware(app, allowed_hosts=sorted(set(hosts))))
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+WILDCARD = {"0.0.0.0", "::", ""}
 
 
 def served_hosts(host: str) -> list[str]:
     """The Host names a server bound to ``host`` answers to (any port: the port is the
-    server's own, and a rebinding page cannot choose it without choosing the name)."""
+    server's own, and a rebinding page cannot choose it without choosing the name).
+
+    Bound to loopback: the loopback names. Bound to an address: that address and the machine's
+    name. Bound to every interface (``0.0.0.0``, ``::``): the loopback names, the machine's name
+    and every address of its interfaces.
+    """
     names = {host}
-    if host in ("127.0.0.1", "localhost", "::1"):
-        names |= {"127.0.0.1", "localhost", "[::1]"}
-    return sorted(names)
+    if host in LOOPBACK | WILDCARD:
+        names |= LOOPBACK
+    if host not in LOOPBACK:
+        names.add(socket.gethostname())
+    if host in WILDCARD:
+        names |= {
+            found.address.split("%")[0]  # an IPv6 link-local address's zone is no part of Host
+            for addresses in psutil.net_if_addrs().values()
+            for found in addresses
+            if found.family in (socket.AF_INET, socket.AF_INET6)
+        }
+    return sorted(_as_host_header(name) for name in names - WILDCARD)
+
+
+def _as_host_header(name: str) -> str:
+    """``name`` as a Host header spells it: an IPv6 address in brackets, names in lower case."""
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name.lower()
+    return f"[{address}]" if address.version == 6 else str(address)
