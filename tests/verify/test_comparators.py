@@ -130,3 +130,19 @@ def test_numbers_are_shown_as_numbers_even_from_numpy() -> None:
     detail = compare_npy(a.getvalue(), b.getvalue(), Tolerance()).detail
     assert "np.float64" not in detail
     assert "2.0 vs 2.5" in detail
+
+
+def test_a_comparator_failure_is_one_line_without_terminal_colours() -> None:
+    closeness = compare_versions("broken.json", b"\x1b[31m{not json", b"{}", Tolerance())
+    assert not closeness.within
+    assert "\n" not in closeness.detail
+    assert closeness.detail.startswith("bytes differ; cannot compare as broken.json: ")
+
+
+def test_a_whole_pickled_torch_model_is_compared_as_bytes_in_one_line() -> None:
+    torch = pytest.importorskip("torch")
+    a, b = io.BytesIO(), io.BytesIO()
+    torch.save(torch.nn.Linear(2, 2), a)
+    torch.save(torch.nn.Linear(2, 3), b)
+    closeness = compare_versions("model.pt", a.getvalue(), b.getvalue(), Tolerance())
+    assert closeness.detail == "not a weights-only checkpoint: compared as bytes"

@@ -11,6 +11,8 @@ import csv
 import io
 import json
 import math
+import pickle
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,6 +239,8 @@ def compare_torch(a: bytes, b: bytes, tolerance: Tolerance) -> Closeness:
         return _compare_named(arrays(a), arrays(b), tolerance)
     except _Mismatch as mismatch:
         return Closeness(False, detail=str(mismatch))
+    except pickle.UnpicklingError:  # torch.save(model): a pickled module, which is never loaded
+        return Closeness(False, detail="not a weights-only checkpoint: compared as bytes")
 
 
 def compare_parquet(a: bytes, b: bytes, tolerance: Tolerance) -> Closeness:
@@ -288,7 +292,17 @@ def compare_versions(path: str, a: bytes, b: bytes, tolerance: Tolerance) -> Clo
     try:
         return comparator(a, b, tolerance)
     except Exception as err:  # a file a comparator cannot parse is simply different
-        return Closeness(False, detail=f"bytes differ; cannot compare as {path}: {err}")
+        return Closeness(False, detail=f"bytes differ; cannot compare as {path}: {_one_line(err)}")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _one_line(err: Exception) -> str:
+    """A library's error in one line: its first non-empty line, without terminal colours."""
+    lines = [line.strip() for line in _ANSI.sub("", str(err)).splitlines() if line.strip()]
+    first = lines[0] if lines else type(err).__name__
+    return first if len(first) <= 160 else first[:159] + "…"
 
 
 def compare_series(
