@@ -134,7 +134,7 @@ def test_numbers_are_shown_as_numbers_even_from_numpy() -> None:
 
 def test_a_comparator_failure_is_one_line_without_terminal_colours() -> None:
     closeness = compare_versions("broken.json", b"\x1b[31m{not json", b"{}", Tolerance())
-    assert not closeness.within
+    assert not closeness.equivalent
     assert "\n" not in closeness.detail
     assert closeness.detail.startswith("bytes differ; cannot compare as broken.json: ")
 
