@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from samerun._exceptions import CaptureError, UsageError
-from samerun.capture.code import capture_code
+from samerun.capture.code import capture_code, uncommitted_files
 from samerun.capture.environment import capture_environment
 from samerun.capture.envvars import capture_env_vars
 from samerun.capture.host import capture_host, library_facts
@@ -63,6 +63,7 @@ class RunRequest:
     hash_seed: str | None = None  # the PYTHONHASHSEED the command runs with, if not this process's
     cwd: Path | None = None  # where the command runs; default: the working directory
     replay_of: str | None = None  # the run this one replays
+    require_clean: bool = False  # refuse a working tree with uncommitted changes
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,16 @@ class Prepared:
 
 def prepare(root: Path, request: RunRequest) -> Prepared:
     """Check the request against the project and choose its seed; raises before any write."""
+    if request.require_clean:
+        changed = uncommitted_files(root)
+        if changed:
+            shown = ", ".join(changed[:5]) + (
+                f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+            )
+            raise UsageError(
+                f"the working tree has uncommitted changes ({shown}); commit them, or record "
+                "without --require-clean"
+            )
     base = request.cwd or Path.cwd()
     cwd = project_relative(root, base)
     outputs = [project_relative(root, p, base=base) for p in request.outputs]

@@ -213,3 +213,43 @@ def test_every_commands_help_ends_with_an_example(cli: Cli) -> None:
         examples = tail[heading[-1] + 1 :]
         assert examples, f"`samerun {command} --help` has an empty example"
         assert examples[0].startswith(f"samerun {command}".strip()), examples
+
+
+def test_require_clean_refuses_a_dirty_tree_and_records_nothing(project: Path, cli: Cli) -> None:
+    (project / "train.py").write_text((project / "train.py").read_text() + "# edited\n")
+    (project / "notes.txt").write_text("untracked\n")
+    refused = cli("record", "--require-clean", "--", "python", "train.py")
+    line = assert_one_clear_line(refused, "uncommitted changes", "train.py", "notes.txt")
+    assert "--require-clean" in line
+    assert not (project / ".samerun" / "runs").exists()
+
+
+def test_a_committed_config_sets_the_seed_and_can_require_a_clean_tree(
+    project: Path, cli: Cli
+) -> None:
+    store = project / ".samerun"
+    store.mkdir()
+    (store / "config.yaml").write_text("seed: 1234\n")
+    done = cli("record", "--json", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["inputs"]["randomness"]["seed"] == 1234
+    assert "seed 1234, from .samerun/config.yaml" in done.stderr
+    drawn = cli("record", "--seed", "7", "--", "python", "train.py")
+    assert "seed 7, given" in drawn.stderr
+    (store / "config.yaml").write_text("seed: 1234\nrequire_clean: true\n")
+    refused = cli("record", "--", "python", "train.py")
+    assert_one_clear_line(refused, "uncommitted changes", ".samerun/config.yaml")
+    (store / "config.yaml").write_text("seed: -1\n")
+    assert_one_clear_line(cli("record", "--", "python", "train.py"), "config.yaml", "seed")
+
+
+def test_a_drawn_seed_says_how_to_repeat_it_and_bytecode_is_not_a_warning(
+    project: Path, cli: Cli
+) -> None:
+    cache = project / "__pycache__"
+    cache.mkdir()
+    (cache / "train.cpython-311.pyc").write_bytes(b"\x00compiled")
+    done = cli("record", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    assert "drawn; pass --seed to repeat it" in done.stderr
+    assert "__pycache__" not in done.stderr

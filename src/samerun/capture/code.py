@@ -117,6 +117,31 @@ def _is_text(path: Path) -> bool:
         return b"\0" not in handle.read(8192)
 
 
+def is_bytecode_cache(name: str) -> bool:
+    """Python's compiled caches: never code, never worth a warning."""
+    return name.endswith((".pyc", ".pyo")) or "__pycache__/" in f"/{name}"
+
+
+def uncommitted_files(start: Path, run: Runner = subprocess.run) -> list[str] | None:
+    """Tracked files changed and untracked files not ignored (bytecode caches aside), relative
+    to the repository root; None outside git."""
+    root = git_toplevel(start, run)
+    if root is None:
+        return None
+    listing = _Git(root, run).raw("status", "--porcelain=v1", "-z", "--untracked-files=all")
+    entries = listing.decode("utf-8", "surrogateescape").split("\0")
+    names = []
+    skip_next = False
+    for entry in entries:
+        if skip_next or not entry:  # a rename's second field is its old name
+            skip_next = False
+            continue
+        skip_next = entry[0] in "RC"
+        if not is_bytecode_cache(entry[3:]):
+            names.append(entry[3:])
+    return names
+
+
 def _select_untracked(
     root: Path, names: Iterable[str], exclude: set[str]
 ) -> tuple[list[str], list[str]]:
@@ -124,7 +149,8 @@ def _select_untracked(
     left_out: list[str] = []
     for name in names:
         path = root / name
-        if name in exclude or any(name.startswith(f"{e}/") for e in exclude):
+        excluded = name in exclude or any(name.startswith(f"{e}/") for e in exclude)
+        if excluded or is_bytecode_cache(name):
             continue
         try:
             if not path.is_file() or path.is_symlink():

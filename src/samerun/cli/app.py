@@ -87,6 +87,11 @@ def init() -> None:
     metavar="N",
     help="Pin OpenMP, MKL, OpenBLAS and torch to N threads (recorded with the run).",
 )
+@click.option(
+    "--require-clean",
+    is_flag=True,
+    help="Refuse to start when tracked files are changed or untracked files exist.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def record(
@@ -98,6 +103,7 @@ def record(
     inputs: tuple[str, ...],
     env_vars: tuple[str, ...],
     threads: int | None,
+    require_clean: bool,
     as_json: bool,
     command: tuple[str, ...],
 ) -> int:
@@ -106,7 +112,9 @@ def record(
     The command gets SAMERUN_SEED and a pinned PYTHONHASHSEED; a Python script that calls
     samerun.log_metric() logs into this run. --threads N sets OMP_NUM_THREADS, MKL_NUM_THREADS,
     OPENBLAS_NUM_THREADS and the like, since multithreaded reductions change results. Exits
-    with the command's exit status.
+    with the command's exit status. Without --seed a seed is drawn (and recorded), unless the
+    project's committed .samerun/config.yaml sets `seed: N`; `require_clean: true` there acts
+    as --require-clean for everyone.
 
     \b
     Example:
@@ -117,20 +125,23 @@ def record(
     from samerun.capture.randomness import check_seed
     from samerun.launcher import record as launch
     from samerun.recorder import RunRequest, prepare
-    from samerun.store.project import find_root
+    from samerun.store.project import Project, find_root
 
+    root = find_root()
+    settings = Project(root).settings  # .samerun/config.yaml: a team's default seed and rules
     request = RunRequest(
         argv=list(command),
         interpreter=None,
         name=name,
         params=parse_overrides(params),
         config=config,
-        seed=None if seed is None else check_seed(seed),
+        seed=settings.seed if seed is None else check_seed(seed),
         env_vars=env_vars,
         outputs=outputs,
         inputs=inputs,
+        require_clean=require_clean or settings.require_clean,
     )
-    prepared = prepare(find_root(), request)  # bad input fails here, before a store is created
+    prepared = prepare(root, request)  # bad input fails here, before a store is created
     store = open_project_store(create=True)
     err = render.error_console()
 
@@ -138,10 +149,18 @@ def record(
         for warning in manifest.warnings:
             err.print(f"[yellow]samerun: {warning}[/]", highlight=False)
         rnd = manifest.inputs.randomness
+        how = (
+            "drawn; pass --seed to repeat it"
+            if rnd.seed_source == "drawn"
+            else "from .samerun/config.yaml"
+            if seed is None and rnd.seed == settings.seed
+            else rnd.seed_source
+        )
         err.print(
-            f"[dim]samerun: recording run {manifest.id[:8]} (seed {rnd.seed}, "
+            f"[dim]samerun: recording run {manifest.id[:8]} (seed {rnd.seed}, {how}; "
             f"PYTHONHASHSEED {rnd.python_hash_seed})[/]",
             highlight=False,
+            soft_wrap=True,
         )
 
     if threads is not None:
@@ -189,12 +208,8 @@ def record(
     "--page", "page_token", metavar="TOKEN", help="The page token a previous page printed."
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every matching run.")
-@click.option(
-    "--replays", is_flag=True, help="List the replays `samerun verify` recorded too."
-)
-@click.option(
-    "--wide", is_flag=True, help="Show every column, even past the terminal's width."
-)
+@click.option("--replays", is_flag=True, help="List the replays `samerun verify` recorded too.")
+@click.option("--wide", is_flag=True, help="Show every column, even past the terminal's width.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def runs(
     filter_: str | None,

@@ -4,7 +4,8 @@ The project root is the nearest directory, from the working directory up, that h
 ``.samerun/``; failing that the enclosing git repository; failing that the working directory.
 ``SAMERUN_ROOT`` overrides the search (the launcher sets it for its child).
 ``.samerun/config.yaml`` may name other stores (``metadata: postgresql://…``,
-``objects: s3://bucket/prefix``); ``SAMERUN_METADATA_URL`` / ``SAMERUN_OBJECTS_URL`` override it.
+``objects: s3://bucket/prefix``; ``SAMERUN_METADATA_URL`` / ``SAMERUN_OBJECTS_URL`` override it),
+a default ``seed`` for runs recorded without one, and ``require_clean: true``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ if TYPE_CHECKING:  # the stores are imported when opened: data commands never ne
 STORE_DIRNAME = ".samerun"
 _GITIGNORE = (
     "# samerun's store: metadata, objects and journals stay out of git;\n"
-    "# remotes.yaml, the project's data remotes, is shared through it\n*\n!remotes.yaml\n"
+    "# remotes.yaml (the project's data remotes) and config.yaml (its settings) are shared\n"
+    "*\n!remotes.yaml\n!config.yaml\n"
 )
 
 
@@ -59,10 +61,13 @@ class Project(NamedTuple):
     def run_dir(self, run_id: str) -> Path:
         return self.store_dir / "runs" / run_id
 
-    def _configured(self) -> dict[str, str]:
+    @property
+    def settings(self) -> Settings:
+        """``.samerun/config.yaml``, checked: a file that is not a mapping, or a key with a
+        value of the wrong kind, is a :class:`ConfigError` naming the file."""
         path = self.store_dir / "config.yaml"
         if not path.is_file():
-            return {}
+            return Settings()
         import yaml
 
         try:
@@ -70,21 +75,39 @@ class Project(NamedTuple):
         except yaml.YAMLError as err:
             raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
         if loaded is None:
-            return {}
+            return Settings()
         if not isinstance(loaded, dict):
-            raise ConfigError(str(path), "expected a mapping with `metadata` and `objects` keys")
-        return {str(k): str(v) for k, v in loaded.items()}
+            raise ConfigError(str(path), "expected a mapping (metadata, objects, seed, ...)")
+        seed = loaded.get("seed")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32
+        ):
+            raise ConfigError(str(path), f"seed: {seed!r} is not an integer 0..4294967295")
+        require_clean = loaded.get("require_clean", False)
+        if not isinstance(require_clean, bool):
+            raise ConfigError(str(path), f"require_clean: {require_clean!r} is not true or false")
+        metadata, objects = loaded.get("metadata"), loaded.get("objects")
+        return Settings(
+            None if metadata is None else str(metadata),
+            None if objects is None else str(objects),
+            seed,
+            require_clean,
+        )
 
     @property
     def metadata_url(self) -> str:
-        return os.environ.get("SAMERUN_METADATA_URL") or self._configured().get(
-            "metadata", f"sqlite:///{self.store_dir / 'meta.db'}"
+        return (
+            os.environ.get("SAMERUN_METADATA_URL")
+            or self.settings.metadata
+            or f"sqlite:///{self.store_dir / 'meta.db'}"
         )
 
     @property
     def objects_url(self) -> str:
-        return os.environ.get("SAMERUN_OBJECTS_URL") or self._configured().get(
-            "objects", str(self.store_dir / "objects")
+        return (
+            os.environ.get("SAMERUN_OBJECTS_URL")
+            or self.settings.objects
+            or str(self.store_dir / "objects")
         )
 
     def init(self) -> bool:
@@ -98,6 +121,16 @@ class Project(NamedTuple):
 
         open_meta_store(self.metadata_url, create=True).close()
         return created
+
+
+class Settings(NamedTuple):
+    """A project's ``.samerun/config.yaml``. Committed (the store's .gitignore lets it through)
+    so a team shares it: keep credentials out of it (use ``SAMERUN_METADATA_URL``)."""
+
+    metadata: str | None = None  # a SQLAlchemy URL for the metadata store
+    objects: str | None = None  # a local path or fsspec URL for the objects
+    seed: int | None = None  # the seed of runs recorded without --seed
+    require_clean: bool = False  # refuse to record from a tree with uncommitted changes
 
 
 class Store(NamedTuple):
