@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from pydantic import BaseModel
 
 from samerun._exceptions import UsageError
 from samerun.api import RecordedRun, RunReader
@@ -23,18 +22,21 @@ from samerun.web.app_state import reader
 from samerun.web.security import ARTIFACT_CSP
 
 
-class ApiError(BaseModel):
-    """What every error of the API answers: one sentence, what was wrong and what to do."""
-
-    error: str
-
-
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["runs"],
-    # declared for every route (and in place of FastAPI's 422: a bad parameter is a 400 here)
-    responses={"4XX": {"model": ApiError, "description": "Bad input (400) or not found (404)"}},
-)
+#: What every error of the API answers: one sentence, what was wrong and what to do.
+ERROR = {
+    "description": "Bad input (400) or not found (404)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}},
+                "required": ["error"],
+            }
+        }
+    },
+}
+# declared for every route, in place of FastAPI's 422: a bad parameter is a 400 here
+router = APIRouter(prefix="/api/v1", tags=["runs"], responses={"4XX": ERROR})
 Reader = Annotated[RunReader, Depends(reader)]
 
 #: Recorded files shown inline (as images); every other file is a download.
@@ -57,7 +59,8 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     page_token: str | None = None,
 ) -> dict[str, Any]:
-    """A page of runs: ``filter`` in the read API's grammar, ``sort`` keys (``-``/``desc``)."""
+    """A page of runs: ``filter`` in the read API's grammar, ``sort`` keys (``name``,
+    ``metrics.accuracy desc``), ``page_token`` the previous page's ``next_page_token``."""
     page = runs.runs(filter, sort or (), limit, page_token)
     return {
         "runs": [
