@@ -62,3 +62,17 @@ def test_show_marks_uncommitted_code_and_what_a_run_never_had(project: Path, cli
     assert re.search(r"loss\s+0\.25\s+3\s+1\s+0\.25\s+0\.25", out)
     assert "never verified" in out
     assert re.search(r"Artifacts\n\s+\(none\)", out)
+
+
+def test_show_at_80_columns_marks_short_hashes_and_says_what_was_not_observed(
+    project: Path, cli: Cli
+) -> None:
+    done = cli("record", "--seed", "3", "--config", "config.yaml", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    shown = cli("show", "last", env={"COLUMNS": "80"}).stdout
+    tree = json.loads(cli("show", "last", "--json").stdout)["inputs"]["code"]["tree"]
+    assert len(tree) > 40  # whole in JSON
+    assert f"{tree[:16]}…" in shown  # git:<12 hex>… on the terminal, on one line
+    assert tree not in shown
+    assert shown.count("PYTHONHASHSEED") == 1
+    assert "not observed" in shown

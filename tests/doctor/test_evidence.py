@@ -69,7 +69,7 @@ def test_recorded_verified_and_checked_in_ci_is_level_4(project: Path, cli: Cli)
         store.close()
     report = diagnose(project)
     assert report.level == 4
-    assert evidence(project)["verified"] == (True, "1 runs proven to reproduce (1 identical)")
+    assert evidence(project)["verified"] == (True, "1 run proven to reproduce (1 identical)")
 
 
 def test_a_dirty_run_has_no_full_provenance(project: Path, cli: Cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from functools import cache
@@ -215,8 +216,18 @@ def _section(title: str, pairs: list[tuple[str, Any]]) -> None:
     table.add_column(style="dim", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in pairs:
-        table.add_row(key, "-" if value is None or value == "" else str(value))
+        table.add_row(key, "-" if value is None or value == "" else short_hashes(str(value)))
     out.print(table)
+
+
+#: A content address: an algorithm, a colon, and a long hex digest.
+_HASH = re.compile(r"\b(blake3|sha256|git):([0-9a-f]{12})[0-9a-f]{8,}\b")
+
+
+def short_hashes(text: str) -> str:
+    """``text`` with each content address cut to 12 hex digits and marked (``blake3:0a1b…``),
+    so it never wraps mid-hash on a terminal; ``--json`` keeps them whole."""
+    return _HASH.sub(r"\1:\2…", text)
 
 
 def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -> None:
@@ -296,7 +307,8 @@ def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -
                 f"{len(env.packages)} installed, {env.packages_hash} "
                 f"(samerun env show {manifest.id[:8]}: each with its origin)",
             ),
-            *sorted(inputs.env_vars.items()),
+            # PYTHONHASHSEED is shown under Randomness, where it belongs.
+            *sorted((k, v) for k, v in inputs.env_vars.items() if k != "PYTHONHASHSEED"),
         ],
     )
     _section(
@@ -304,7 +316,12 @@ def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -
         [
             ("seed", f"{rnd.seed} ({rnd.seed_source})"),
             ("PYTHONHASHSEED", rnd.python_hash_seed),
-            ("seeded", ", ".join(rnd.seeded) or None),
+            (
+                "seeded",
+                ", ".join(rnd.seeded)
+                or "not observed (samerun sees samerun.seed_everything, not a script's own "
+                "seed calls)",
+            ),
         ],
     )
     host = manifest.host

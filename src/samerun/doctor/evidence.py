@@ -171,7 +171,9 @@ def runs(start: Path) -> list[Evidence]:
         "runs verified",
         4,
         proven > 0,
-        f"{proven} runs proven to reproduce ({summary})" if verdicts else "no verified runs",
+        f"{proven} {'run' if proven == 1 else 'runs'} proven to reproduce ({summary})"
+        if verdicts
+        else "no verified runs",
         verify,
     )
     return [recorded, verified]

@@ -309,9 +309,14 @@ def verify(
                 f"partial verification: the trace matched through step {until_step}; "
                 "outputs were not compared"
             )
-    if original.inputs.code.left_out:
-        left_out = ", ".join(original.inputs.code.left_out)
-        notes.append(f"files left out of the recorded patch were not in the replay: {left_out}")
+    read = {d.path for d in original.inputs.data} | (
+        {original.inputs.config.path} if original.inputs.config else set()
+    )
+    needed = [item for item in original.inputs.code.left_out if item.split(" (")[0] in read]
+    if needed:  # other left-out files (another run's outputs, say) do not matter to this one
+        notes.append(
+            f"inputs left out of the recorded patch were not in the replay: {', '.join(needed)}"
+        )
     result = Verification(
         run_id,
         verdict,
