@@ -19,7 +19,7 @@ from samerun.capture.environment import capture_environment
 from samerun.capture.envvars import capture_env_vars
 from samerun.capture.host import capture_host, library_facts
 from samerun.capture.params import check_params, load_config, merge_params
-from samerun.capture.randomness import Randomness, choose_seed
+from samerun.capture.randomness import Randomness, choose_seed, observed_seeds
 from samerun.hashing import hash_bytes
 from samerun.journal import last_heartbeat, read_journal
 from samerun.manifest import (
@@ -304,6 +304,8 @@ def complete(
     inputs = manifest.inputs
     params = merge_params(inputs.params, check_params(collected.params))
     randomness = inputs.randomness
+    if collect_outputs:  # this process ran the run: what it seeded itself, where that shows
+        collected.seeded.extend(x for x in observed_seeds() if x not in collected.seeded)
     if collected.seeded or collected.settings:
         randomness = replace(
             randomness,

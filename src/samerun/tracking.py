@@ -165,10 +165,14 @@ class Run:
             return
         if self.attached:  # the launcher cannot see the frameworks this process imported
             from samerun.capture.host import library_facts
+            from samerun.capture.randomness import observed_seeds
 
             facts = library_facts()
             if facts:
                 journal.append(("h", facts))
+            seeded = observed_seeds()
+            if seeded:
+                journal.append(("seeded", seeded))
         journal.close()
         with _lock:
             if _active is self:

@@ -51,3 +51,21 @@ def test_current_hash_seed_is_what_the_interpreter_really_uses(env: str, expecte
 
 def test_current_hash_seed_in_this_process_is_a_string() -> None:
     assert isinstance(current_hash_seed(), str)
+
+
+def test_a_script_seeding_torch_itself_is_observed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from samerun.capture.randomness import observed_seeds
+
+    class FakeTorch:
+        seed = 2**63 + 5  # what an unseeded torch starts with: a random 64-bit number
+
+        def initial_seed(self) -> int:
+            return self.seed
+
+    fake = FakeTorch()
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert observed_seeds() == []
+    fake.seed = 42  # torch.manual_seed(42)
+    assert observed_seeds() == ["torch"]
+    monkeypatch.delitem(sys.modules, "torch")
+    assert observed_seeds() == []

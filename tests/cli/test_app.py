@@ -253,3 +253,13 @@ def test_a_drawn_seed_says_how_to_repeat_it_and_bytecode_is_not_a_warning(
     assert done.exit_code == 0, done.stderr
     assert "drawn; pass --seed to repeat it" in done.stderr
     assert "__pycache__" not in done.stderr
+
+
+def test_a_script_that_seeds_torch_itself_shows_it_seeded(project: Path, cli: Cli) -> None:
+    pytest.importorskip("torch")
+    (project / "seeds.py").write_text(
+        "import samerun, torch\nsamerun.start_run()\ntorch.manual_seed(3)\n"
+    )
+    done = cli("record", "--json", "--", "python", "seeds.py")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["inputs"]["randomness"]["seeded"] == ["torch"]

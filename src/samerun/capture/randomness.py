@@ -71,6 +71,20 @@ def choose_seed(given: int | str | None) -> tuple[int, str]:
     return secrets.randbelow(MAX_SEED + 1), "drawn"
 
 
+def observed_seeds() -> list[str]:
+    """Frameworks this process seeded, where that can be seen without samerun's toolkit: torch
+    keeps the seed it was last given (``torch.initial_seed()``), and unseeded it is a random
+    64-bit number, below 2**32 about once in four billion imports. Python's and NumPy's global
+    generators keep no such record."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return []
+    try:
+        return ["torch"] if int(torch.initial_seed()) <= MAX_SEED else []
+    except Exception:  # a broken or partial torch must not break recording
+        return []
+
+
 def current_hash_seed() -> str:
     """The hash seed this interpreter really runs with: a number, or ``random``."""
     if not sys.flags.hash_randomization:
