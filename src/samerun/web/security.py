@@ -80,8 +80,9 @@ def served_hosts(host: str) -> list[str]:
     server's own, and a rebinding page cannot choose it without choosing the name).
 
     Bound to loopback: the loopback names. Bound to an address: that address and the machine's
-    name. Bound to every interface (``0.0.0.0``, ``::``): the loopback names, the machine's name
-    and every address of its interfaces.
+    name. Bound to every interface (``0.0.0.0``, ``::``): that address too (the URL printed), the
+    loopback names, the machine's name and every address of its interfaces. An address is never
+    an attacker's name, so it is always safe to answer to.
     """
     names = {host}
     if host in LOOPBACK | WILDCARD:
@@ -95,7 +96,7 @@ def served_hosts(host: str) -> list[str]:
             for found in addresses
             if found.family in (socket.AF_INET, socket.AF_INET6)
         }
-    return sorted(_as_host_header(name) for name in names - WILDCARD)
+    return sorted(_as_host_header(name) for name in names if name)
 
 
 def _as_host_header(name: str) -> str:
