@@ -166,11 +166,16 @@ def runs_table(
         hidden.append(column)
     spare = out.width - needed(shown)
     widths = {c: natural[c] for c in shown}
-    for column in ("metrics", "name"):  # what is left goes to the metrics, then the name
-        if column in shown and not wide:
-            least = min(natural[column], flexible[column])
-            widths[column] = least + max(0, min(spare, natural[column] - least))
-            spare -= widths[column] - least
+    if not wide:  # what is left goes to a name of up to 24, then the metrics, then the name
+        for column in shown:
+            if column in flexible:
+                widths[column] = min(natural[column], flexible[column])
+        for column, cap in (("name", 24), ("metrics", None), ("name", None)):
+            if column in shown:
+                room = natural[column] if cap is None else min(natural[column], cap)
+                grown = max(0, min(spare, room - widths[column]))
+                widths[column] += grown
+                spare -= grown
     table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
     for column in shown:
         cut = column in flexible  # only names and metric lists are ever ellipsized
