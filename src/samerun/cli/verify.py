@@ -41,9 +41,7 @@ def layer_table(layer: LayerDiff, show_all: bool) -> None:
 
     # Informational rows (a commit id, the branch a replay's detached worktree lacks, how the
     # seed was given) are never causes: only --all shows them.
-    changes = [
-        c for c in layer.changes if show_all or (c.kind != "equal" and not c.informational)
-    ]
+    changes = [c for c in layer.changes if show_all or (c.kind != "equal" and not c.informational)]
     if not changes:
         return
     title = layer.layer.replace("_", " ")
