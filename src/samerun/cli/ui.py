@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 
@@ -43,9 +44,14 @@ def ui(host: str, port: int, project: Path | None) -> None:
     open_store(Project(root)).close()  # a store that cannot be read is one line, not a traceback
     listening = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
-    render.console().print(f"samerun ui: serving {root} on http://{shown}:{port}", highlight=False)
+    url = f"http://{shown}:{port}"
+    # one line, as written (a path may hold [brackets]), however narrow the terminal
+    render.console().print(
+        f"samerun ui: serving {root} on {url}", highlight=False, markup=False, soft_wrap=True
+    )
     config = uvicorn.Config(serve_app(root, host), log_level="warning", server_header=False)
-    uvicorn.Server(config).run(sockets=[listening])
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops, not an error
+        uvicorn.Server(config).run(sockets=[listening])
 
 
 def listen(host: str, port: int) -> socket.socket:
