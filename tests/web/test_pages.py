@@ -451,3 +451,12 @@ def test_where_two_traces_first_part_is_on_the_compare_page(
         "1 of 3 elements differ, by at most 1." in parted
     )
     assert "The traces agree at every step." in agreeing
+
+
+def test_a_pointer_path_from_a_record_that_leads_outside_is_never_read(tmp_path: Path) -> None:
+    (tmp_path / "secret.samerun").write_text("format: samerun.pointer/1\n")
+    (tmp_path / "project").mkdir()
+    found = pages.dataset(tmp_path / "project", "../secret.samerun", [])
+    assert found.versions == []
+    assert found.problem is not None
+    assert "../secret.samerun" in found.problem

@@ -35,8 +35,9 @@ from samerun._exceptions import FilterError, TraceNotFound, UsageError
 from samerun.api import RecordedRun, RunInfo, RunReader
 from samerun.cli.render import duration, when
 from samerun.data.pointer import Pointer, find_pointers, parse_pointer, read_pointer
-from samerun.data.tree import TreeEntry, load_tree
+from samerun.data.tree import load_tree
 from samerun.manifest import iso
+from samerun.paths import inside
 from samerun.store.objects import ObjectStore
 from samerun.tracing.compare import Divergence, first_divergence
 from samerun.tracing.stored import read_trace
@@ -290,23 +291,22 @@ def csv_cell(value: Any) -> str:
     return shown(value) if not isinstance(value, float) else repr(value)
 
 
-def csv_rows(page: Iterable[RunInfo], columns: Sequence[Column]) -> str:
+def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """``rows`` as CSV text, each cell through :func:`csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for run in page:
-        fixed = [
-            run.id,
-            run.name,
-            run.status,
-            run.verdict,
-            iso(run.started_at),
-            run.duration_s,
-            run.seed,
-            run.commit_sha,
-            run.dirty,
-        ]
-        writer.writerow([csv_cell(v) for v in [*fixed, *(c.value(run) for c in columns)]])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return out.getvalue()
+
+
+def csv_row(run: RunInfo, columns: Sequence[Column]) -> list[Any]:
+    """A run as the CSV export writes it: :data:`CSV_HEADER`, then the chosen columns."""
+    fixed = [run.id, run.name, run.status, run.verdict, iso(run.started_at), run.duration_s]
+    return [*fixed, run.seed, run.commit_sha, run.dirty, *(c.value(run) for c in columns)]
+
+
+#: The CSV export's first columns (:func:`csv_row`).
+CSV_HEADER = ["id", "name", "status", "verdict", "started", "duration_s", "seed", "commit", "dirty"]
 
 
 @router.get("/runs.csv")
@@ -316,15 +316,13 @@ async def runs_csv(request: Request, runs: Reader) -> StreamingResponse:
     view = RunsView.from_query(request.query_params, runs.keys())
     columns = view.chosen()
     first = runs.runs(view.filter or None, view.sort, CSV_PAGE_ROWS)
-    header = ["id", "name", "status", "verdict", "started", "duration_s", "seed", "commit"]
-    header += ["dirty", *(c.name for c in columns)]
 
     async def lines() -> AsyncIterator[str]:
         # An async iterator runs on the event loop's thread, like every other use of the store.
-        yield ",".join(header) + "\n"
+        yield csv_lines([[*CSV_HEADER, *(c.name for c in columns)]])
         page = first
         while True:
-            yield csv_rows(page, columns)
+            yield csv_lines(csv_row(run, columns) for run in page)
             if page.next_page_token is None:
                 return
             page = runs.runs(view.filter or None, view.sort, CSV_PAGE_ROWS, page.next_page_token)
@@ -339,19 +337,22 @@ async def runs_csv(request: Request, runs: Reader) -> StreamingResponse:
 # -- run ----------------------------------------------------------------------------------------
 
 
+DiffKind = Literal["file", "hunk", "add", "del", "meta", "context"]
+
+
 class DiffLine(NamedTuple):
     """A line of a recorded patch and what it is (the page colors it by its CSS class)."""
 
-    kind: Literal["file", "hunk", "add", "del", "meta", "context"]
+    kind: DiffKind
     text: str
 
 
 def diff_lines(patch: bytes) -> list[DiffLine]:
-    """The first :data:`PATCH_LINES` lines of a ``git diff``, each classified."""
+    """The lines of a ``git diff``, each classified."""
     lines = []
-    for text in patch.decode("utf-8", "replace").splitlines()[:PATCH_LINES]:
+    for text in patch.decode("utf-8", "replace").splitlines():
         if text.startswith("diff --git"):
-            kind: Literal["file", "hunk", "add", "del", "meta", "context"] = "file"
+            kind: DiffKind = "file"
         elif text.startswith("@@"):
             kind = "hunk"
         elif text.startswith(("+++", "---", "index ", "new file", "deleted file", "similarity")):
@@ -375,6 +376,7 @@ class RecordedFile(NamedTuple):
 
 
 def preview_kind(path: str) -> PreviewKind:
+    """How the file at ``path`` is previewed, by the suffix of its name."""
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
     return PREVIEW_KINDS.get(suffix, "download")
 
@@ -395,15 +397,24 @@ def recorded_files(run: RecordedRun) -> tuple[list[RecordedFile], int]:
     return files, left_out
 
 
+class Series(NamedTuple):
+    """A run's line on a chart, in the color its column has on the page (``--c0``…``--c9``)."""
+
+    color: int
+    run: RunInfo
+
+
 class Chart(NamedTuple):
     """A metric's chart: one series per run that logged it at more than one step."""
 
     key: str
-    runs: list[RunInfo]
+    series: list[Series]
 
     def series_json(self) -> str:
-        """The series for ``static/charts.js``: each run's id and label, in color order."""
-        return json.dumps([{"run": run.id, "label": label(run)} for run in self.runs])
+        """The series for ``static/charts.js``: each run's id, label and color."""
+        return json.dumps(
+            [{"run": s.run.id, "label": label(s.run), "color": s.color} for s in self.series]
+        )
 
 
 def label(run: RunInfo) -> str:
@@ -411,10 +422,18 @@ def label(run: RunInfo) -> str:
 
 
 def charts_for(runs: Sequence[RunInfo]) -> list[Chart]:
-    """A chart per metric some run logged at more than one step, keys in order."""
+    """A chart per metric some run logged at more than one step, keys in order; each run
+    keeps its place's color, whichever runs lack the metric."""
     keys = sorted({key for run in runs for key, m in run.metrics.items() if m.count > 1})
     return [
-        Chart(key, [run for run in runs if key in run.metrics and run.metrics[key].count > 1])
+        Chart(
+            key,
+            [
+                Series(index % 10, run)
+                for index, run in enumerate(runs)
+                if key in run.metrics and run.metrics[key].count > 1
+            ],
+        )
         for key in keys
     ]
 
@@ -432,8 +451,8 @@ async def run_page(request: Request, runs: Reader, ref: str) -> HTMLResponse:
         {
             "run": run,
             "inputs": run.manifest.inputs,
-            "patch": patch,
-            "patch_cut": len(patch) == PATCH_LINES,
+            "patch": patch[:PATCH_LINES],
+            "patch_cut": len(patch) > PATCH_LINES,
             "files": files,
             "files_left_out": files_left_out,
             "charts": charts_for([run.info]),
@@ -449,19 +468,13 @@ async def data_files(request: Request, runs: Reader, ref: str, index: int) -> HT
     if not 0 <= index < len(data):
         return not_found(request, f"run {run.id[:8]} read no dataset number {index}")
     read = data[index]
-    entries = [] if read.oid is None else dataset_files(run.objects, read.oid, read.kind)
+    tree = load_tree(run.objects, read.oid) if read.oid and read.kind == "dir" else None
+    entries = [] if tree is None else tree.entries
     return TEMPLATES.TemplateResponse(
         request,
         "_files.html",
         {"data": read, "entries": entries[:LISTED_FILES], "more": len(entries) - LISTED_FILES},
     )
-
-
-def dataset_files(objects: ObjectStore, oid: str, kind: str) -> list[TreeEntry]:
-    """The files of a dataset version: a directory's tree, or the one file."""
-    if kind == "dir":
-        return list(load_tree(objects, oid).entries)
-    return []
 
 
 @dataclass(frozen=True)
@@ -536,6 +549,7 @@ class TraceFinding(NamedTuple):
 
 
 def trace_finding(runs: RunReader, a: str, b: str) -> TraceFinding:
+    """Where the traces of runs ``a`` and ``b`` (full ids) first part, if both have one."""
     traces, missing = [], []
     for run_id in (a, b):
         try:
@@ -656,7 +670,7 @@ def data_uses(runs: RunReader) -> dict[str, list[DataUse]]:
     return uses
 
 
-def git_lines(root: Path, args: list[str], stdin: bytes | None = None) -> bytes | None:
+def git_output(root: Path, args: list[str], stdin: bytes | None = None) -> bytes | None:
     """What ``git ARGS`` prints in ``root``; None outside a repository or without git."""
     try:
         done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True)
@@ -665,43 +679,49 @@ def git_lines(root: Path, args: list[str], stdin: bytes | None = None) -> bytes 
     return done.stdout if done.returncode == 0 else None
 
 
-def pointer_history(root: Path, pointer_file: str) -> list[tuple[str, float, str, Pointer | None]]:
-    """Each commit that changed ``pointer_file``, newest first: its id, time, subject, and the
-    pointer it left (one ``git log`` and one ``git cat-file --batch`` for all of them)."""
-    log = git_lines(root, ["log", "--format=%H%x1f%at%x1f%s", "--", pointer_file])
-    if not log:
-        return []
-    commits = [line.split("\x1f", 2) for line in log.decode("utf-8", "replace").splitlines()]
+def pointer_history(root: Path, pointer_file: str) -> list[DatasetVersion]:
+    """Each commit that changed ``pointer_file`` (a checked relative path), newest first, with
+    the pointer it left: one ``git log`` and one ``git cat-file --batch`` for all of them."""
+    log = git_output(root, ["log", "--format=%H%x1f%at%x1f%s", "--", pointer_file])
+    commits = [
+        line.split("\x1f", 2) for line in (log or b"").decode("utf-8", "replace").split("\n")
+    ]
+    commits = [found for found in commits if len(found) == 3]
     wanted = "".join(f"{commit}:{pointer_file}\n" for commit, _, _ in commits).encode()
-    blobs = git_lines(root, ["cat-file", "--batch"], wanted) or b""
-    history = []
-    for commit, at, subject in commits:
-        header, _, blobs = blobs.partition(b"\n")
+    blobs = (git_output(root, ["cat-file", "--batch"], wanted) if commits else None) or b""
+    versions, at = [], 0
+    for commit, seconds, subject in commits:
+        end = blobs.find(b"\n", at)
+        header, at = blobs[at:end], end + 1
         pointer = None
-        if not header.endswith(b"missing"):
+        if end >= 0 and not header.endswith(b" missing"):  # "<oid> blob <size>", the bytes
             size = int(header.rsplit(b" ", 1)[-1])
-            text, blobs = blobs[:size], blobs[size + 1 :]
-            try:
-                pointer = parse_pointer(text, f"{pointer_file}@{commit[:8]}")
-            except UsageError:
-                pointer = None
-        history.append((commit, float(at), subject, pointer))
-    return history
+            with suppress(UsageError):  # a malformed pointer: the version shows none
+                pointer = parse_pointer(blobs[at : at + size], f"{pointer_file}@{commit[:8]}")
+            at += size + 1
+        versions.append(DatasetVersion(commit, float(seconds), subject, pointer, []))
+    return versions
 
 
 def dataset(root: Path, pointer_file: str, uses: list[DataUse]) -> Dataset:
-    """The history of one pointer file, each version with the runs that read it."""
+    """The history of one pointer file, each version with the runs that read it.
+
+    ``pointer_file`` may come from a run's record: it is checked to be a plain path inside the
+    project before anything is read or asked of git.
+    """
+    try:
+        workspace = inside(root, pointer_file, "a run's data input")
+    except UsageError as err:
+        return Dataset(pointer_file, pointer_file, [], uses, str(err))
     versions: list[DatasetVersion] = []
     problem = None
-    if (root / pointer_file).is_file():
+    if workspace.is_file():
         try:
-            current = read_pointer(root, root / pointer_file).pointer
-            versions.append(
-                DatasetVersion(None, None, "in the workspace, not committed", current, [])
-            )
+            current = read_pointer(root, workspace).pointer
+            versions.append(DatasetVersion(None, None, "in the workspace", current, []))
         except UsageError as err:
             problem = str(err)
-    versions += [DatasetVersion(*found, []) for found in pointer_history(root, pointer_file)]
+    versions += pointer_history(root, pointer_file)
     if (
         len(versions) > 1
         and versions[0].commit is None

@@ -1,6 +1,7 @@
 // Metric charts: uPlot over the buckets /api/v1/.../metrics/KEY/history returns.
 //
-// Each <figure class="chart" data-key="KEY" data-series='[{"run": ID, "label": NAME}, ...]'>
+// Each <figure class="chart" data-key="KEY" data-series='[{"run": ID, "label": NAME,
+// "color": 0..9}, ...]'> (the color: --c0..--c9, the run's color on the page)
 // becomes one plot with a line per run: the last value of each bucket, by step. With one run,
 // a band spans each bucket's min and max, so no point is lost from view however far the series
 // was downsampled. Dragging across the plot asks the server for that step range again, at full
@@ -110,14 +111,14 @@
       const keep = (v) => (typeof v !== "number" || !Number.isFinite(v) || (log && v <= 0) ? null : v);
       const [steps, lasts] = aligned(this.buckets, (b) => keep(b.last));
       const data = [steps, ...lasts.map((column) => smoothed(column, weight))];
-      const line = (label, i) => ({
+      const line = (label, color) => ({
         label,
-        stroke: colors[i % colors.length],
+        stroke: colors[color],
         width: 1.5,
         spanGaps: true,
         points: { show: false },
       });
-      const series = [{ label: "step" }, ...this.series.map((s, i) => line(s.label, i))];
+      const series = [{ label: "step" }, ...this.series.map((s) => line(s.label, s.color))];
       const bands = [];
       if (this.series.length === 1) {
         const [, [lows]] = aligned(this.buckets, (b) => keep(b.min));
@@ -125,7 +126,7 @@
         data.push(lows, highs);
         const edge = (label) => ({ label, stroke: "transparent", points: { show: false }, spanGaps: true });
         series.push(edge("min"), edge("max"));
-        bands.push({ series: [3, 2], fill: `${colors[0]}33` });
+        bands.push({ series: [3, 2], fill: `${colors[this.series[0].color]}33` });
       }
       const options = {
         width: Math.max(this.box.clientWidth, 300),
