@@ -110,11 +110,12 @@ def tab(
     assert seen.errors == []
 
 
-def publish(page: Page, name: str, *, full_page: bool = False) -> None:
-    """Save the README's screenshot ``name`` where ``SAMERUN_SCREENSHOTS`` says, if it does."""
+def publish(page: Page, name: str) -> None:
+    """Save the README's screenshot ``name`` (the page, as tall as its content) where
+    ``SAMERUN_SCREENSHOTS`` says, if it does."""
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=Path(SCREENSHOTS) / name, full_page=full_page)
+        page.locator("body").screenshot(path=Path(SCREENSHOTS) / name)
 
 
 def names(page: Page) -> list[str]:
@@ -200,7 +201,7 @@ def test_three_selected_runs_open_compare_and_differences_only_hides_equal_param
     tab: Tab,
 ) -> None:
     page = tab.page
-    page.goto(tab.url + "/")
+    page.goto(tab.url + "/?col=params.depth&col=params.lr&col=metrics.accuracy&col=metrics.loss")
     for name in ("run-0", "run-3", "replay of run-0"):  # the same lr, not the same depth
         page.check(run_row(page, name) + " input[name=run]")
     button = page.locator("#compare-button")
@@ -220,7 +221,7 @@ def test_three_selected_runs_open_compare_and_differences_only_hides_equal_param
     assert page.locator("figure.chart.drawn .u-legend .u-series").count() == 4  # step + 3 runs
     page.locator(".parallel canvas").wait_for()
     page.evaluate("window.scrollTo(0, 0)")
-    publish(page, "compare.png", full_page=True)
+    publish(page, "compare.png")
 
 
 def painted_pixels(page: Page, selector: str) -> int:

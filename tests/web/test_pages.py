@@ -114,6 +114,18 @@ def test_the_runs_page_lists_every_run_with_its_columns(
     assert XSS not in response.text
 
 
+#: What the runs page may weigh, HTML and every file it loads (uncompressed): htmx is 52 KB.
+RUNS_PAGE_BUDGET = 100_000
+
+
+def test_the_runs_page_stays_light(client: TestClient) -> None:
+    html = client.get("/").content
+    assets = re.findall(rb'(?:src|href)="(http://127\.0\.0\.1/static/[^"]+)"', html)
+    assert {a.rsplit(b"/", 1)[-1] for a in assets} == {b"app.css", b"htmx.min.js", b"runs.js"}
+    weight = len(html) + sum(len(client.get(a.decode()).content) for a in assets)
+    assert weight < RUNS_PAGE_BUDGET
+
+
 def test_a_filter_lists_the_matching_runs(client: TestClient) -> None:
     response = client.get("/", params={"filter": "params.lr > 0.1"})
     assert run_names(response.text) == ["run-1"]
