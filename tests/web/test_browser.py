@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from tests.web.conftest import XSS, UiServer
 
@@ -53,8 +53,6 @@ def browser() -> Iterator[Browser]:
         if REQUIRE_BROWSER:
             pytest.fail(f"{CHROMIUM} is absent and SAMERUN_REQUIRE_BROWSER=1: install chromium")
         pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package)")
-    from playwright.sync_api import sync_playwright  # the module imports without Playwright
-
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         yield launched
