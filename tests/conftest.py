@@ -24,11 +24,15 @@ GIT_ENV = {
 }
 
 
+#: The test suite's own settings (CI sets them), kept when samerun's variables are cleared.
+KEPT_SETTINGS = ("SAMERUN_REQUIRE_POSTGRES", "SAMERUN_REQUIRE_BROWSER", "SAMERUN_SCREENSHOTS")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's samerun variables, git identity or home."""
     for name in list(os.environ):
-        if name.startswith("SAMERUN_") and name != "SAMERUN_REQUIRE_POSTGRES":
+        if name.startswith("SAMERUN_") and name not in KEPT_SETTINGS:
             monkeypatch.delenv(name)
     for name, value in GIT_ENV.items():
         monkeypatch.setenv(name, value)

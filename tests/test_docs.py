@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from samerun.cli.app import app
@@ -17,3 +18,10 @@ def test_readme_documents_every_command() -> None:
 def test_readme_gives_the_two_commands() -> None:
     assert "make demo" in README
     assert "make test" in README
+
+
+def test_every_image_and_file_the_readme_links_to_exists() -> None:
+    root = Path(__file__).parents[1]
+    targets = re.findall(r"\]\(([^)#:]+)\)", README)  # relative links; not URLs or anchors
+    missing = [target for target in targets if not (root / target).exists()]
+    assert missing == []

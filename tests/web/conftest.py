@@ -70,11 +70,16 @@ class UiStore:
     dirty_run: str  # the run whose patch holds XSS
 
 
+PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def _samerun(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "samerun.cli", *args],
         cwd=root,
-        env={**os.environ, **GIT_ENV, **(env or {})},
+        # `python` on PATH is this interpreter, as in an activated virtual environment: runs
+        # record `python train.py` as a user types it, not this machine's interpreter path.
+        env={**os.environ, **GIT_ENV, "PATH": PATH, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -87,7 +92,7 @@ def _record(root: Path, name: str, *params: str, env: dict[str, str] | None = No
     args = ["record", "--json", "--name", name, "--seed", "7", "--output", "out"]
     for param in params:
         args += ["-p", param]
-    printed = _samerun(root, *args, "--", sys.executable, "train.py", env=env)
+    printed = _samerun(root, *args, "--", "python", "train.py", env=env)
     run_id: str = json.loads(printed)["id"]
     return run_id
 
