@@ -21,7 +21,6 @@ from samerun.series import series_view
 from samerun.web.app_state import reader
 from samerun.web.security import ARTIFACT_CSP
 
-
 #: What every error of the API answers: one sentence, what was wrong and what to do.
 ERROR = {
     "description": "Bad input (400) or not found (404)",
