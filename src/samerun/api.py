@@ -450,6 +450,8 @@ def _read_token(token: str, signature: str) -> list[object]:
         raise UsageError(
             "the page token belongs to another filter or order; start again from the first page"
         )
+    if not all(value is None or isinstance(value, (str, int, float)) for value in after):
+        raise UsageError("the page token is malformed; start again from the first page")
     return after
 
 
