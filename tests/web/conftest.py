@@ -143,13 +143,16 @@ class UiServer:
 
 
 def start_server(root: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """``samerun ui`` over ``root`` on a free port, once it answers."""
+    """``samerun ui`` over ``root`` on a free port, once it answers. Its output goes to a file
+    next to the project (a pipe nobody reads would stall a server that logs a lot)."""
     port = free_port()
+    log = (root.parent / f"ui-{port}.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "samerun.cli", "ui", "--port", str(port), "--store", str(root)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+    log.close()  # the server holds its own descriptor
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -158,8 +161,9 @@ def start_server(root: Path) -> tuple[subprocess.Popen[bytes], int]:
         except (urllib.error.URLError, ConnectionError):
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                _, err = server.communicate()
-                raise AssertionError(f"samerun ui did not start: {err.decode()}") from None
+                server.wait()
+                printed = (root.parent / f"ui-{port}.log").read_text(errors="replace")
+                raise AssertionError(f"samerun ui did not start: {printed}") from None
             time.sleep(0.1)
 
 

@@ -3,6 +3,8 @@ not, and how every error becomes one message (JSON for the API, a page for a per
 
 from __future__ import annotations
 
+import gzip
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from fastapi.testclient import TestClient
 from samerun._exceptions import FilterError, RunNotFound, SamerunError, StoreError, UsageError
 from samerun.web.app import create_app, status_of
 from samerun.web.security import secured, served_hosts
-from tests.web.conftest import UiStore
+from tests.web.conftest import UiServer, UiStore
 
 
 def open_databases(root: Path) -> list[str]:
@@ -94,3 +96,12 @@ def test_unknown_urls_and_bad_parameters_answer_like_any_error(failing: TestClie
     moved = failing.post("/api/v1/keys")
     assert moved.status_code == 405
     assert moved.headers["allow"] == "GET"
+
+
+def test_pages_and_scripts_are_compressed_for_a_browser_that_asks(ui_server: UiServer) -> None:
+    for path in ("/", "/static/vendor/htmx.min.js"):
+        request = urllib.request.Request(ui_server.url + path, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as response:
+            body = response.read()
+            assert response.headers["Content-Encoding"] == "gzip"
+        assert len(gzip.decompress(body)) > 3 * len(body)

@@ -97,7 +97,7 @@ def test_the_runs_page_lists_every_run_with_its_columns(
 ) -> None:
     response = client.get("/")
     assert response.status_code == 200
-    assert response.headers["vary"] == "HX-Request"
+    assert "HX-Request" in response.headers["vary"]  # a fragment and the page are cached apart
     assert sorted(run_names(response.text)) == sorted(
         [*[f"run-{i}" for i in range(4)], "long", XSS, "replay of run-0"]
     )
