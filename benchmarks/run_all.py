@@ -27,10 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_export import EXPORT_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
 from bench_restore import RESTORE_BENCHMARKS
+from bench_web import WEB_BENCHMARKS
 from harness import BENCH_DIR, PEERS_PY, REPO, SAMERUN_PY, SAMERUN_SRC, BenchError, Result, say
 from suites import ALL, Config
 
-BENCHMARKS = {**ALL, **QUERY_BENCHMARKS, **EXPORT_BENCHMARKS, **RESTORE_BENCHMARKS}
+BENCHMARKS = {
+    **ALL,
+    **QUERY_BENCHMARKS,
+    **EXPORT_BENCHMARKS,
+    **RESTORE_BENCHMARKS,
+    **WEB_BENCHMARKS,
+}
 
 RESULTS = BENCH_DIR / "results" / "latest.json"
 
@@ -100,6 +107,8 @@ def _figure(value: float | None, unit: str) -> str:
         return "-"
     if unit == "/s":
         return f"{value:,.0f}/s"
+    if unit == "B":
+        return f"{value / 1e6:,.2f} MB" if value >= 1e6 else f"{value / 1e3:,.1f} KB"
     return f"{value * 1000:,.1f} ms" if value < 1 else f"{value:,.2f} s"
 
 
