@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +115,27 @@ def test_export_writes_the_lock_and_names_what_it_left_out(project: Path, cli: C
     printed = cli("env", "export", "last", "--format", "dockerfile")
     assert printed.stdout.startswith("# syntax=docker/dockerfile:1")
     assert 'CMD ["python", "-c", "print(\'hello\')"]' in printed.stdout
+
+
+def test_verify_env_restore_refuses_another_platform_unless_forced(
+    project: Path, cli: Cli, bare_python: Path
+) -> None:
+    record(cli, "bare", bare_python.parent)
+    with sqlite3.connect(project / ".samerun" / "meta.db") as db:
+        db.execute(
+            "UPDATE runs SET manifest = replace(manifest, :here, :there)",
+            {"here": f'"machine":"{platform.machine()}"', "there": '"machine":"sparc64"'},
+        )
+    refused = cli("verify", "last", "--env", "restore")
+    assert refused.exit_code == 1
+    assert "sparc64" in refused.stderr
+    assert not (project / ".samerun" / "envs").exists() or not any(
+        (project / ".samerun" / "envs").iterdir()
+    )
+    forced = cli("verify", "last", "--env", "restore", "--force", "--json")
+    assert "as forced" in forced.stderr
+    report = json.loads(forced.stdout)
+    assert report["verdict"] == "identical"
+    assert "machine sparc64 → x86_64" in " ".join(report["environment_drift"]).replace(
+        platform.machine(), "x86_64"
+    )

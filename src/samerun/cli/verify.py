@@ -161,6 +161,9 @@ def show_verification(result: Verification) -> None:
     help="Replay inside a virtual environment: `restore` rebuilds the recorded one "
     "(in .samerun/envs/, reused next time), a PATH is one you have.",
 )
+@click.option(
+    "--force", is_flag=True, help="With --env restore: restore on another platform than the run's."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
 def verify(
     run: str,
@@ -169,6 +172,7 @@ def verify(
     keep: bool,
     until_step: int | None,
     env: str | None,
+    force: bool,
     as_json: bool,
 ) -> int:
     """Replay RUN in an isolated workspace and say whether its result came back.
@@ -207,8 +211,12 @@ def verify(
             from samerun.env.restore import default_path, restore
             from samerun.manifest import load_manifest
 
+            original = target.replay_of or target.id  # a replay is verified as its original
             restored = restore(
-                load_manifest(store, target.id), default_path(store, target.id), on_event=progress
+                load_manifest(store, original),
+                default_path(store, original),
+                force=force,
+                on_event=progress,
             )
             for warning in restored.warnings:
                 err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
