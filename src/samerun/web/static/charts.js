@@ -15,6 +15,8 @@
   const HEIGHT = 260;
   const MAX_POINTS = 1500; // per series; about one per pixel of a wide chart
   const MANY = 10; // more series than this: fewer points each, and no legend
+  // Tick spacings for the step axis: 1, 2, 5, 10, 20, 50, ... (never a fraction of a step).
+  const STEP_INCREMENTS = Array.from({ length: 16 }, (_, i) => [1, 2, 5].map((m) => m * 10 ** i)).flat();
 
   function palette() {
     const style = getComputedStyle(document.documentElement);
@@ -132,7 +134,11 @@
         width: Math.max(this.box.clientWidth, 300),
         height: HEIGHT,
         scales: { x: { time: false }, y: { distr: log ? 3 : 1 } },
-        axes: [{ label: "step" }, { values: (u, splits) => splits.map(tick), size: 60 }],
+        axes: [
+          // Steps are whole numbers: no tick between two of them.
+          { label: "step", incrs: STEP_INCREMENTS },
+          { values: (u, splits) => splits.map(tick), size: 60 },
+        ],
         series,
         bands,
         legend: { show: this.series.length <= MANY },
