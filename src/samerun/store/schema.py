@@ -31,9 +31,12 @@ runs = sa.Table(
     sa.Column("replay_of", sa.String(32), nullable=True),
     sa.Column("verdict", sa.String(16), nullable=True),
     sa.Column("verified_at", sa.Float, nullable=True),
+    # The team server's project the run belongs to; NULL in a local store.
+    sa.Column("project", sa.String(64), nullable=True),
     sa.Index("ix_runs_started_at", "started_at"),
     sa.Index("ix_runs_status", "status"),
     sa.Index("ix_runs_replay_of", "replay_of"),
+    sa.Index("ix_runs_project", "project"),
 )
 
 # One row per param leaf: nested params are flattened to dotted keys (``model.lr``). ``value`` is
@@ -108,4 +111,59 @@ verifications = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("details", sa.Text, nullable=False),
     sa.Index("ix_verifications_run_id", "run_id"),
+)
+
+# -- the team server's accounts (empty in a local store) -------------------------------------------
+
+# ``password_hash`` is an argon2id hash string; no password is ever stored.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+)
+
+# API tokens, by the sha256 of the token (shown once, never stored); revoked ones stay listed.
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_used_at", sa.Float, nullable=True),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+    sa.Index("ix_tokens_user_id", "user_id"),
+)
+
+# Browser sessions, by the sha256 of the cookie's value.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_sessions_user_id", "user_id"),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# A user's role in a project: reader, writer, maintainer or admin (samerun.server.projects).
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("project", sa.String(64), sa.ForeignKey("projects.name"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Index("ix_members_user_id", "user_id"),
 )
