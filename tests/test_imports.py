@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun.env",
             "samerun.query",
             "samerun.api",
+            "samerun.registry",
         ],
     ),
     ("front", ["samerun.cli", "samerun.web", "samerun.server"]),

@@ -56,6 +56,12 @@ def test_samerun_torch_is_the_torch_toolkit() -> None:
     assert samerun.torch is toolkit
 
 
+def test_samerun_models_is_the_model_registry() -> None:
+    import samerun.registry as registry
+
+    assert samerun.models is registry
+
+
 PUBLIC = [
     "CaptureError",
     "ConfigError",
@@ -97,6 +103,7 @@ PUBLIC = [
     "log_metrics",
     "log_param",
     "log_params",
+    "models",
     "runs",
     "seed_everything",
     "set_tags",

@@ -16,6 +16,12 @@ Reading runs back (see :mod:`samerun.api` and the filter grammar in :mod:`sameru
     samerun.get_run("last").metric_history("loss", max_points=1500)
     samerun.compare("1a2b", "last")
 
+The model registry (see :mod:`samerun.registry`)::
+
+    samerun.models.register("churn", run="last", artifacts=["model.pkl"])
+    samerun.models.set_alias("churn", "production", 1, reason="beats the baseline")
+    samerun.models.get("churn@production").paths
+
 Every error samerun raises on purpose is a :class:`SamerunError`; ``str(err)`` is one sentence::
 
     SamerunError
@@ -70,6 +76,7 @@ from samerun._exceptions import (
 )
 
 if TYPE_CHECKING:
+    from samerun import registry as models
     from samerun.api import (
         MetricBucket,
         MetricHistory,
@@ -141,6 +148,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "models",
     "runs",
     "seed_everything",
     "set_tags",
@@ -175,6 +183,8 @@ def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (``samerun.torch`` is that module itself)."""
     if name == "torch":
         value = importlib.import_module("samerun.torch")
+    elif name == "models":  # the model registry: samerun.models.get("churn@production")
+        value = importlib.import_module("samerun.registry")
     elif name in __all__:
         value = getattr(importlib.import_module(_HOMES.get(name, "samerun.tracking")), name)
     else:

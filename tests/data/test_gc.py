@@ -12,7 +12,7 @@ from samerun.data.workspace import DataContext, add
 from samerun.hashing import hash_bytes
 from samerun.store.objects import LocalObjectStore
 from samerun.store.project import Project, open_store
-from tests.conftest import git
+from tests.conftest import Cli, git
 
 
 def test_gc_keeps_what_pointers_in_any_commit_and_runs_name(ctx: DataContext) -> None:
@@ -98,3 +98,20 @@ def test_gc_removes_what_a_killed_write_left_once_it_is_stale(
     assert not any(p.exists() for p in left)
     assert sorted(ctx.objects.iter_oids()) == kept  # the dataset's objects all stay
     assert ctx.objects.exists(added.pointer.oid)
+
+
+def test_gc_keeps_what_a_model_version_uses(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from samerun.data import gc as module
+    from samerun.registry import Registry
+
+    assert cli("record", "-o", "model.pkl", "--", "python", "train.py").exit_code == 0
+    store = open_store(Project(project))
+    try:
+        (oid,) = [f.oid for f in Registry(store).register("churn", "last").files]
+        monkeypatch.setattr(module, "_run_oids", lambda _store: set())  # only the model names it
+        gc(store, grace_s=0)
+        assert store.objects.exists(oid)
+    finally:
+        store.close()

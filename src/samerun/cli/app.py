@@ -12,6 +12,7 @@ from samerun.cli import render
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.env import env
+from samerun.cli.model import model
 from samerun.cli.store import open_project_store
 from samerun.cli.trace import trace
 from samerun.cli.ui import ui
@@ -385,3 +386,4 @@ app.add_command(fsck)
 app.add_command(doctor)
 app.add_command(env)
 app.add_command(ui)
+app.add_command(model)

@@ -1,8 +1,8 @@
 """Garbage collection and integrity checks of the project's object store.
 
-``gc`` keeps every object a run, a pointer file in the workspace or a pointer file in any git
-commit names (trees with all their files), and objects younger than a grace period (a
-``data add`` in progress has not written its pointer yet); it removes the rest, and what
+``gc`` keeps every object a run, a model version, a pointer file in the workspace or a pointer
+file in any git commit names (trees with all their files), and objects younger than a grace
+period (a ``data add`` in progress has not written its pointer yet); it removes the rest, and what
 writes killed midway left in the store (temp files untouched for :data:`STALE_TEMP_S`, a
 bound of its own: a concurrent write's temp file is never removed, whatever the grace).
 ``fsck`` re-hashes every object and reports (optionally sets aside) the ones whose bytes
@@ -25,6 +25,7 @@ from samerun._exceptions import PointerError, StoreError
 from samerun.data.pointer import SUFFIX, find_pointers, parse_pointer, read_pointer
 from samerun.data.tree import load_tree, starts_as_tree
 from samerun.hashing import hash_bytes, hash_file
+from samerun.registry.store import RegistryStore
 from samerun.store.objects import ObjectStore
 from samerun.store.project import Store
 
@@ -93,7 +94,11 @@ def _run_oids(store: Store) -> set[str]:
 def referenced(store: Store) -> set[str]:
     """Every object something still names, trees expanded to their files."""
     objects = store.objects
-    roots = _pointer_oids(store.project.root) | _run_oids(store)
+    roots = (
+        _pointer_oids(store.project.root)
+        | _run_oids(store)
+        | RegistryStore(store.meta).used_objects()
+    )
     found = set(roots)
     for oid in roots:
         try:

@@ -113,6 +113,59 @@ verifications = sa.Table(
     sa.Index("ix_verifications_run_id", "run_id"),
 )
 
+# The model registry (samerun.registry). A model's alias events form one hash chain, oldest
+# first by ``seq``; ``models.head`` is the hash of its last event, so a deleted last event is
+# caught too. ``model_aliases`` is where each alias points now (the chain is the record).
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("head", sa.String(80), nullable=True),
+)
+
+# A version's ``files`` are JSON: [{path, oid, size, kind, files}] as the run recorded them.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("model", sa.String(128), sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("files", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Index("ix_model_versions_run_id", "run_id"),
+)
+
+alias_events = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("model", sa.String(128), sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("from_version", sa.Integer, nullable=True),
+    sa.Column("to_version", sa.Integer, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(80), nullable=True),
+    sa.Column("hash", sa.String(80), nullable=False),
+    sa.Index("ix_alias_events_model_alias_at", "model", "alias", "at"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model", sa.String(128), sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+)
+
+
 # -- the team server's accounts (empty in a local store) -------------------------------------------
 
 # ``password_hash`` is an argon2id hash string; no password is ever stored.
