@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from samerun import query
-from samerun._exceptions import StoreError, UsageError
+from samerun._exceptions import RunNotFound, StoreError, UsageError
 from samerun.hashing import hash_bytes
 from samerun.journal import read_journal
 from samerun.series import Steps, Values, series_view
@@ -283,10 +283,15 @@ def _extremes(chunk: Values) -> tuple[float, float]:
 
 
 class RunReader:
-    """Reads the runs of one open store (the store stays open; the caller closes it)."""
+    """Reads the runs of one open store (the store stays open; the caller closes it).
 
-    def __init__(self, store: Store) -> None:
+    ``projects`` narrows it to the runs of those team-server projects: listings, counts and
+    keys filter in SQL, and a run of another project is not found, as if it did not exist.
+    """
+
+    def __init__(self, store: Store, projects: Sequence[str] | None = None) -> None:
         self.store = store
+        self.projects = None if projects is None else tuple(projects)
 
     def runs(
         self,
@@ -313,6 +318,7 @@ class RunReader:
             after=after,
             limit=None if limit is None else limit + 1,
             replays=replays,
+            projects=self.projects,
         )
         meta = self.store.meta
         found = meta.select(sql.text, sql.params)  # ids and sort keys: narrow rows
@@ -325,7 +331,7 @@ class RunReader:
     def count(self, filter: str | None = None, *, replays: bool = True) -> int:
         """How many runs match ``filter`` (all runs without one)."""
         node = None if filter is None or not filter.strip() else query.parse(filter)
-        sql = query.count(node, replays=replays)
+        sql = query.count(node, replays=replays, projects=self.projects)
         return int(self.store.meta.select(sql.text, sql.params)[0][0])
 
     def _infos(self, rows: list[list[Any]]) -> list[RunInfo]:
@@ -349,7 +355,7 @@ class RunReader:
         from samerun.manifest import Manifest  # start-up: listing runs never reads a whole record
 
         meta = self.store.meta
-        row = meta.resolve(ref)
+        row = self._resolve(ref)
         (info,) = self._infos([list(vars(row).values())])
         manifest = Manifest.from_json(meta.manifest_json(row.id))
         return RecordedRun(
@@ -359,6 +365,17 @@ class RunReader:
             self.store.objects,
             self.store.project.run_dir(row.id),
         )
+
+    def _resolve(self, ref: str) -> RunRow:
+        """Run ``ref``'s row; with ``projects``, a run of any other project is not found."""
+        row = self.store.meta.resolve(ref)
+        if self.projects is not None:
+            compiler = query.Compiler()
+            where = query.project_condition(compiler, "project", self.projects)
+            sql = f"SELECT 1 FROM runs WHERE id = {compiler.bind(row.id)} AND {where}"
+            if not self.store.meta.select(sql, compiler.params):
+                raise RunNotFound(ref)
+        return row
 
     def compare(self, a: str, b: str, *, tolerance: Tolerance | None = None) -> Comparison:
         """The layer-by-layer comparison ``samerun diff A B`` renders."""
@@ -407,10 +424,20 @@ class RunReader:
     def keys(self) -> dict[str, list[str]]:
         """Every param, metric and tag key any run has (for column choosers)."""
         meta = self.store.meta
+        tables = {"params": "params", "metrics": "metric_summaries", "tags": "tags"}
+        if self.projects is None:
+            return {kind: meta.keys(table) for kind, table in tables.items()}
+        compiler = query.Compiler()
+        scope = query.project_condition(compiler, "r.project", self.projects)
+        runs = f"SELECT r.id FROM runs r WHERE {scope}"
         return {
-            "params": meta.keys("params"),
-            "metrics": meta.keys("metric_summaries"),
-            "tags": meta.keys("tags"),
+            kind: sorted(
+                str(key)
+                for (key,) in meta.select(
+                    f"SELECT DISTINCT key FROM {table} WHERE run_id IN ({runs})", compiler.params
+                )
+            )
+            for kind, table in tables.items()
         }
 
     def set_tags(self, ref: str, tags: dict[str, str | None]) -> None:
@@ -418,7 +445,7 @@ class RunReader:
         for key in tags:
             if not key or key != key.strip():
                 raise UsageError(f"tag key {key!r}: a tag key is a non-empty word")
-        self.store.meta.set_tags(self.store.meta.resolve(ref).id, tags)
+        self.store.meta.set_tags(self._resolve(ref).id, tags)
 
 
 def _no_files_between(_root: str, _a: str, _b: str) -> set[str]:

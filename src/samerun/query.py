@@ -26,6 +26,7 @@ call, and a dataclass costs over a millisecond to create (tests/test_query.py ke
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Literal, NamedTuple
 
@@ -496,13 +497,15 @@ def search(
     after: list[object] | None = None,
     limit: int | None = None,
     replays: bool = True,
+    projects: Sequence[str] | None = None,
 ) -> tuple[Sql, int]:
     """The query for one page of runs: ``columns`` of the runs table ``r``, then the ordered
     values (whose count is returned) that the next page's ``after`` takes from the last row.
-    ``replays=False`` leaves out the replays ``samerun verify`` recorded."""
+    ``replays=False`` leaves out the replays ``samerun verify`` recorded; ``projects`` keeps
+    only the runs of those team-server projects (None: every run)."""
     compiler = Compiler()
     joins, ordered = compiler.order(order)
-    conditions = _conditions(compiler, node, replays)
+    conditions = _conditions(compiler, node, replays, projects)
     if after is not None:
         if len(after) != len(ordered):
             raise FilterError("", None, "the page token does not belong to this query")
@@ -518,16 +521,29 @@ def search(
     return Sql(text, compiler.params), len(ordered)
 
 
-def count(node: Node | None, *, replays: bool = True) -> Sql:
-    """How many runs match ``node`` (replays left out with ``replays=False``)."""
+def count(node: Node | None, *, replays: bool = True, projects: Sequence[str] | None = None) -> Sql:
+    """How many runs match ``node`` (replays left out with ``replays=False``; only the runs of
+    ``projects`` when given)."""
     compiler = Compiler()
-    conditions = _conditions(compiler, node, replays)
+    conditions = _conditions(compiler, node, replays, projects)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return Sql(f"SELECT count(*) FROM runs r{where}", compiler.params)
 
 
-def _conditions(compiler: Compiler, node: Node | None, replays: bool) -> list[str]:
+def _conditions(
+    compiler: Compiler, node: Node | None, replays: bool, projects: Sequence[str] | None
+) -> list[str]:
     conditions = [] if node is None else [compiler.where(node)]
     if not replays:
         conditions.append("r.replay_of IS NULL")
+    if projects is not None:
+        conditions.append(project_condition(compiler, "r.project", projects))
     return conditions
+
+
+def project_condition(compiler: Compiler, column: str, projects: Sequence[str]) -> str:
+    """``column`` is one of ``projects``: the team server's permission filter, in the query
+    itself (no project at all matches nothing)."""
+    if not projects:
+        return "1 = 0"
+    return f"{column} IN ({', '.join(compiler.bind(name) for name in projects)})"

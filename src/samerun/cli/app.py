@@ -13,6 +13,7 @@ from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.env import env
 from samerun.cli.model import model
+from samerun.cli.server import server
 from samerun.cli.store import open_project_store
 from samerun.cli.trace import trace
 from samerun.cli.ui import ui
@@ -386,4 +387,5 @@ app.add_command(fsck)
 app.add_command(doctor)
 app.add_command(env)
 app.add_command(ui)
+app.add_command(server)
 app.add_command(model)

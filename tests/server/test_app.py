@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from samerun.server.app import local_path
+from tests.server.conftest import BASE, Team
+
+
+def test_signing_in_sets_a_strict_session_cookie_and_goes_where_asked(
+    client: TestClient, team: Team
+) -> None:
+    assert (
+        client.get(f"/runs/{team.alpha_run}").headers["location"]
+        == f"/login?next=/runs/{team.alpha_run}"
+    )
+    assert "Sign in" in client.get("/login").text
+    done = client.post(
+        "/login",
+        data={
+            "name": "reader",
+            "password": team.passwords["reader"],
+            "next": f"/runs/{team.alpha_run}",
+        },
+        headers={"origin": BASE},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/runs/{team.alpha_run}"
+    cookie = done.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie
+    assert "alpha-run" in client.get(f"/runs/{team.alpha_run}").text
+
+
+def test_after_signing_in_only_local_paths_are_followed() -> None:
+    for target in ("https://evil.example", "//evil.example", "/\\evil.example", "", None):
+        assert local_path(target) == "/"
+    assert local_path("/runs/abc?x=1") == "/runs/abc?x=1"
+
+
+def test_the_data_page_is_not_served(client: TestClient, team: Team) -> None:
+    bearer = {"authorization": f"Bearer {team.tokens['reader']}"}
+    assert client.get("/data", headers=bearer).status_code == 404

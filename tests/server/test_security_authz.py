@@ -1,0 +1,107 @@
+"""Every route x every role x a project the user is not a member of: nothing of project beta
+reaches a member of alpha, whatever the route."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from samerun.server.projects import ROLES
+from tests.server.conftest import BETA_SECRET, Team
+
+#: Each route of the server (the path walk in test_policy checks the list is whole), as
+#: (method, path template, permission, JSON body).
+ROUTES = [
+    ("GET", "/", "read", None),
+    ("GET", "/runs.csv", "read", None),
+    ("GET", "/runs/{run}", "read", None),
+    ("GET", "/runs/{run}/preview/out.txt", "read", None),
+    ("GET", "/runs/{run}/data/0", "read", None),
+    ("GET", "/compare?runs={run}&runs={run}", "read", None),
+    ("GET", "/api/v1/runs", "read", None),
+    ("GET", "/api/v1/keys", "read", None),
+    ("GET", "/api/v1/runs/{run}", "read", None),
+    ("GET", "/api/v1/runs/{run}/metrics/loss/history", "read", None),
+    ("GET", "/api/v1/runs/{run}/metrics/loss/csv", "read", None),
+    ("GET", "/api/v1/runs/{run}/patch", "read", None),
+    ("GET", "/api/v1/runs/{run}/artifacts/out.txt", "read", None),
+    ("GET", "/api/v1/session", "read", None),
+    ("GET", "/logout", "read", None),
+    ("GET", "/api/v1/projects/{project}/members", "maintain", None),
+    ("PUT", "/api/v1/projects/{project}/runs/{run}/tags", "write", {"stage": "x"}),
+]
+GRANTED = {
+    "reader": {"read"},
+    "writer": {"read", "write"},
+    "maintainer": {"read", "write", "maintain"},
+    "admin": {"read", "write", "maintain"},
+}
+
+
+def call(
+    client: TestClient, method: str, path: str, token: str | None, body: object
+) -> tuple[int, str]:
+    headers = {} if token is None else {"authorization": f"Bearer {token}"}
+    done = client.request(method, path, headers=headers, json=body)
+    return done.status_code, done.text
+
+
+@pytest.mark.parametrize(("method", "template", "permission", "body"), ROUTES)
+def test_the_matrix(
+    client: TestClient, team: Team, method: str, template: str, permission: str, body: object
+) -> None:
+    own = template.format(run=team.alpha_run, project="alpha")
+    other = template.format(run=team.beta_run, project="beta")
+    status, _ = call(client, method, own, None, body)
+    anonymous = {401, 403} if method == "PUT" else {401 if own.startswith("/api/") else 303}
+    assert status in anonymous, (template, "anonymous")
+    for user in ROLES:
+        token = team.tokens[user]
+        status, text = call(client, method, own, token, body)
+        if permission in GRANTED[user]:
+            assert status not in (401, 403), (template, user, text)
+        else:
+            assert status == 403, (template, user, status)
+        status, text = call(client, method, other, token, body)
+        assert BETA_SECRET not in text, (template, user)
+        if "{run}" in template or "{project}" in template:
+            assert status in (400, 403, 404), (template, user, status)
+
+
+def test_listings_filter_by_project_in_the_query(client: TestClient, team: Team) -> None:
+    alpha = {"authorization": f"Bearer {team.tokens['reader']}"}
+    outsider = {"authorization": f"Bearer {team.tokens['outsider']}"}
+    listed = client.get("/api/v1/runs", headers=alpha).json()
+    assert [r["id"] for r in listed["runs"]] == [team.alpha_run]
+    assert listed["total"] == 1
+    assert [r["id"] for r in client.get("/api/v1/runs", headers=outsider).json()["runs"]] == [
+        team.beta_run
+    ]
+    assert client.get("/api/v1/runs?project=beta", headers=alpha).status_code == 403
+    page = client.get("/", headers=alpha).text
+    assert team.alpha_run[:8] in page
+    assert team.beta_run[:8] not in page
+    for path in (
+        "/runs.csv",
+        "/api/v1/keys",
+        "/api/v1/runs?filter=params.marker%20like%20%27%25beta%25%27",
+    ):
+        assert BETA_SECRET not in client.get(path, headers=alpha).text
+    assert client.get("/api/v1/runs/last", headers=outsider).status_code in (200, 404)
+
+
+def test_a_write_outside_the_runs_project_changes_nothing(client: TestClient, team: Team) -> None:
+    writer = {"authorization": f"Bearer {team.tokens['writer']}"}
+    done = client.put(
+        f"/api/v1/projects/alpha/runs/{team.beta_run}/tags", json={"x": "y"}, headers=writer
+    )
+    assert done.status_code == 404
+    beta = client.get(
+        f"/api/v1/runs/{team.beta_run}",
+        headers={"authorization": f"Bearer {team.tokens['outsider']}"},
+    )
+    assert beta.json()["info"]["tags"] == {}
+    done = client.put(
+        f"/api/v1/projects/alpha/runs/{team.alpha_run}/tags", json={"x": "y"}, headers=writer
+    )
+    assert done.json() == {"tags": {"x": "y"}}
