@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_export import EXPORT_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
+from bench_registry import REGISTRY_BENCHMARKS
 from bench_restore import RESTORE_BENCHMARKS
 from bench_web import WEB_BENCHMARKS
 from harness import BENCH_DIR, PEERS_PY, REPO, SAMERUN_PY, SAMERUN_SRC, BenchError, Result, say
@@ -37,6 +38,7 @@ BENCHMARKS = {
     **EXPORT_BENCHMARKS,
     **RESTORE_BENCHMARKS,
     **WEB_BENCHMARKS,
+    **REGISTRY_BENCHMARKS,
 }
 
 RESULTS = BENCH_DIR / "results" / "latest.json"
