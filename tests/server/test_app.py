@@ -38,6 +38,11 @@ def test_after_signing_in_only_local_paths_are_followed() -> None:
     assert local_path("/runs/abc?x=1") == "/runs/abc?x=1"
 
 
-def test_the_data_page_is_not_served(client: TestClient, team: Team) -> None:
+def test_the_data_page_is_not_served_nor_linked_and_sign_out_is(
+    client: TestClient, team: Team
+) -> None:
     bearer = {"authorization": f"Bearer {team.tokens['reader']}"}
     assert client.get("/data", headers=bearer).status_code == 404
+    page = client.get("/", headers=bearer).text
+    assert 'href="/data"' not in page
+    assert 'href="/logout"' in page

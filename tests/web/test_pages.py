@@ -98,6 +98,8 @@ def test_the_runs_page_lists_every_run_with_its_columns(
     response = client.get("/")
     assert response.status_code == 200
     assert "HX-Request" in response.headers["vary"]  # a fragment and the page are cached apart
+    assert 'href="/data"' in response.text
+    assert 'href="/logout"' not in response.text  # nobody signs in to the local UI
     assert sorted(run_names(response.text)) == sorted(
         [*[f"run-{i}" for i in range(4)], "long", XSS, "replay of run-0"]
     )

@@ -93,6 +93,7 @@ def create_server_app(
         openapi_url=None,
     )
     app.state.secure_cookies = secure_cookies
+    app.state.not_served = NOT_SERVED  # the pages' navigation leaves these out
     app.state.limiter = limiter or LoginLimiter()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
