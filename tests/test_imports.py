@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun.query",
             "samerun.api",
             "samerun.registry",
+            "samerun.sync",
         ],
     ),
     ("front", ["samerun.cli", "samerun.web", "samerun.server"]),

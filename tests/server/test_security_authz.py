@@ -9,9 +9,11 @@ from fastapi.testclient import TestClient
 from samerun.server.projects import ROLES
 from tests.server.conftest import BETA_SECRET, Team
 
+#: An object id no object has.
+OID = "blake3:" + "0" * 64
 #: Each route of the server (the path walk in test_policy checks the list is whole), as
 #: (method, path template, permission, JSON body).
-ROUTES = [
+ROUTES: list[tuple[str, str, str, object]] = [
     ("GET", "/", "read", None),
     ("GET", "/runs.csv", "read", None),
     ("GET", "/runs/{run}", "read", None),
@@ -29,6 +31,11 @@ ROUTES = [
     ("GET", "/logout", "read", None),
     ("GET", "/api/v1/projects/{project}/members", "maintain", None),
     ("PUT", "/api/v1/projects/{project}/runs/{run}/tags", "write", {"stage": "x"}),
+    ("POST", "/api/v1/projects/{project}/objects/missing", "write", {"oids": [OID]}),
+    ("PUT", "/api/v1/projects/{project}/objects/{oid}", "write", None),
+    ("POST", "/api/v1/projects/{project}/runs", "write", {"manifest": {}, "tags": {}}),
+    ("GET", "/api/v1/projects/{project}/runs/{run}/manifest", "read", None),
+    ("GET", "/api/v1/projects/{project}/objects/{oid}", "read", None),
 ]
 GRANTED = {
     "reader": {"read"},
@@ -50,8 +57,8 @@ def call(
 def test_the_matrix(
     client: TestClient, team: Team, method: str, template: str, permission: str, body: object
 ) -> None:
-    own = template.format(run=team.alpha_run, project="alpha")
-    other = template.format(run=team.beta_run, project="beta")
+    own = template.format(run=team.alpha_run, project="alpha", oid=OID)
+    other = template.format(run=team.beta_run, project="beta", oid=OID)
     status, _ = call(client, method, own, None, body)
     anonymous = {401, 403} if method == "PUT" else {401 if own.startswith("/api/") else 303}
     assert status in anonymous, (template, "anonymous")

@@ -15,6 +15,7 @@ from samerun.cli.env import env
 from samerun.cli.model import model
 from samerun.cli.server import server
 from samerun.cli.store import open_project_store
+from samerun.cli.sync import login, pull, push
 from samerun.cli.trace import trace
 from samerun.cli.ui import ui
 from samerun.cli.verify import diff, verify
@@ -389,3 +390,6 @@ app.add_command(env)
 app.add_command(ui)
 app.add_command(server)
 app.add_command(model)
+app.add_command(login)
+app.add_command(push)
+app.add_command(pull)

@@ -3,9 +3,10 @@
 The UI's pages and ``/api/v1`` routes are served as they are, each declared ``read``: the read
 API they use is narrowed to the projects the caller reads (``?project=`` narrows it to one), in
 SQL. The data page is not served: it reads a git work tree, which a server has none of. The
-server adds signing in and out, the caller's session, and the first writes (a run's tags, by a
-project's writers). Errors are one sentence; a 500 says only that the server failed (its log
-has the rest), never a path, a URL or a secret.
+server adds signing in and out, the caller's session, the first writes (a run's tags, by a
+project's writers) and sync (:mod:`samerun.server.sync`: push and pull). Errors are one
+sentence; a 500 says only that the server failed (its log has the rest), never a path, a URL or
+a secret.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from samerun.api import RunReader
 from samerun.server.auth import SESSION_COOKIE, SESSION_TTL_S, Accounts, LoginLimiter, csrf_token
 from samerun.server.policy import Access, form_of, requires, undeclared
 from samerun.server.projects import members_of
+from samerun.server.sync import router as sync_router
 from samerun.store.meta import open_meta_store
 from samerun.store.objects import open_object_store
 from samerun.store.project import Project, Store
@@ -99,6 +101,7 @@ def create_server_app(
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     read = [Depends(requires("read"))]
     _add_routes(app, router.routes, [])
+    _add_routes(app, sync_router.routes, [])  # push and pull, each declaring its permission
     _add_routes(app, api.router.routes, read)
     _add_routes(
         app, [r for r in pages.router.routes if getattr(r, "path", "") not in NOT_SERVED], read

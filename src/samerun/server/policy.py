@@ -11,7 +11,8 @@ The caller is the user of the ``Authorization: Bearer`` token, or else of the se
 The project is the one the path or query names (``{project}``, ``?project=``), the caller
 needing the permission there (else 403); a ``read`` route that names none reads every project
 the caller may read, a filter the read API puts into its SQL. A write (any method but GET,
-HEAD, OPTIONS) is refused unless its body is JSON (the API) or a form (the pages); signed in by
+HEAD, OPTIONS) is refused unless its body is JSON (the API), an object's bytes (``PUT
+.../objects/{oid}``) or a form (the pages), checked once the caller may make it; signed in by
 cookie, it must also come from the server's own origin and carry the session's CSRF token.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, NamedTuple, get_args
 from urllib.parse import parse_qs, urlsplit
@@ -50,6 +52,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 #: The body of the pages' forms (sign in, sign out).
 FORM = "application/x-www-form-urlencoded"
+#: The one write whose body is raw bytes: an object sent by ``samerun push``.
+OBJECT_PUT = re.compile(r"/api/v1/projects/[^/]+/objects/[^/]+")
+OCTETS = "application/octet-stream"
 
 Dependency = Callable[[Request], Awaitable["Access"]]
 _DECLARED: dict[Callable[..., Any], Permission] = {}
@@ -124,8 +129,15 @@ def undeclared(app: FastAPI) -> list[str]:
 async def authorize(request: Request, permission: Permission) -> Access:
     """Let ``request`` through with ``permission``, or raise the HTTP error that refuses it."""
     caller = await identify(request)
+    access = allowed(request, caller, permission)
     if request.method not in SAFE_METHODS:
         await check_write(request, caller)
+    return access
+
+
+def allowed(request: Request, caller: Caller, permission: Permission) -> Access:
+    """What ``caller`` may touch with ``permission`` in ``request``, or the 401 or 403 that
+    refuses it: checked before the body's type, so a refusal never depends on the body."""
     if permission == "public":
         return Access(caller, permission, (), None)
     if caller.user is None:
@@ -176,7 +188,7 @@ async def check_write(request: Request, caller: Caller) -> None:
     site could have sent in the caller's name (403): by cookie, or anonymously (signing in),
     it must come from this server's origin, and by cookie carry the session's CSRF token.
     A request with an API token carries no ambient credential, so it needs neither."""
-    wanted = "application/json" if request.url.path.startswith("/api/") else FORM
+    wanted = body_type(request)
     sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if sent != wanted:
         raise HTTPException(415, f"send this request's body as {wanted}, not {sent or 'nothing'}")
@@ -192,6 +204,15 @@ async def check_write(request: Request, caller: Caller) -> None:
             raise HTTPException(
                 403, "the request's CSRF token is missing or wrong; reload the page"
             )
+
+
+def body_type(request: Request) -> str:
+    """The body a write must send: an object's bytes (:data:`OBJECT_PUT`), JSON to the rest of
+    the API, a form to the pages."""
+    path = request.url.path
+    if request.method == "PUT" and OBJECT_PUT.fullmatch(path):
+        return OCTETS
+    return "application/json" if path.startswith("/api/") else FORM
 
 
 def same_origin(request: Request) -> bool:

@@ -216,66 +216,22 @@ class MetaStore:
 
     def complete_run(self, run_id: str, done: RunCompletion) -> bool:
         """Write the end of a run if it is still ``running``; False if someone else already did."""
-        import sqlalchemy as sa
-
-        from samerun.store.schema import artifacts, metric_summaries, params, runs
-
         with self._write() as conn:
-            updated = conn.execute(
-                runs.update()
-                .where(sa.and_(runs.c.id == run_id, runs.c.status == "running"))
-                .values(
-                    status=done.status,
-                    name=done.name,
-                    input_fp=done.input_fp,
-                    ended_at=done.ended_at,
-                    exit_code=done.exit_code,
-                    signal=done.signal,
-                    error=done.error,
-                    output_fp=done.output_fp,
-                    manifest=done.manifest,
-                    manifest_oid=done.manifest_oid,
-                    summary=json.dumps(done.summary, allow_nan=True),
-                )
-            )
-            if updated.rowcount != 1:
+            if not _end_run(conn, run_id, done):
                 return False
-            leaves = param_rows(done.params)
-            if leaves:
-                conn.execute(
-                    params.insert(),
-                    [
-                        {"run_id": run_id, "key": k, "value": v, "number": n, "text": t}
-                        for k, v, n, t in leaves
-                    ],
-                )
-            if done.metric_summaries:
-                conn.execute(
-                    metric_summaries.insert(),
-                    [
-                        {
-                            "run_id": run_id,
-                            "key": key,
-                            "last": _finite(m.last),
-                            "step": m.step,
-                            "min": _finite(m.min),
-                            "max": _finite(m.max),
-                            "count": m.count,
-                            "series": m.series,
-                        }
-                        for key, m in done.metric_summaries.items()
-                    ],
-                )
-            _insert_metrics(conn, run_id, done.metrics)
-            if done.artifacts:
-                conn.execute(
-                    artifacts.insert(),
-                    [
-                        {"run_id": run_id, "path": p, "oid": o, "size": s, "kind": k}
-                        for p, o, s, k in done.artifacts
-                    ],
-                )
+            _insert_outputs(conn, run_id, done)
         return True
+
+    def import_run(self, row: RunRow, done: RunCompletion, *, project: str | None) -> None:
+        """Insert a run recorded elsewhere, whole (row, end, params, metrics, artifacts), filed
+        under team-server ``project``, in one transaction: readers see all of it or none."""
+        from samerun.store.schema import runs
+
+        values = {**row.to_sql(), "status": "running", "manifest": done.manifest}
+        with self._write() as conn:
+            conn.execute(runs.insert().values(**values, project=project))
+            _end_run(conn, row.id, done)
+            _insert_outputs(conn, row.id, done)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
         """Set (or, with None, remove) tags of a run; they are labels, not part of its record."""
@@ -459,6 +415,73 @@ class MetaStore:
             self._reader.rows("SELECT 1", {})  # unreachable, not just empty: let that error out
             return None
         return str(rows[0][0]) if rows else None
+
+
+def _end_run(conn: sa.Connection, run_id: str, done: RunCompletion) -> bool:
+    """Mark run ``run_id`` ended as ``done`` says, if it is still ``running``."""
+    import sqlalchemy as sa
+
+    from samerun.store.schema import runs
+
+    updated = conn.execute(
+        runs.update()
+        .where(sa.and_(runs.c.id == run_id, runs.c.status == "running"))
+        .values(
+            status=done.status,
+            name=done.name,
+            input_fp=done.input_fp,
+            ended_at=done.ended_at,
+            exit_code=done.exit_code,
+            signal=done.signal,
+            error=done.error,
+            output_fp=done.output_fp,
+            manifest=done.manifest,
+            manifest_oid=done.manifest_oid,
+            summary=json.dumps(done.summary, allow_nan=True),
+        )
+    )
+    return bool(updated.rowcount == 1)
+
+
+def _insert_outputs(conn: sa.Connection, run_id: str, done: RunCompletion) -> None:
+    """The rows of what run ``run_id`` ended with: params, metrics and artifacts."""
+    from samerun.store.schema import artifacts, metric_summaries, params
+
+    leaves = param_rows(done.params)
+    if leaves:
+        conn.execute(
+            params.insert(),
+            [
+                {"run_id": run_id, "key": k, "value": v, "number": n, "text": t}
+                for k, v, n, t in leaves
+            ],
+        )
+    if done.metric_summaries:
+        conn.execute(
+            metric_summaries.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "key": key,
+                    "last": _finite(m.last),
+                    "step": m.step,
+                    "min": _finite(m.min),
+                    "max": _finite(m.max),
+                    "count": m.count,
+                    "series": m.series,
+                }
+                for key, m in done.metric_summaries.items()
+            ],
+        )
+    _insert_metrics(conn, run_id, done.metrics)
+    if done.artifacts:
+        conn.execute(
+            artifacts.insert(),
+            [
+                {"run_id": run_id, "path": p, "oid": o, "size": s, "kind": k}
+                for p, o, s, k in done.artifacts
+            ],
+        )
 
 
 def _insert_metrics(

@@ -1,0 +1,404 @@
+"""Moving runs between a local store and a team server: ``samerun push`` and ``samerun pull``.
+
+Local-first: a run is recorded locally, then pushed. The client asks the server which of the
+run's objects it lacks (``POST .../objects/missing``), sends those (``PUT .../objects/{oid}``,
+re-hashed by the server, never deserialized), then the manifest (``POST .../runs``), which the
+server inserts whole, in one transaction, once every object it names is there. Every step is
+idempotent, so a push cut off anywhere is finished by running it again, which sends only what
+is still missing. Pulling is the same in reverse: the manifest, then each object it names
+(re-hashed on arrival), then the run's rows, in one transaction.
+
+The library never prints: the CLI (:mod:`samerun.cli.sync`) reports what these functions return.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
+
+from samerun._atomic import atomic_write
+from samerun._exceptions import RemoteError, SamerunError
+from samerun.data.tree import load_tree
+from samerun.hashing import hash_file
+from samerun.manifest import Manifest
+from samerun.store.meta import RunCompletion, RunRow
+from samerun.store.objects import ObjectStore
+from samerun.store.project import Store
+
+#: The largest object the server takes (a checkpoint of a few billion parameters in fp16 is
+#: larger: such runs keep their weights in a data remote and name them as a dataset).
+MAX_OBJECT_BYTES = 512 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+TIMEOUT_S = 60.0
+#: Where the local store remembers which runs went to which server and project.
+PUSHED_FILE = "pushed.json"
+
+
+class SyncConflict(SamerunError):
+    """The server (or the local store) cannot take a run as sent: objects it names are missing,
+    or a different run has its id."""
+
+    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+class Pushed(NamedTuple):
+    """What pushing one run did: how many objects were sent, whether the run was new there."""
+
+    run_id: str
+    objects_sent: int
+    created: bool
+
+
+class Pulled(NamedTuple):
+    """What pulling one run did: how many objects were fetched, whether the run was new here."""
+
+    run_id: str
+    objects_fetched: int
+    created: bool
+
+
+# -- what a run is made of -------------------------------------------------------------------
+
+
+def named_objects(manifest: Manifest) -> list[str]:
+    """The objects ``manifest`` names directly (trees unexpanded), sorted: its code patch,
+    config, the data it read, its artifacts, metric series and trace. A server holds a run
+    only once it holds all of them."""
+    return sorted({oid for oid, _ in _roots(manifest)})
+
+
+def _roots(manifest: Manifest) -> Iterator[tuple[str, bool]]:
+    """(oid, whether it is a tree) of each object ``manifest`` names."""
+    inputs, outputs = manifest.inputs, manifest.outputs
+    if inputs.code.patch is not None:
+        yield inputs.code.patch, False
+    if inputs.config is not None and inputs.config.oid is not None:
+        yield inputs.config.oid, False
+    for data in inputs.data:
+        if data.oid is not None:
+            yield data.oid, data.kind == "dir"
+    for artifact in outputs.artifacts:
+        yield artifact.oid, artifact.kind == "dir"
+    for metric in outputs.metrics.values():
+        yield metric.series, False
+    if outputs.trace is not None:
+        yield outputs.trace.oid, False
+
+
+def _with_files(objects: ObjectStore, roots: Iterable[tuple[str, bool]]) -> list[str]:
+    """``roots`` with each tree's files before the tree (all held by ``objects``)."""
+    found: dict[str, None] = {}
+    for oid, is_tree in roots:
+        if is_tree:
+            found.update(dict.fromkeys(e.oid for e in load_tree(objects, oid).entries))
+        found[oid] = None
+    return list(found)
+
+
+def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompletion]:
+    """The metadata rows of a finished run that arrives whole, from its manifest alone. The
+    metric points themselves stay in their series objects (the rows hold summaries)."""
+    if manifest.status == "running" or manifest.ended_at is None:
+        raise SyncConflict(f"run {manifest.id} is still running; push it once it has ended")
+    code, outputs = manifest.inputs.code, manifest.outputs
+    row = RunRow(
+        id=manifest.id,
+        name=manifest.name,
+        status=manifest.status,
+        started_at=manifest.started_at,
+        ended_at=None,
+        exit_code=None,
+        signal=None,
+        error=None,
+        seed=manifest.inputs.randomness.seed,
+        commit_sha=code.commit,
+        dirty=code.dirty,
+        input_fp=manifest.input_fingerprint,
+        output_fp=None,
+        hostname=str(manifest.host.get("hostname", "")),
+        pid=0,  # not a process of this machine: never reaped as dead
+        pid_started=0.0,
+        replay_of=manifest.replay_of,
+    )
+    done = RunCompletion(
+        status=manifest.status,
+        name=manifest.name,
+        ended_at=manifest.ended_at,
+        exit_code=manifest.exit_code,
+        signal=manifest.signal,
+        error=manifest.error,
+        input_fp=manifest.input_fingerprint,
+        output_fp=manifest.output_fingerprint,
+        manifest=manifest.canonical().decode(),
+        manifest_oid=manifest_oid,
+        summary={k: m.last for k, m in outputs.metrics.items()},
+        params=manifest.inputs.params,
+        metric_summaries=outputs.metrics,
+        metrics=(),
+        artifacts=[(a.path, a.oid, a.size, a.kind) for a in outputs.artifacts],
+    )
+    return row, done
+
+
+def import_run(store: Store, manifest: Manifest, *, project: str | None = None) -> bool:
+    """Insert ``manifest``'s run into ``store`` (filed under ``project``) in one transaction.
+
+    False, and nothing written, when the store already holds it as sent; :class:`SyncConflict`
+    when a different run has its id (or one filed elsewhere), or objects it names are missing.
+    """
+    held = store.meta.select(
+        "SELECT manifest, project FROM runs WHERE id = :id", {"id": manifest.id}
+    )
+    canonical = manifest.canonical()
+    if held:
+        text, filed = held[0]
+        if text.encode() == canonical and filed == project:
+            return False
+        raise SyncConflict(f"a different run with id {manifest.id} is already stored")
+    missing = [oid for oid in named_objects(manifest) if not store.objects.exists(oid)]
+    if missing:
+        raise SyncConflict(
+            f"run {manifest.id} names {len(missing)} objects not stored yet, such as "
+            f"{missing[0]}; send them first",
+            missing,
+        )
+    row, done = run_records(manifest, store.objects.put_bytes(canonical))
+    store.meta.import_run(row, done, project=project)
+    return True
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+class Remote:
+    """A team server's sync API, as a user with an API token calls it.
+
+    ``client`` is the HTTP client to send through (tests pass the server's in-process one);
+    by default one of ``httpx``'s own to ``url``.
+    """
+
+    def __init__(self, url: str, token: str, *, client: httpx.Client | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._client = client or httpx.Client(base_url=self.url, timeout=TIMEOUT_S)
+        self._auth = {"authorization": f"Bearer {token}"}
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; any failure is a :class:`RemoteError` saying what went wrong."""
+        headers = {**self._auth, **kwargs.pop("headers", {})}
+        try:
+            response = self._client.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as err:
+            raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
+        _check(response, self.url)
+        return response
+
+    def user(self) -> str:
+        """The name of the token's user (the token is checked)."""
+        return str(self._send("GET", "/api/v1/session").json()["user"])
+
+    def missing(self, project: str, oids: Sequence[str]) -> list[str]:
+        """Which of ``oids`` the server lacks."""
+        done = self._send("POST", _in(project, "objects/missing"), json={"oids": list(oids)})
+        return [str(oid) for oid in done.json()["missing"]]
+
+    def put_object(self, project: str, oid: str, objects: ObjectStore) -> None:
+        """Send object ``oid`` of ``objects`` (streamed from its file where it has one)."""
+        headers = {"content-type": "application/octet-stream"}
+        path = objects.path_of(oid)
+        target = _in(project, f"objects/{oid}")
+        if path is None:
+            self._send("PUT", target, content=objects.get_bytes(oid), headers=headers)
+            return
+        with open(path, "rb") as handle:
+            self._send("PUT", target, content=handle, headers=headers)
+
+    def send_run(self, project: str, manifest: Manifest, tags: dict[str, str]) -> bool:
+        """Send a run's manifest and tags; True if the server did not hold it yet."""
+        body = {"manifest": manifest.to_dict(), "tags": tags}
+        return bool(self._send("POST", _in(project, "runs"), json=body).json()["created"])
+
+    def manifest(self, project: str, ref: str) -> Manifest:
+        return Manifest.from_dict(self._send("GET", _in(project, f"runs/{ref}/manifest")).json())
+
+    def fetch_object(self, project: str, oid: str, objects: ObjectStore, scratch: Path) -> None:
+        """Stream object ``oid`` into ``objects``; refused (nothing stored) if its bytes do not
+        hash to ``oid``. ``scratch`` is a directory for the download in progress."""
+        fd, tmp = tempfile.mkstemp(dir=scratch, prefix="pull-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                try:
+                    with self._client.stream(
+                        "GET", _in(project, f"objects/{oid}"), headers=self._auth
+                    ) as response:
+                        if response.is_error:
+                            response.read()
+                            _check(response, self.url)
+                        for chunk in response.iter_bytes(CHUNK_BYTES):
+                            handle.write(chunk)
+                except httpx.HTTPError as err:
+                    raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
+            if hash_file(tmp) != oid:
+                raise RemoteError(f"the server sent bytes that do not hash to object {oid}")
+            objects.put_file(tmp, oid)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _in(project: str, rest: str) -> str:
+    return f"/api/v1/projects/{project}/{rest}"
+
+
+def _check(response: httpx.Response, url: str) -> None:
+    """Raise the server's one-sentence refusal (``{"error": ...}``) of ``response``, if any."""
+    if not response.is_error:
+        return
+    try:
+        message = str(response.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        message = f"HTTP {response.status_code}"
+    if response.status_code == 409:
+        raise SyncConflict(f"the server at {url} refused: {message}")
+    raise RemoteError(f"the server at {url} refused: {message}")
+
+
+# -- push and pull ---------------------------------------------------------------------------
+
+
+def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -> list[Pushed]:
+    """Push runs ``refs`` of ``store`` (default: its finished runs not pushed to ``remote``'s
+    project yet) into ``project``, each object the server lacks first, then the run."""
+    record = _PushRecord(store, remote.url, project)
+    if refs:
+        ids = [store.meta.resolve(ref).id for ref in refs]
+    else:
+        rows = store.meta.list_runs(limit=None)
+        ids = [r.id for r in reversed(rows) if r.status == "finished" and r.id not in record]
+    manifests = [Manifest.from_json(store.meta.manifest_json(run_id)) for run_id in ids]
+    for manifest in manifests:
+        run_records(manifest, "")  # a running run is refused before anything is sent
+    done = []
+    for manifest in manifests:
+        oids = _with_files(store.objects, _roots(manifest))
+        missing = remote.missing(project, oids)
+        for oid in missing:
+            remote.put_object(project, oid, store.objects)
+        tags = store.meta.tags_of([manifest.id]).get(manifest.id, {})
+        created = remote.send_run(project, manifest, tags)
+        record.add(manifest.id)
+        done.append(Pushed(manifest.id, len(missing), created))
+    return done
+
+
+def pull(store: Store, remote: Remote, project: str, ref: str) -> Pulled:
+    """Bring run ``ref`` of ``project`` into ``store``: the objects it lacks, then the run."""
+    manifest = remote.manifest(project, ref)
+    scratch = store.project.store_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    fetched = 0
+
+    def fetch(oids: Iterable[str]) -> None:
+        nonlocal fetched
+        for oid in oids:
+            if not store.objects.exists(oid):
+                remote.fetch_object(project, oid, store.objects, scratch)
+                fetched += 1
+
+    roots = list(_roots(manifest))
+    fetch(oid for oid, _ in roots)
+    fetch(_with_files(store.objects, roots))  # the files of the trees just fetched
+    created = import_run(store, manifest)
+    return Pulled(manifest.id, fetched, created)
+
+
+class _PushRecord:
+    """The runs a store pushed to a server's project, so that a plain ``push`` sends the rest;
+    kept in ``.samerun/pushed.json`` (``{"URL project": [run ids]}``)."""
+
+    def __init__(self, store: Store, url: str, project: str) -> None:
+        self.path = store.project.store_dir / PUSHED_FILE
+        self.key = f"{url} {project}"
+        self.all: dict[str, list[str]] = (
+            json.loads(self.path.read_text()) if self.path.exists() else {}
+        )
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self.all.get(self.key, [])
+
+    def add(self, run_id: str) -> None:
+        if run_id not in self:
+            self.all.setdefault(self.key, []).append(run_id)
+            atomic_write(self.path, json.dumps(self.all, indent=1).encode())
+
+
+# -- credentials -------------------------------------------------------------------------------
+
+
+def credentials_path() -> Path:
+    """``$XDG_CONFIG_HOME/samerun/credentials.json`` (``~/.config`` by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "samerun" / "credentials.json"
+
+
+def save_token(url: str, token: str) -> Path:
+    """Keep ``token`` for server ``url`` (readable by the user only, written atomically)."""
+    path = credentials_path()
+    found = _credentials(path)
+    found[url.rstrip("/")] = token
+    atomic_write(path, json.dumps(found, indent=1, sort_keys=True).encode(), mode=0o600)
+    return path
+
+
+def token_for(url: str) -> str:
+    """The token kept for server ``url``."""
+    token = _credentials(credentials_path()).get(url.rstrip("/"))
+    if token is None:
+        raise RemoteError(f"no token for {url}; sign in with `samerun login {url}` first")
+    return token
+
+
+def signed_in() -> str:
+    """The one server ``samerun login`` kept a token for."""
+    found = sorted(_credentials(credentials_path()))
+    if len(found) != 1:
+        which = "no server" if not found else f"{len(found)} servers"
+        raise RemoteError(f"signed in to {which}; name the server with --url")
+    return found[0]
+
+
+def _credentials(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        found = json.loads(path.read_text())
+    except ValueError as err:
+        raise RemoteError(f"{path} is not valid JSON; fix or remove it") from err
+    return {str(k): str(v) for k, v in found.items()}
+
+
+__all__ = [
+    "MAX_OBJECT_BYTES",
+    "Pulled",
+    "Pushed",
+    "Remote",
+    "SyncConflict",
+    "credentials_path",
+    "import_run",
+    "named_objects",
+    "pull",
+    "push",
+    "run_records",
+    "save_token",
+    "signed_in",
+    "token_for",
+]

@@ -1,0 +1,98 @@
+"""Push a recorded run to a real server process (uvicorn, PostgreSQL), pull it into a second
+clone of the repository, and check the run there is the same run: listed, shown, verified."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from samerun.server.app import serve_server_app
+from tests.conftest import Cli
+from tests.server.conftest import Team
+
+
+@pytest.fixture
+def served(team: Team, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The server listening on a free loopback port; the project's own store is local again."""
+    monkeypatch.delenv("SAMERUN_METADATA_URL")
+    monkeypatch.delenv("SAMERUN_OBJECTS_URL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = serve_server_app(team.metadata, team.objects, "127.0.0.1")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+def last_run(cli: Cli, cwd: Path) -> str:
+    done = cli("runs", "--json", cwd=cwd)
+    assert done.exit_code == 0, done.stderr
+    run_id = json.loads(done.stdout)[0]["id"]
+    assert isinstance(run_id, str)
+    return run_id
+
+
+def test_push_pull_show_and_verify(
+    cli: Cli, project: Path, tmp_path: Path, served: str, team: Team
+) -> None:
+    recorded = cli("record", "--seed", "3", "--config", "config.yaml", "--", "python", "train.py")
+    assert recorded.exit_code == 0, recorded.stderr
+    run_id = last_run(cli, project)
+
+    signed = cli("login", served, "--token", team.tokens["writer"])
+    assert signed.exit_code == 0, signed.stderr
+    credentials = tmp_path / "home" / ".config" / "samerun" / "credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert json.loads(credentials.read_text()) == {served: team.tokens["writer"]}
+
+    first = cli("push", "--project", "alpha")
+    assert first.exit_code == 0, first.stderr
+    assert f"{run_id}  pushed" in first.stdout
+    assert "(0 objects sent)" not in first.stdout
+    # Idempotent: nothing left to push by default; named again, no object is sent, no duplicate.
+    assert "nothing to push" in cli("push", "--project", "alpha").stdout
+    again = cli("push", "--project", "alpha", run_id)
+    assert f"{run_id}  already there  (0 objects sent)" in again.stdout
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    pulled = cli("pull", run_id[:8], "--project", "alpha", cwd=clone)
+    assert pulled.exit_code == 0, pulled.stderr
+    assert f"{run_id}  pulled" in pulled.stdout
+    assert last_run(cli, clone) == run_id
+    shown = cli("show", run_id, "--json", cwd=clone)
+    original = cli("show", run_id, "--json", cwd=project)
+    assert json.loads(shown.stdout) == json.loads(original.stdout)
+    assert "already here" in cli("pull", run_id, "--project", "alpha", cwd=clone).stdout
+    verified = cli("verify", run_id, cwd=clone)
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
+    assert "identical" in verified.stdout
+
+
+def test_a_reader_cannot_push_and_nothing_is_written(
+    cli: Cli, project: Path, served: str, team: Team
+) -> None:
+    assert cli("record", "--", "python", "train.py").exit_code == 0
+    assert cli("login", served, "--token", team.tokens["reader"]).exit_code == 0
+    refused = cli("push", "--project", "alpha")
+    assert refused.exit_code == 1
+    assert "no write permission on project 'alpha'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (project / ".samerun" / "pushed.json").exists()
