@@ -300,6 +300,24 @@ def test_the_login_limit_answers_429_and_lets_the_right_password_in_after_its_wi
         assert client.get("/api/v1/session").json()["user"] == "reader"
 
 
+def test_the_limiter_forgets_failures_past_their_window(team: Team) -> None:
+    """Names tried once and never again are not kept for ever: memory anyone could grow."""
+    now = [0.0]
+    limiter = LoginLimiter(attempts=3, window_s=60, clock=lambda: now[0])
+    with served(team.metadata, team.objects, limiter=limiter) as client:
+        for n in range(5):
+            assert login(client, f"nobody-{n}", "x").status_code == 401
+        assert limiter.tracked() == 5
+        now[0] += 61
+        assert client.get("/login").status_code == 200
+        assert login(client, "reader", team.passwords["reader"]).status_code == 303
+        assert limiter.tracked() == 0
+    for n in range(3 * LoginLimiter.MAX_TRACKED):  # a failure sweeps the stale ones out
+        now[0] += 1
+        limiter.failed(f"name-{n}", "10.0.0.1")
+    assert len(limiter._failures) <= LoginLimiter.MAX_TRACKED + 1  # held, not just counted
+
+
 # -- no secret in a response or a log record -------------------------------------------------------
 
 

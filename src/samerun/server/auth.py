@@ -231,6 +231,9 @@ class LoginLimiter:
     seconds: password guessing is slowed to a crawl, and one client's failures do not lock the
     user out for everyone else. Kept in memory, per server process."""
 
+    #: Past this many tracked pairs, a failure first sweeps out those with none in the window.
+    MAX_TRACKED = 10_000
+
     def __init__(
         self, attempts: int = 5, window_s: float = 60.0, clock: Callable[[], float] = time.time
     ) -> None:
@@ -238,6 +241,11 @@ class LoginLimiter:
         self.window_s = window_s
         self.clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
+
+    def tracked(self) -> int:
+        """How many (user name, client) pairs have failures in the window: memory held."""
+        self._sweep()
+        return len(self._failures)
 
     def retry_after(self, name: str, client: str) -> float:
         """Seconds until ``client`` may try ``name`` again (0: now)."""
@@ -247,13 +255,26 @@ class LoginLimiter:
         return max(0.0, recent[0] + self.window_s - self.clock())
 
     def failed(self, name: str, client: str) -> None:
-        self._recent((name, client)).append(self.clock())
+        if len(self._failures) >= self.MAX_TRACKED:  # names nobody tries again: forget them
+            self._sweep()
+        key = (name, client)
+        self._failures.setdefault(key, self._recent(key)).append(self.clock())
 
     def succeeded(self, name: str, client: str) -> None:
         self._failures.pop((name, client), None)
 
+    def _sweep(self) -> None:
+        for key in list(self._failures):
+            self._recent(key)
+
     def _recent(self, key: tuple[str, str]) -> deque[float]:
-        found = self._failures.setdefault(key, deque())
+        """The failures of ``key`` in the window; a key with none is dropped (not kept for every
+        name ever tried, which anyone could grow without end)."""
+        found = self._failures.get(key)
+        if found is None:
+            return deque()
         while found and found[0] <= self.clock() - self.window_s:
             found.popleft()
+        if not found:
+            del self._failures[key]
         return found
