@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from samerun.server.app import local_path
-from tests.server.conftest import BASE, Team
+from tests.server.conftest import BASE, Team, sign_in
 
 
 def test_signing_in_sets_a_strict_session_cookie_and_goes_where_asked(
@@ -46,3 +46,21 @@ def test_the_data_page_is_not_served_nor_linked_and_sign_out_is(
     page = client.get("/", headers=bearer).text
     assert 'href="/data"' not in page
     assert 'href="/logout"' in page
+
+
+def test_signing_in_as_someone_else_while_signed_in_works(client: TestClient, team: Team) -> None:
+    sign_in(client, team, "reader")
+    assert client.get("/api/v1/session").json()["user"] == "reader"
+    again = client.post(
+        "/login",
+        data={"name": "writer", "password": team.passwords["writer"], "next": "/"},
+        headers={"origin": BASE},
+    )
+    assert again.status_code == 303
+    assert client.get("/api/v1/session").json()["user"] == "writer"
+    stranger = client.post(
+        "/login",
+        data={"name": "reader", "password": team.passwords["reader"], "next": "/"},
+        headers={"origin": "https://evil.example"},
+    )
+    assert stranger.status_code == 403  # still only from this server's own pages

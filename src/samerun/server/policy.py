@@ -196,7 +196,9 @@ async def check_write(request: Request, caller: Caller) -> None:
         return
     if not same_origin(request):
         raise HTTPException(403, "a cross-origin request is refused: it came from another site")
-    if caller.session is not None:
+    # Signing in again (as someone else, say) holds an old session's cookie but comes from the
+    # sign-in form, which has no token: the same-origin check above is its protection.
+    if caller.session is not None and request.url.path != SIGN_IN:
         given = request.headers.get(CSRF_HEADER)
         if given is None and wanted == FORM:
             given = (await form_of(request)).get(CSRF_FIELD)
@@ -204,6 +206,10 @@ async def check_write(request: Request, caller: Caller) -> None:
             raise HTTPException(
                 403, "the request's CSRF token is missing or wrong; reload the page"
             )
+
+
+#: The sign-in form's path.
+SIGN_IN = "/login"
 
 
 def body_type(request: Request) -> str:
