@@ -242,6 +242,8 @@ def test_a_chart_draws_and_zooming_fetches_the_range_at_full_resolution(
 ) -> None:
     page = tab.page
     page.goto(f"{tab.url}/runs/{ui_server.store.long_run}")
+    # Charts load as they come into view (charts.js): scroll to it, as a reader would.
+    page.locator("figure.chart[data-key=loss]").scroll_into_view_if_needed()
     chart = page.locator("figure.chart.drawn[data-key=loss]")
     chart.wait_for()
     canvas = "figure.chart[data-key=loss] canvas"
