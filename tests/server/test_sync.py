@@ -96,3 +96,33 @@ def test_a_reader_cannot_push_and_nothing_is_written(
     assert "no write permission on project 'alpha'" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert not (project / ".samerun" / "pushed.json").exists()
+
+
+def test_record_push_shares_the_run_when_it_ends(
+    cli: Cli, project: Path, served: str, team: Team
+) -> None:
+    assert cli("login", served, "--token", team.tokens["writer"]).exit_code == 0
+    done = cli("record", "--push", "alpha", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    run_id = last_run(cli, project)
+    assert f"pushed run {run_id[:8]} to alpha" in done.stderr
+    assert "nothing to push" in cli("push", "--project", "alpha").stdout
+
+
+def test_record_push_refuses_before_running_when_not_signed_in(cli: Cli, project: Path) -> None:
+    done = cli("record", "--push", "alpha", "--", "python", "train.py")
+    assert done.exit_code != 0
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "trained" not in done.stdout  # the command never ran
+    assert not (project / ".samerun" / "runs").exists()
+
+
+def test_a_refused_push_after_a_run_keeps_the_run_and_fails_the_command(
+    cli: Cli, project: Path, served: str, team: Team
+) -> None:
+    assert cli("login", served, "--token", team.tokens["reader"]).exit_code == 0
+    done = cli("record", "--push", "alpha", "--", "python", "train.py")
+    assert done.exit_code == 1
+    run_id = last_run(cli, project)
+    assert f"run {run_id[:8]} is recorded here, but pushing it to alpha failed" in done.stderr
+    assert f"samerun push {run_id[:8]} --project alpha" in done.stderr

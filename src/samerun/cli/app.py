@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,10 +16,14 @@ from samerun.cli.env import env
 from samerun.cli.model import model
 from samerun.cli.server import server
 from samerun.cli.store import open_project_store
-from samerun.cli.sync import login, pull, push
+from samerun.cli.sync import login, pull, push, remote_for
 from samerun.cli.trace import trace
 from samerun.cli.ui import ui
 from samerun.cli.verify import diff, verify
+
+if TYPE_CHECKING:
+    from samerun.store.project import Store
+    from samerun.sync import Remote
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,6 +100,12 @@ def init() -> None:
     is_flag=True,
     help="Refuse to start when tracked files are changed or untracked files exist.",
 )
+@click.option(
+    "--push",
+    "push_to",
+    metavar="PROJECT",
+    help="Push the run to this project of the team server (`samerun login`) when it ends.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def record(
@@ -107,6 +118,7 @@ def record(
     env_vars: tuple[str, ...],
     threads: int | None,
     require_clean: bool,
+    push_to: str | None,
     as_json: bool,
     command: tuple[str, ...],
 ) -> int:
@@ -145,6 +157,8 @@ def record(
         require_clean=require_clean or settings.require_clean,
     )
     prepared = prepare(root, request)  # bad input fails here, before a store is created
+    # Not signed in to a server: said now, before the command runs, not after an hour of it.
+    remote = None if push_to is None else remote_for(None)
     store = open_project_store(create=True)
     err = render.error_console()
 
@@ -172,9 +186,14 @@ def record(
         from samerun.seeding import thread_environment
 
         os.environ.update(thread_environment(threads))  # the child inherits them; they are recorded
+    pushed = None
     try:
         outcome = launch(store, request, prepared, on_start=started, stdout_to_stderr=as_json)
+        if remote is not None and push_to is not None:
+            pushed = _push_recorded(store, remote, push_to, outcome.manifest.id)
     finally:
+        if remote is not None:
+            remote.close()
         store.close()
     final = outcome.manifest
     if as_json:
@@ -187,7 +206,30 @@ def record(
             f"{k}={render.number(m.last)}" for k, m in list(final.outputs.metrics.items())[:3]
         )
         err.print(line + (f"  {metrics}" if metrics else ""), highlight=False)
+    if pushed is False:  # recorded, but not shared: a CI job must notice
+        return outcome.exit_code or 1
     return outcome.exit_code
+
+
+def _push_recorded(store: Store, remote: Remote, project: str, run_id: str) -> bool:
+    """Push the run just recorded; a failure is one line saying the run is safe here."""
+    from samerun._exceptions import SamerunError
+    from samerun.sync import push as push_runs
+
+    err = render.error_console()
+    try:
+        push_runs(store, remote, project, [run_id])
+    except SamerunError as failure:
+        err.print(
+            f"samerun: run {run_id[:8]} is recorded here, but pushing it to {project} failed: "
+            f"{failure}; push it later with `samerun push {run_id[:8]} --project {project}`",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        return False
+    err.print(f"samerun: pushed run {run_id[:8]} to {project}", highlight=False)
+    return True
 
 
 @app.command()

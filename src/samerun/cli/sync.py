@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 URL_HELP = "The server (default: the one `samerun login` signed in to) [env: SAMERUN_SERVER_URL]."
 
 
-def _remote(url: str | None, token: str | None = None) -> Remote:
+def remote_for(url: str | None, token: str | None = None) -> Remote:
     """The server at ``url`` (default: the only one signed in to), with ``token`` or the one
     ``samerun login`` kept for it."""
     from samerun.sync import Remote, signed_in, token_for
@@ -44,7 +44,7 @@ def login(url: str, token: str | None) -> None:
 
     if token is None:
         token = click.prompt("API token", hide_input=True).strip()
-    remote = _remote(url, token)
+    remote = remote_for(url, token)
     try:
         user = remote.user()
     finally:
@@ -69,7 +69,7 @@ def push(runs: tuple[str, ...], project: str, url: str | None) -> None:
     """
     from samerun.sync import push as push_runs
 
-    remote = _remote(url)
+    remote = remote_for(url)
     store = open_project_store()
     try:
         pushed = push_runs(store, remote, project, runs)
@@ -97,7 +97,7 @@ def pull(run: str, project: str, url: str | None) -> None:
     """
     from samerun.sync import pull as pull_run
 
-    remote = _remote(url)
+    remote = remote_for(url)
     store = open_project_store(create=True)
     try:
         pulled = pull_run(store, remote, project, run)
