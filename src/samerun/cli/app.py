@@ -129,7 +129,8 @@ def record(
     OPENBLAS_NUM_THREADS and the like, since multithreaded reductions change results. Exits
     with the command's exit status. Without --seed a seed is drawn (and recorded), unless the
     project's committed .samerun/config.yaml sets `seed: N`; `require_clean: true` there acts
-    as --require-clean for everyone.
+    as --require-clean for everyone. With --push PROJECT the run is pushed to the team server
+    when it ends; a push that fails leaves the run recorded here and exits 1.
 
     \b
     Example:
