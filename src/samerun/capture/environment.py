@@ -46,6 +46,18 @@ class Origin:
             return self.hash
         return None
 
+    @property
+    def text(self) -> str:
+        """Where it came from, in one line (the installer aside): what ``diff`` compares and
+        ``env show`` prints."""
+        if self.kind == "vcs":
+            return f"{self.vcs}+{self.url}@{self.commit}"
+        if self.kind == "archive":
+            return f"{self.url} ({self.hash})" if self.hash else str(self.url)
+        if self.kind == "directory":
+            return f"{'editable ' if self.editable else ''}{self.url}"
+        return "index"
+
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
 

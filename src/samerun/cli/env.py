@@ -11,7 +11,7 @@ import click
 from samerun.cli import render
 
 if TYPE_CHECKING:
-    from samerun.capture.environment import Environment, Origin
+    from samerun.capture.environment import Environment
     from samerun.manifest import Manifest
     from samerun.verify.compare import Change
 
@@ -25,18 +25,6 @@ def _manifest(ref: str) -> Manifest:
         return RunReader(store).get_run(ref).manifest
     finally:
         store.close()
-
-
-def _origin_text(origin: Origin | None) -> str:
-    if origin is None:
-        return "unknown"
-    if origin.kind == "vcs":
-        return f"{origin.vcs}+{origin.url}@{(origin.commit or '?')[:12]}"
-    if origin.kind == "directory":
-        return f"{'editable ' if origin.editable else ''}{origin.url}"
-    if origin.kind == "archive":
-        return f"archive {origin.url}"
-    return "index"
 
 
 def _warn(lines: list[str]) -> None:
@@ -118,7 +106,10 @@ def _show_environment(run_id: str, environment: Environment) -> None:
         origin = None if origins is None else origins.get(name)
         installer = origin.installer if origin is not None else None
         packages.add_row(
-            name, version, escape(_origin_text(origin)), "-" if installer is None else installer
+            name,
+            version,
+            escape("unknown" if origin is None else origin.text),
+            "-" if installer is None else installer,
         )
     out.print(packages)
     if environment.conda is not None:

@@ -197,7 +197,7 @@ def environment_changes(ea: Environment, eb: Environment) -> list[Change]:
     changes += [Change(f"package {c.key}", c.kind, c.before, c.after) for c in packages]
     if ea.origins is not None and eb.origins is not None:
         for name in sorted(set(ea.packages) & set(eb.packages)):
-            before, after = _origin_text(ea.origins.get(name)), _origin_text(eb.origins.get(name))
+            before, after = _origin_line(ea.origins.get(name)), _origin_line(eb.origins.get(name))
             if before != after:
                 changes.append(Change(f"origin {name}", "changed", before, after))
     if ea.conda is not None or eb.conda is not None:
@@ -241,15 +241,9 @@ def argv_changes(a: list[str], b: list[str]) -> list[Change]:
     return changes
 
 
-def _origin_text(origin: Origin | None) -> str:
-    """Where a distribution came from, in one comparable line (the installer aside)."""
-    if origin is None or origin.kind == "index":
-        return "index"
-    if origin.kind == "vcs":
-        return f"{origin.vcs}+{origin.url}@{origin.commit}"
-    if origin.kind == "archive":
-        return f"{origin.url} ({origin.hash})" if origin.hash else str(origin.url)
-    return f"{'editable ' if origin.editable else ''}{origin.url}"
+def _origin_line(origin: Origin | None) -> str:
+    """A distribution's origin as compared: one absent from a record was an index install."""
+    return "index" if origin is None else origin.text
 
 
 def _conda_builds(environment: Environment) -> dict[str, str]:
