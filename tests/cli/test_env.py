@@ -95,6 +95,9 @@ def test_restore_builds_an_environment_that_checks_clean_and_is_reused(
     again = cli("env", "restore", "last", "--path", str(target))
     assert again.exit_code == 0, again.stderr
     assert again.stdout.startswith("reused")
+    as_json = json.loads(cli("env", "restore", "last", "--path", str(target), "--json").stdout)
+    assert as_json["reused"] is True
+    assert as_json["python"] == str(target / "bin" / "python")
     occupied = tmp_path / "occupied"
     occupied.mkdir()
     assert_one_clear_line(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +35,6 @@ def _warn(lines: list[str]) -> None:
 
 
 def _changes_json(changes: list[Change]) -> list[dict[str, Any]]:
-    from dataclasses import asdict
-
     return [asdict(c) for c in changes]
 
 
@@ -183,7 +182,8 @@ def export(run: str, fmt: str, output: Path | None, hashes: bool) -> None:
     help="Where to create the environment [default: .samerun/envs/RUN].",
 )
 @click.option("--force", is_flag=True, help="Restore on a platform other than the recorded one.")
-def restore(run: str, path: Path | None, force: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the restored environment as JSON.")
+def restore(run: str, path: Path | None, force: bool, as_json: bool) -> None:
     """Build a fresh virtual environment with exactly RUN's recorded packages.
 
     The recorded Python must be on PATH. Packages come from the package index (pip's or uv's
@@ -213,6 +213,9 @@ def restore(run: str, path: Path | None, force: bool) -> None:
         on_event=lambda message: err.print(f"[dim]samerun: {message}[/]", highlight=False),
     )
     _warn(restored.warnings)
+    if as_json:
+        render.print_json({"run": manifest.id, **asdict(restored)})
+        return
     how = "reused" if restored.reused else f"restored {restored.installed} packages into"
     render.console().print(
         f"{how} {restored.path} for run {manifest.id[:8]}; "
