@@ -220,3 +220,11 @@ members = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Index("ix_members_user_id", "user_id"),
 )
+
+# Objects granted to a project: uploaded there by one of its writers (samerun.server.sync).
+project_objects = sa.Table(
+    "project_objects",
+    metadata,
+    sa.Column("project", sa.String(64), sa.ForeignKey("projects.name"), primary_key=True),
+    sa.Column("oid", sa.String(80), primary_key=True),
+)
