@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,6 +35,8 @@ from samerun.store.project import Store
 #: The largest object the server takes (a checkpoint of a few billion parameters in fp16 is
 #: larger: such runs keep their weights in a data remote and name them as a dataset).
 MAX_OBJECT_BYTES = 512 * 1024 * 1024
+#: The most object ids one ``objects/missing`` request may ask about: a push asks in batches.
+MAX_OIDS_PER_REQUEST = 10_000
 CHUNK_BYTES = 1024 * 1024
 TIMEOUT_S = 60.0
 #: Where the local store remembers which runs went to which server and project.
@@ -93,6 +96,12 @@ def _roots(manifest: Manifest) -> Iterator[tuple[str, bool]]:
         yield outputs.trace.oid, False
 
 
+def run_objects(objects: ObjectStore, manifest: Manifest) -> list[str]:
+    """Every object ``manifest``'s run needs, each tree's files before the tree (the trees
+    held by ``objects``): what a push sends and a server checks it was sent."""
+    return _with_files(objects, _roots(manifest))
+
+
 def _with_files(objects: ObjectStore, roots: Iterable[tuple[str, bool]]) -> list[str]:
     """``roots`` with each tree's files before the tree (all held by ``objects``)."""
     found: dict[str, None] = {}
@@ -109,6 +118,7 @@ def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompl
     if manifest.status == "running" or manifest.ended_at is None:
         raise SyncConflict(f"run {manifest.id} is still running; push it once it has ended")
     code, outputs = manifest.inputs.code, manifest.outputs
+    unknown_seed = manifest.imported is not None and "randomness" in manifest.imported.unknown
     row = RunRow(
         id=manifest.id,
         name=manifest.name,
@@ -118,7 +128,7 @@ def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompl
         exit_code=None,
         signal=None,
         error=None,
-        seed=manifest.inputs.randomness.seed,
+        seed=None if unknown_seed else manifest.inputs.randomness.seed,
         commit_sha=code.commit,
         dirty=code.dirty,
         input_fp=manifest.input_fingerprint,
@@ -148,8 +158,18 @@ def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompl
     return row, done
 
 
-def import_run(store: Store, manifest: Manifest, *, project: str | None = None) -> bool:
+def import_run(
+    store: Store,
+    manifest: Manifest,
+    *,
+    project: str | None = None,
+    metrics: Iterable[tuple[str, int, float, float]] = (),
+) -> bool:
     """Insert ``manifest``'s run into ``store`` (filed under ``project``) in one transaction.
+
+    ``metrics`` are its metric points (key, step, value, timestamp) where the sender has them
+    with their timestamps (a run imported from another tool); otherwise the series objects
+    its manifest names hold them.
 
     False, and nothing written, when the store already holds it as sent; :class:`SyncConflict`
     when a different run has its id (or one filed elsewhere), or objects it names are missing.
@@ -171,7 +191,7 @@ def import_run(store: Store, manifest: Manifest, *, project: str | None = None) 
             missing,
         )
     row, done = run_records(manifest, store.objects.put_bytes(canonical))
-    store.meta.import_run(row, done, project=project)
+    store.meta.import_run(row, replace(done, metrics=metrics), project=project)
     return True
 
 
@@ -208,9 +228,13 @@ class Remote:
         return str(self._send("GET", "/api/v1/session").json()["user"])
 
     def missing(self, project: str, oids: Sequence[str]) -> list[str]:
-        """Which of ``oids`` the server lacks."""
-        done = self._send("POST", _in(project, "objects/missing"), json={"oids": list(oids)})
-        return [str(oid) for oid in done.json()["missing"]]
+        """Which of ``oids`` the server's ``project`` lacks (asked in batches)."""
+        found: list[str] = []
+        for start in range(0, len(oids), MAX_OIDS_PER_REQUEST):
+            batch = list(oids[start : start + MAX_OIDS_PER_REQUEST])
+            done = self._send("POST", _in(project, "objects/missing"), json={"oids": batch})
+            found.extend(str(oid) for oid in done.json()["missing"])
+        return found
 
     def put_object(self, project: str, oid: str, objects: ObjectStore) -> None:
         """Send object ``oid`` of ``objects`` (streamed from its file where it has one)."""
@@ -289,8 +313,7 @@ def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -
         run_records(manifest, "")  # a running run is refused before anything is sent
     done = []
     for manifest in manifests:
-        oids = _with_files(store.objects, _roots(manifest))
-        missing = remote.missing(project, oids)
+        missing = remote.missing(project, run_objects(store.objects, manifest))
         for oid in missing:
             remote.put_object(project, oid, store.objects)
         tags = store.meta.tags_of([manifest.id]).get(manifest.id, {})
@@ -388,6 +411,7 @@ def _credentials(path: Path) -> dict[str, str]:
 
 __all__ = [
     "MAX_OBJECT_BYTES",
+    "MAX_OIDS_PER_REQUEST",
     "Pulled",
     "Pushed",
     "Remote",
@@ -397,6 +421,7 @@ __all__ = [
     "named_objects",
     "pull",
     "push",
+    "run_objects",
     "run_records",
     "save_token",
     "signed_in",

@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 import samerun
+from samerun.manifest import Manifest
 from samerun.server.app import serve_server_app
 from samerun.server.auth import Accounts
-from samerun.server.projects import ROLES, add_member, create_project
+from samerun.server.projects import ROLES, add_member, create_project, grant_objects
 from samerun.store.engine import create_engine
+from samerun.store.objects import open_object_store
+from samerun.sync import run_objects
 from tests.store.conftest import postgres_server, postgres_url, postgres_urls  # noqa: F401
 
 BASE = "http://127.0.0.1"
@@ -34,7 +37,7 @@ class Team(NamedTuple):
 
 def record(name: str, marker: str) -> str:
     with samerun.start_run(name=name, params={"marker": marker}, seed=1) as run:
-        samerun.log_metric("loss", 0.5, step=0)
+        samerun.log_metric("loss", len(marker) / 100, step=0)  # a series object of its own
     return run.id
 
 
@@ -50,14 +53,19 @@ def team(
     monkeypatch.setenv("SAMERUN_OBJECTS_URL", objects)
     alpha_run, beta_run = record("alpha-run", "alpha-value"), record("beta-run", BETA_SECRET)
     engine = create_engine(postgres_url)
-    with engine.begin() as conn:  # what a push will do: file each run under its project
-        for run_id, name in ((alpha_run, "alpha"), (beta_run, "beta")):
+    create_project(engine, "alpha")
+    create_project(engine, "beta")
+    stored = open_object_store(objects)
+    for run_id, name in ((alpha_run, "alpha"), (beta_run, "beta")):
+        # what a push does: send the run's objects to its project, then file the run there
+        with engine.begin() as conn:
+            query = sa.text("SELECT manifest FROM runs WHERE id = :id")
+            manifest = Manifest.from_json(conn.execute(query, {"id": run_id}).scalar_one())
             conn.execute(
                 sa.text("UPDATE runs SET project = :p WHERE id = :id"), {"p": name, "id": run_id}
             )
+        grant_objects(engine, name, run_objects(stored, manifest))
     accounts = Accounts(engine)
-    create_project(engine, "alpha")
-    create_project(engine, "beta")
     passwords, tokens = {}, {}
     for user, project_name, role in [
         *((r, "alpha", r) for r in ROLES),

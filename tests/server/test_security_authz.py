@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from samerun.server.projects import ROLES
+from samerun.store.objects import open_object_store
+from samerun.sync import MAX_OIDS_PER_REQUEST
 from tests.server.conftest import BETA_SECRET, Team
 
 #: An object id no object has.
@@ -112,3 +114,53 @@ def test_a_write_outside_the_runs_project_changes_nothing(client: TestClient, te
         f"/api/v1/projects/alpha/runs/{team.alpha_run}/tags", json={"x": "y"}, headers=writer
     )
     assert done.json() == {"tags": {"x": "y"}}
+
+
+def test_an_object_of_another_project_is_neither_read_nor_revealed_by_its_id(
+    client: TestClient, team: Team
+) -> None:
+    """Objects are stored once but granted per project: an alpha member who learns the id of
+    one of beta's objects cannot fetch it, learn that the server holds it, or name it in a
+    run; sending its bytes (so proving they have it) is what grants it."""
+    beta_manifest = client.get(
+        f"/api/v1/projects/beta/runs/{team.beta_run}/manifest",
+        headers={"authorization": f"Bearer {team.tokens['outsider']}"},
+    ).json()
+    beta_series = beta_manifest["outputs"]["metrics"]["loss"]["series"]
+    writer = {"authorization": f"Bearer {team.tokens['writer']}"}
+    fetched = client.get(f"/api/v1/projects/alpha/objects/{beta_series}", headers=writer)
+    unknown = client.get(f"/api/v1/projects/alpha/objects/{OID}", headers=writer)
+    assert (fetched.status_code, unknown.status_code) == (404, 404)
+    assert fetched.json()["error"].replace(beta_series, OID) == unknown.json()["error"]
+    asked = client.post(
+        "/api/v1/projects/alpha/objects/missing", json={"oids": [beta_series]}, headers=writer
+    )
+    assert asked.json() == {"missing": [beta_series]}
+    alpha_manifest = client.get(
+        f"/api/v1/projects/alpha/runs/{team.alpha_run}/manifest", headers=writer
+    ).json()
+    alpha_manifest["outputs"]["metrics"]["loss"]["series"] = beta_series
+    borrowed = {**alpha_manifest, "id": "b" * 32}
+    refused = client.post(
+        "/api/v1/projects/alpha/runs", json={"manifest": borrowed, "tags": {}}, headers=writer
+    )
+    assert refused.status_code == 409
+    assert beta_series in refused.json()["error"]
+    assert client.get("/api/v1/runs/" + "b" * 32, headers=writer).status_code == 404
+    same_bytes = open_object_store(team.objects).get_bytes(beta_series)  # a writer who has them
+    sent = client.put(
+        f"/api/v1/projects/alpha/objects/{beta_series}",
+        content=same_bytes,
+        headers={**writer, "content-type": "application/octet-stream"},
+    )
+    assert sent.status_code == 200
+    now = client.get(f"/api/v1/projects/alpha/objects/{beta_series}", headers=writer)
+    assert now.content == same_bytes
+
+
+def test_asking_about_too_many_objects_at_once_is_refused(client: TestClient, team: Team) -> None:
+    writer = {"authorization": f"Bearer {team.tokens['writer']}"}
+    too_many = {"oids": [OID] * (MAX_OIDS_PER_REQUEST + 1)}
+    done = client.post("/api/v1/projects/alpha/objects/missing", json=too_many, headers=writer)
+    assert done.status_code == 413
+    assert str(MAX_OIDS_PER_REQUEST) in done.json()["error"]

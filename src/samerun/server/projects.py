@@ -7,16 +7,21 @@ also pushes runs and data, a maintainer also manages members, an admin also gran
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal, NamedTuple, get_args
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from samerun._exceptions import UsageError
 from samerun.server.auth import Accounts, checked_name
-from samerun.store.schema import members, projects, users
+from samerun.store.schema import members, project_objects, projects, users
 
 Role = Literal["reader", "writer", "maintainer", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
+#: Object ids per query when checking or granting objects (well inside SQLite's and
+#: PostgreSQL's limits on bound parameters).
+OIDS_PER_QUERY = 1000
 
 
 class Member(NamedTuple):
@@ -76,3 +81,31 @@ def members_of(engine: sa.Engine, project: str) -> list[Member]:
     )
     with engine.connect() as conn:
         return [Member(project, str(name), role(str(found))) for name, found in conn.execute(query)]
+
+
+def grant_objects(engine: sa.Engine, project: str, oids: Iterable[str]) -> None:
+    """Let the members of ``project`` read objects ``oids`` (a writer of it sent their bytes);
+    granting an object twice, or from two requests at once, grants it once."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    with engine.begin() as conn:
+        for chunk in _chunks(list(oids)):
+            rows = [{"project": project, "oid": oid} for oid in chunk]
+            conn.execute(dialect.insert(project_objects).on_conflict_do_nothing(), rows)
+
+
+def granted_objects(engine: sa.Engine, project: str, oids: Sequence[str]) -> set[str]:
+    """Which of ``oids`` the members of ``project`` may read. An object stored for another
+    project only is not among them: its id alone grants nothing."""
+    found: set[str] = set()
+    with engine.connect() as conn:
+        for chunk in _chunks(list(oids)):
+            query = sa.select(project_objects.c.oid).where(
+                project_objects.c.project == project, project_objects.c.oid.in_(chunk)
+            )
+            found.update(str(oid) for oid in conn.scalars(query))
+    return found
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), OIDS_PER_QUERY):
+        yield items[start : start + OIDS_PER_QUERY]

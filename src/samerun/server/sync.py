@@ -3,8 +3,12 @@
 Writers of a project send objects (re-hashed here, refused unless their bytes hash to the oid
 they are sent as, never deserialized; at most :data:`~samerun.sync.MAX_OBJECT_BYTES` each),
 then runs, which go in whole, in one transaction, once every object they name is stored.
-Readers fetch a run's manifest and its objects. Objects are content-addressed and shared by
-all projects: a run, never an object, belongs to a project.
+Readers fetch a run's manifest and its objects.
+
+Objects are stored once, content-addressed, but granted per project: an object enters a project
+when a writer of that project sends its bytes, and only then may the project's runs name it and
+its readers fetch it. Knowing an object's id grants nothing, and asking whether a project holds
+one says nothing about the other projects (their objects count as missing and are sent again).
 """
 
 from __future__ import annotations
@@ -24,8 +28,16 @@ from samerun.api import RunReader
 from samerun.hashing import hash_file
 from samerun.manifest import Manifest
 from samerun.server.policy import Access, requires
+from samerun.server.projects import grant_objects, granted_objects
 from samerun.store.project import Store
-from samerun.sync import MAX_OBJECT_BYTES, SyncConflict, import_run
+from samerun.sync import (
+    MAX_OBJECT_BYTES,
+    MAX_OIDS_PER_REQUEST,
+    SyncConflict,
+    import_run,
+    named_objects,
+    run_objects,
+)
 
 router = APIRouter(include_in_schema=False)
 Read = Annotated[Access, Depends(requires("read"))]
@@ -50,11 +62,14 @@ def _checked_oid(oid: str) -> str:
 async def missing_objects(
     request: Request, project: str, access: Write, oids: Annotated[list[str], Body(embed=True)]
 ) -> dict[str, list[str]]:
-    """Which of ``oids`` the server lacks: what a push must send."""
-    objects = _store(request).objects
+    """Which of ``oids`` the project lacks: what a push must send."""
+    if len(oids) > MAX_OIDS_PER_REQUEST:
+        raise HTTPException(
+            413, f"ask about at most {MAX_OIDS_PER_REQUEST} objects at once, not {len(oids)}"
+        )
     checked = [_checked_oid(oid) for oid in oids]
-    missing = await run_in_threadpool(lambda: [o for o in checked if not objects.exists(o)])
-    return {"missing": missing}
+    held = await run_in_threadpool(granted_objects, _store(request).meta.engine, project, checked)
+    return {"missing": [oid for oid in checked if oid not in held]}
 
 
 @router.put("/api/v1/projects/{project}/objects/{oid}")
@@ -79,6 +94,7 @@ async def put_object(request: Request, project: str, oid: str, access: Write) ->
             raise HTTPException(400, f"the body does not hash to {oid}; nothing was stored")
         if not await run_in_threadpool(objects.exists, oid):
             await run_in_threadpool(objects.put_file, tmp, oid)
+        await run_in_threadpool(grant_objects, _store(request).meta.engine, project, [oid])
     finally:
         Path(tmp).unlink(missing_ok=True)
     return {"oid": oid, "size": size}
@@ -110,13 +126,29 @@ async def add_run(
         raise HTTPException(400, f"{parsed.id[:40]!r} is not a run id (32 hex digits)")
     store = _store(request)
     try:
-        created = await run_in_threadpool(import_run, store, parsed, project=project)
+        created = await run_in_threadpool(_import_whole, store, parsed, project)
     except SyncConflict as err:
         detail = str(err) if not err.missing else f"{err} (missing: {', '.join(err.missing)})"
         raise HTTPException(409, detail) from err
     if created and tags:
         await run_in_threadpool(store.meta.set_tags, parsed.id, tags)
     return {"id": parsed.id, "created": created}
+
+
+def _import_whole(store: Store, manifest: Manifest, project: str) -> bool:
+    """Import ``manifest``'s run into ``project`` once every object it needs (down to the
+    files of its trees) was sent to that project; else :class:`SyncConflict` naming them."""
+    engine = store.meta.engine
+    for needed in (named_objects, lambda m: run_objects(store.objects, m)):
+        oids = needed(manifest)
+        missing = sorted(set(oids) - granted_objects(engine, project, oids))
+        if missing:
+            raise SyncConflict(
+                f"run {manifest.id} names {len(missing)} objects not sent to project "
+                f"{project} yet, such as {missing[0]}; send them first",
+                missing,
+            )
+    return import_run(store, manifest, project=project)
 
 
 @router.get("/api/v1/projects/{project}/runs/{ref}/manifest")
@@ -129,10 +161,13 @@ async def run_manifest(request: Request, project: str, ref: str, access: Read) -
 
 @router.get("/api/v1/projects/{project}/objects/{oid}")
 async def get_object(request: Request, project: str, oid: str, access: Read) -> Response:
-    """Object ``oid``'s bytes, streamed from its file where the store has files."""
-    objects = _store(request).objects
-    if not await run_in_threadpool(objects.exists, _checked_oid(oid)):
-        raise HTTPException(404, f"no object {oid} on this server")
+    """Object ``oid``'s bytes, streamed from its file where the store has files; a 404 alike
+    whether the object is stored for no project or for another one."""
+    store = _store(request)
+    objects = store.objects
+    held = await run_in_threadpool(granted_objects, store.meta.engine, project, [_checked_oid(oid)])
+    if not held or not await run_in_threadpool(objects.exists, oid):
+        raise HTTPException(404, f"no object {oid} in project {project}")
     path = objects.path_of(oid)
     if path is None:
         data = await run_in_threadpool(objects.get_bytes, oid)
