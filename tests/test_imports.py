@@ -50,6 +50,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun.api",
             "samerun.registry",
             "samerun.sync",
+            "samerun.integrations",
         ],
     ),
     ("front", ["samerun.cli", "samerun.web", "samerun.server"]),

@@ -68,6 +68,7 @@ PUBLIC = [
     "EnvironmentRebuildError",
     "FileChanged",
     "FilterError",
+    "InteropError",
     "MetricBucket",
     "MetricHistory",
     "ObjectCorrupt",

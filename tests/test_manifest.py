@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
@@ -13,6 +15,7 @@ from samerun.manifest import (
     Command,
     ConfigRef,
     DataInput,
+    Imported,
     Inputs,
     Manifest,
     Outputs,
@@ -117,3 +120,19 @@ def test_output_fingerprint_depends_on_content_only() -> None:
 
 def test_canonical_bytes_are_stable() -> None:
     assert canonical_json(make_manifest().to_dict()) == make_manifest().canonical()
+
+
+def test_an_imported_run_says_what_was_never_recorded_and_bad_markings_are_refused() -> None:
+    plain = make_manifest()
+    assert "imported" not in plain.to_dict()  # every other record keeps its bytes
+    imported = make_manifest(imported=Imported("mlflow", "abc", ("environment", "randomness")))
+    back = Manifest.from_json(imported.canonical())
+    assert back.imported == imported.imported
+    assert back.input_fingerprint == plain.input_fingerprint  # a label, not an input
+    for bad in (
+        {"source": "wandb", "ref": "x", "unknown": []},
+        {"source": "mlflow", "ref": "x", "unknown": ["mood"]},
+    ):
+        data = {**imported.to_dict(), "imported": bad}
+        with pytest.raises(ValueError, match="unknown"):
+            Manifest.from_dict(data)

@@ -42,6 +42,7 @@ Every error samerun raises on purpose is a :class:`SamerunError`; ``str(err)`` i
     ├── WorkspaceConflict          a checkout would overwrite unsaved files
     ├── ReplayError                a run cannot be replayed as recorded
     ├── EnvironmentRebuildError    a recorded environment cannot be exported or rebuilt
+    ├── InteropError               another tool's records (MLflow, DVC) cannot be taken
     └── TraceNotFound              a run recorded no trace
 
 Names are imported on first use, so ``import samerun`` costs next to nothing (the command line
@@ -59,6 +60,7 @@ from samerun._exceptions import (
     EnvironmentRebuildError,
     FileChanged,
     FilterError,
+    InteropError,
     ObjectCorrupt,
     ObjectNotFound,
     PathOutsideProject,
@@ -113,6 +115,7 @@ __all__ = [
     "EnvironmentRebuildError",
     "FileChanged",
     "FilterError",
+    "InteropError",
     "MetricBucket",
     "MetricHistory",
     "ObjectCorrupt",

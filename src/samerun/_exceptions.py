@@ -137,6 +137,11 @@ class EnvironmentRebuildError(SamerunError):
     a missing Python, a package no index has any more)."""
 
 
+class InteropError(SamerunError):
+    """Another tool's records cannot be taken as they are: not an MLflow tracking store, a DVC
+    file naming a cache object that is missing or does not match its md5."""
+
+
 class TraceNotFound(SamerunError):
     """A run recorded no trace to compare."""
 

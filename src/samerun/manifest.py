@@ -17,7 +17,16 @@ from samerun.capture.code import CodeState
 from samerun.capture.environment import Environment
 from samerun.capture.randomness import Randomness
 from samerun.hashing import canonical_json, hash_json
-from samerun.status import EntryKind, RunStatus, entry_kind, run_status
+from samerun.status import (
+    EntryKind,
+    ImportSource,
+    RunStatus,
+    UnknownInput,
+    entry_kind,
+    import_source,
+    run_status,
+    unknown_input,
+)
 from samerun.summary import MetricSummary
 
 if TYPE_CHECKING:
@@ -239,6 +248,30 @@ class Outputs:
 
 
 @dataclass(frozen=True)
+class Imported:
+    """Where a run recorded by another tool came from, and which inputs that tool never recorded.
+
+    A run with unknown inputs is listed, compared and shown like any other; it cannot be
+    replayed, and ``samerun verify`` says why (see :func:`samerun.verify.replay.verify`).
+    """
+
+    source: ImportSource
+    ref: str  # the run's id in that tool
+    unknown: tuple[UnknownInput, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "ref": self.ref, "unknown": list(self.unknown)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Imported:
+        return cls(
+            source=import_source(data["source"]),
+            ref=str(data["ref"]),
+            unknown=tuple(unknown_input(u) for u in data["unknown"]),
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
     id: str
     name: str | None
@@ -254,6 +287,7 @@ class Manifest:
     declared_outputs: list[str] = field(default_factory=list)
     replay_of: str | None = None
     warnings: list[str] = field(default_factory=list)
+    imported: Imported | None = None  # a run imported from another tool (not part of identity)
 
     @property
     def input_fingerprint(self) -> str:
@@ -267,7 +301,7 @@ class Manifest:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema": SCHEMA,
             "id": self.id,
             "name": self.name,
@@ -285,6 +319,9 @@ class Manifest:
             "warnings": self.warnings,
             "fingerprints": {"inputs": self.input_fingerprint, "outputs": self.output_fingerprint},
         }
+        if self.imported is not None:  # absent otherwise: every other record keeps its bytes
+            data["imported"] = self.imported.to_dict()
+        return data
 
     def canonical(self) -> bytes:
         return canonical_json(self.to_dict())
@@ -310,6 +347,7 @@ class Manifest:
             declared_outputs=data.get("declared_outputs", []),
             replay_of=data.get("replay_of"),
             warnings=data.get("warnings", []),
+            imported=Imported.from_dict(data["imported"]) if data.get("imported") else None,
         )
 
     @classmethod

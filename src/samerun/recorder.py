@@ -237,9 +237,10 @@ def _collect(run_dir: Path) -> _Collected:
     return collected
 
 
-def _summarize(
+def summarize_metrics(
     metrics: list[tuple[str, int, float, float]], objects: ObjectStore
 ) -> dict[str, MetricSummary]:
+    """Each metric's summary, its whole (step, value) series stored as one object."""
     by_key: dict[str, tuple[list[int], list[float]]] = {}
     for key, step, value, _ in metrics:
         steps, values = by_key.setdefault(key, ([], []))
@@ -330,7 +331,7 @@ def complete(
         warnings=[*manifest.warnings, *collected.warnings],
         outputs=Outputs(
             artifacts=sorted(artifacts.values(), key=lambda a: a.path),
-            metrics=_summarize(collected.metrics, store.objects),
+            metrics=summarize_metrics(collected.metrics, store.objects),
             trace=save_trace(collected.trace, store.objects),
         ),
     )

@@ -22,12 +22,18 @@ EntryKind = Literal["file", "dir"]
 #: Where an installed distribution came from (PEP 610): a package index, a VCS commit, a local
 #: directory, or an archive file or URL.
 OriginKind = Literal["index", "vcs", "directory", "archive"]
+#: The tool a run was imported from (``samerun import mlflow``).
+ImportSource = Literal["mlflow"]
+#: An input of an imported run that the tool it came from never recorded.
+UnknownInput = Literal["code", "command", "environment", "randomness", "data"]
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 END_STATUSES: tuple[EndStatus, ...] = get_args(EndStatus)
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 ORIGIN_KINDS: tuple[OriginKind, ...] = get_args(OriginKind)
+IMPORT_SOURCES: tuple[ImportSource, ...] = get_args(ImportSource)
+UNKNOWN_INPUTS: tuple[UnknownInput, ...] = get_args(UnknownInput)
 
 _Known = TypeVar("_Known", bound=str)
 
@@ -69,6 +75,22 @@ def origin_kind(value: str) -> OriginKind:
     found = _member(value, ORIGIN_KINDS)
     if found is None:
         raise ValueError(f"unknown origin kind {value!r} ({', '.join(ORIGIN_KINDS)})")
+    return found
+
+
+def import_source(value: str) -> ImportSource:
+    """``value`` as the tool a run was imported from; anything else is a malformed record."""
+    found = _member(value, IMPORT_SOURCES)
+    if found is None:
+        raise ValueError(f"unknown import source {value!r} ({', '.join(IMPORT_SOURCES)})")
+    return found
+
+
+def unknown_input(value: str) -> UnknownInput:
+    """``value`` as an input an imported run lacks; anything else is a malformed record."""
+    found = _member(value, UNKNOWN_INPUTS)
+    if found is None:
+        raise ValueError(f"unknown input {value!r} ({', '.join(UNKNOWN_INPUTS)})")
     return found
 
 

@@ -13,6 +13,7 @@ from samerun.cli import render
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.env import env
+from samerun.cli.interop import export, import_
 from samerun.cli.model import model
 from samerun.cli.server import server
 from samerun.cli.store import open_project_store
@@ -354,7 +355,7 @@ def show(run: str, as_json: bool) -> None:
         render.show_manifest(manifest, verifications)
 
 
-@app.command()
+@export.command(name="manifest")
 @click.argument("run")
 @click.option(
     "--output",
@@ -362,7 +363,7 @@ def show(run: str, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE instead of stdout.",
 )
-def export(run: str, output: Path | None) -> None:
+def export_manifest(run: str, output: Path | None) -> None:
     """Print a run's manifest as canonical JSON (the bytes its fingerprints are built from).
 
     \b
@@ -429,6 +430,8 @@ app.add_command(remote)
 app.add_command(gc)
 app.add_command(fsck)
 app.add_command(doctor)
+app.add_command(import_)
+app.add_command(export)
 app.add_command(env)
 app.add_command(ui)
 app.add_command(server)

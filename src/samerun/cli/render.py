@@ -261,6 +261,15 @@ def show_manifest(manifest: Manifest, verifications: list[VerificationRecord]) -
             ("error", manifest.error),
         ],
     )
+    if manifest.imported is not None:
+        imported = manifest.imported
+        _section(
+            "Imported",
+            [
+                ("from", f"{imported.source} run {imported.ref}"),
+                ("unknown", ", ".join(imported.unknown) + " (never recorded there)"),
+            ],
+        )
     _section(
         "Code",
         [

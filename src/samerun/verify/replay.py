@@ -25,7 +25,7 @@ from samerun.env.lock import lock_of
 from samerun.launcher import record, resolve_interpreter
 from samerun.manifest import Manifest, load_manifest
 from samerun.recorder import RunRequest, prepare
-from samerun.status import Verdict
+from samerun.status import ImportSource, UnknownInput, Verdict
 from samerun.store.project import Project, Store, open_store
 from samerun.tracing.compare import Divergence, first_divergence
 from samerun.tracing.model import Trace
@@ -97,6 +97,32 @@ def environment_drift(manifest: Manifest, interpreter: str) -> list[Change]:
     worktree's code, wherever the project is installed."""
     project = [pin.name for pin in lock_of(manifest).project]
     return check_interpreter(manifest.inputs.environment, interpreter, ignore=project)
+
+
+#: What each input an imported run lacks means to a replay.
+_UNKNOWN_MEANS: dict[UnknownInput, str] = {
+    "code": "its code (no git commit)",
+    "command": "its command",
+    "environment": "its environment",
+    "randomness": "its seeds",
+    "data": "its data",
+}
+
+
+_TOOLS: dict[ImportSource, str] = {"mlflow": "MLflow"}
+
+
+def unknown_inputs(manifest: Manifest) -> list[str]:
+    """Why a run imported from another tool cannot be replayed: what that tool never recorded."""
+    imported = manifest.imported
+    if imported is None or not imported.unknown:
+        return []
+    lacking = [_UNKNOWN_MEANS[u] for u in imported.unknown]
+    listed = ", ".join(lacking[:-1]) + " or " + lacking[-1] if len(lacking) > 1 else lacking[0]
+    return [
+        f"the run was imported from {_TOOLS[imported.source]} (run {imported.ref}), which "
+        f"never recorded {listed}: a replay could only guess them"
+    ]
 
 
 def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -263,6 +289,11 @@ def verify(
         original = load_manifest(store, run_id)
     if original.status == "running":
         raise ReplayError(f"run {run_id[:8]} is still running; verify it when it has finished")
+    unrecorded = unknown_inputs(original)
+    if unrecorded:
+        return _recorded(
+            store, Verification(run_id, "not-replayable", missing=unrecorded, notes=redirected)
+        )
     expected = None if until_step is None else read_trace(store, run_id)
     repo = git_toplevel(store.project.root)
     env, env_notes = _replay_environment(original, environment)

@@ -1,0 +1,1 @@
+"""Where samerun meets the tools users have: pytest, Lightning, Transformers, MLflow, DVC."""
