@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -9,6 +10,11 @@ import pytest
 
 from samerun._exceptions import FilterError
 from samerun.query import (
+    MAX_COMPARISONS,
+    MAX_FILTER_CHARS,
+    MAX_IN_VALUES,
+    MAX_NESTING,
+    MAX_SORT_KEYS,
     BoolOp,
     Comparison,
     Field,
@@ -126,3 +132,32 @@ def test_the_grammar_imports_no_dataclasses() -> None:
     code = "import sys, samerun.query; print('dataclasses' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("name = '" + "x" * MAX_FILTER_CHARS + "'", f"at most {MAX_FILTER_CHARS} characters"),
+        (" and ".join(["metrics.a > 0"] * (MAX_COMPARISONS + 1)), "comparisons"),
+        ("(" * (MAX_NESTING + 1) + "name = 'x'" + ")" * (MAX_NESTING + 1), "nest"),
+        ("not " * (MAX_NESTING + 1) + "name = 'x'", "nest"),
+        ("params.lr in (" + ", ".join(["1"] * (MAX_IN_VALUES + 1)) + ")", "`in` list"),
+    ],
+)
+def test_a_filter_past_a_limit_is_refused_in_one_sentence(text: str, reason: str) -> None:
+    with pytest.raises(FilterError, match=re.escape(reason)):
+        parse(text)
+
+
+def test_filters_at_the_limits_parse() -> None:
+    parse(" and ".join(["metrics.a > 0"] * MAX_COMPARISONS))
+    parse("(" * MAX_NESTING + "name = 'x'" + ")" * MAX_NESTING)
+    parse("params.lr in (" + ", ".join(["1"] * MAX_IN_VALUES) + ")")
+    assert len(parse_order(["name"] * MAX_SORT_KEYS)) == MAX_SORT_KEYS
+    with pytest.raises(FilterError, match="at most"):
+        parse_order(["name"] * (MAX_SORT_KEYS + 1))
+
+
+def test_deep_nesting_is_refused_before_python_runs_out_of_stack() -> None:
+    with pytest.raises(FilterError, match="nest"):
+        parse("(" * 1900 + "name = 'x'" + ")" * 1900)

@@ -50,6 +50,10 @@ _ROW_FIELDS = [f.name for f in fields(RunRow)]
 DEFAULT_LIMIT = 100
 #: The most runs one comparison puts side by side.
 MAX_COMPARED = 100
+#: The longest tag key and value, in UTF-8 bytes: tags are indexed as (key, value) for
+#: filtering, and PostgreSQL refuses an index entry past about 2.7 KB.
+MAX_TAG_KEY_BYTES = 250
+MAX_TAG_VALUE_BYTES = 2000
 
 
 @dataclass(frozen=True)
@@ -442,9 +446,16 @@ class RunReader:
 
     def set_tags(self, ref: str, tags: dict[str, str | None]) -> None:
         """Label run ``ref``; a None value removes the tag. Tags are not part of its record."""
-        for key in tags:
+        for key, value in tags.items():
             if not key or key != key.strip():
                 raise UsageError(f"tag key {key!r}: a tag key is a non-empty word")
+            if len(key.encode()) > MAX_TAG_KEY_BYTES:
+                raise UsageError(f"tag key {key[:40]!r}…: at most {MAX_TAG_KEY_BYTES} bytes")
+            if value is not None and len(value.encode()) > MAX_TAG_VALUE_BYTES:
+                raise UsageError(
+                    f"tag {key!r}: a value may be at most {MAX_TAG_VALUE_BYTES} bytes "
+                    "(keep longer text in an artifact)"
+                )
         self.store.meta.set_tags(self._resolve(ref).id, tags)
 
 

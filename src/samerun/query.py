@@ -111,6 +111,20 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and", "or", "not", "in", "like", "true", "false"}
 
+# -- limits: a filter arrives from anyone who can reach the API, and each comparison becomes a
+# join or a subquery in the SQL; these keep the worst filter cheap to parse and to run, and
+# keep the parser's recursion far from Python's own limit. The README's API section lists them.
+#: The longest filter text taken.
+MAX_FILTER_CHARS = 4000
+#: The most comparisons (``field op value``) one filter may hold.
+MAX_COMPARISONS = 64
+#: The deepest nesting of parentheses and ``not``.
+MAX_NESTING = 16
+#: The most values in one ``in (...)`` list.
+MAX_IN_VALUES = 500
+#: The most sort keys.
+MAX_SORT_KEYS = 8
+
 
 class _Token(NamedTuple):
     kind: Literal["number", "string", "op", "punct", "name", "keyword", "end"]
@@ -143,9 +157,15 @@ def _tokens(text: str) -> list[_Token]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_FILTER_CHARS:
+            raise FilterError(
+                text[:80], None, f"a filter may be at most {MAX_FILTER_CHARS} characters long"
+            )
         self.text = text
         self.tokens = _tokens(text)
         self.at = 0
+        self.depth = 0
+        self.comparisons = 0
 
     @property
     def token(self) -> _Token:
@@ -184,19 +204,31 @@ class _Parser:
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
     def negation(self) -> Node:
-        if self.take("keyword", "not"):
-            return Not(self.negation())
-        if self.take("punct", "("):
-            node = self.disjunction()
-            if not self.take("punct", ")"):
-                raise self.fail("expected `)`")
+        if self.token.kind in ("keyword", "punct") and self.token.text in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.fail(f"a filter may nest `(` and `not` at most {MAX_NESTING} deep")
+            node = self._nested()
+            self.depth -= 1
             return node
         return self.comparison()
+
+    def _nested(self) -> Node:
+        if self.take("keyword", "not"):
+            return Not(self.negation())
+        self.take("punct", "(")
+        node = self.disjunction()
+        if not self.take("punct", ")"):
+            raise self.fail("expected `)`")
+        return node
 
     def comparison(self) -> Node:
         start = self.token
         if start.kind != "name":
             raise self.fail("expected a field such as metrics.accuracy, params.lr or status")
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise self.fail(f"a filter may hold at most {MAX_COMPARISONS} comparisons")
         self.at += 1
         field = parse_field(start.text, self.text, start.position)
         negated = bool(self.take("keyword", "not"))
@@ -221,6 +253,8 @@ class _Parser:
             raise self.fail("expected `(` to start the list of `in`")
         values = [self.value()]
         while self.take("punct", ","):
+            if len(values) == MAX_IN_VALUES:
+                raise self.fail(f"an `in` list may hold at most {MAX_IN_VALUES} values")
             values.append(self.value())
         if not self.take("punct", ")"):
             raise self.fail("expected `,` or `)` in the list of `in`")
@@ -339,6 +373,8 @@ def parse(text: str) -> Node:
 
 def parse_order(keys: list[str] | tuple[str, ...]) -> list[SortKey]:
     """``["metrics.accuracy desc", "name"]`` → sort keys (ascending unless ``desc``)."""
+    if len(keys) > MAX_SORT_KEYS:
+        raise FilterError(", ".join(keys)[:80], None, f"sort by at most {MAX_SORT_KEYS} keys")
     order = []
     for key in keys:
         words = key.split()

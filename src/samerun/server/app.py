@@ -34,6 +34,7 @@ from samerun import __version__
 from samerun._exceptions import SamerunError
 from samerun.api import RunReader
 from samerun.server.auth import SESSION_COOKIE, SESSION_TTL_S, Accounts, LoginLimiter, csrf_token
+from samerun.server.limits import BodyLimit
 from samerun.server.policy import Access, form_of, requires, undeclared
 from samerun.server.projects import members_of
 from samerun.server.sync import router as sync_router
@@ -133,9 +134,10 @@ def _add_routes(app: FastAPI, routes: list[BaseRoute], dependencies: list[Any]) 
 def serve_server_app(
     metadata_url: str, objects_url: str, host: str, *, secure_cookies: bool = False
 ) -> ASGIApp:
-    """:func:`create_server_app` behind the UI's Host check and security headers."""
+    """:func:`create_server_app` behind the UI's Host check and security headers, with the
+    body limit (:mod:`samerun.server.limits`)."""
     app = create_server_app(metadata_url, objects_url, secure_cookies=secure_cookies)
-    return secured(app, served_hosts(host))
+    return secured(BodyLimit(app), served_hosts(host))
 
 
 def from_environment() -> ASGIApp:
