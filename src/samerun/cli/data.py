@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -169,6 +170,52 @@ def add(paths: tuple[str, ...], copy: bool, as_json: bool) -> None:
         _print(
             f"[dim]{linked} files are now read-only links into the store; "
             "`samerun data unprotect PATH` makes writable copies[/]"
+        )
+
+
+@data.command(name="import-dvc")
+@click.argument("dvc_files", nargs=-1, required=True, metavar="DVC_FILE...")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="DVC's cache directory (default: .dvc/cache of the DVC repository).",
+)
+@click.option(
+    "--remote",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A local DVC remote to read objects the cache lacks from.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the pointers written as JSON.")
+def import_dvc(
+    dvc_files: tuple[str, ...], cache: Path | None, remote: Path | None, as_json: bool
+) -> None:
+    """Make DVC-tracked data samerun datasets: read each DVC_FILE (a .dvc file or dvc.lock,
+    DVC 2 or 3), check every object's md5, store the files and write PATH.samerun pointers.
+
+    DVC's files, cache and remote are only read, never changed.
+
+    \b
+    Example:
+      samerun data import-dvc data/raw.dvc
+      samerun data import-dvc dvc.lock --remote /mnt/dvc-remote
+    """
+    from samerun.integrations.dvc import import_planned, plan_import  # start-up
+
+    project = _project()
+    planned = plan_import(project.root, [Path(f) for f in dvc_files], cache=cache, remote=remote)
+    if not project.exists:
+        project.init()
+    with _progress("importing", as_json) as progress:
+        imported = import_planned(
+            project.root, _context(project).objects, planned, progress=progress
+        )
+    if as_json:
+        render.print_json([d.to_dict() for d in imported])
+        return
+    for ds in imported:
+        _print(
+            f"imported {ds.path} from {ds.dvc_file}: {ds.files} files, {_size(ds.size)} "
+            f"→ {ds.pointer} ({ds.oid[:19]}…)"
         )
 
 
