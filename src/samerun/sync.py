@@ -13,23 +13,27 @@ The library never prints: the CLI (:mod:`samerun.cli.sync`) reports what these f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from samerun._atomic import atomic_write
 from samerun._exceptions import RemoteError, SamerunError
+from samerun.capture.code import strip_url_credentials
 from samerun.data.tree import load_tree
-from samerun.hashing import hash_file
+from samerun.hashing import hash_bytes, hash_file
 from samerun.manifest import Manifest
 from samerun.store.meta import RunCompletion, RunRow
-from samerun.store.objects import ObjectStore
+from samerun.store.objects import Held, ObjectStore, Stored
 from samerun.store.project import Store
 
 #: The largest object the server takes (a checkpoint of a few billion parameters in fp16 is
@@ -39,6 +43,11 @@ MAX_OBJECT_BYTES = 512 * 1024 * 1024
 MAX_OIDS_PER_REQUEST = 10_000
 CHUNK_BYTES = 1024 * 1024
 TIMEOUT_S = 60.0
+#: How often a request is tried, and the first wait between tries (doubled each time: about
+#: 15 s in all before a push or pull gives up on a server that is down).
+ATTEMPTS = 5
+FIRST_WAIT_S = 1.0
+UNAVAILABLE = frozenset({502, 503, 504})
 #: Where the local store remembers which runs went to which server and project.
 PUSHED_FILE = "pushed.json"
 
@@ -201,6 +210,11 @@ def import_run(
 class Remote:
     """A team server's sync API, as a user with an API token calls it.
 
+    Every request the client sends is idempotent, so each is retried when the server cannot be
+    reached or answers that it is unavailable (502, 503, 504): up to :data:`ATTEMPTS` times,
+    waiting :data:`FIRST_WAIT_S`, then twice as long each time. A server restarted within that
+    time (after a crash, or a deployment) sees the push or pull finish as if nothing happened.
+
     ``client`` is the HTTP client to send through (tests pass the server's in-process one);
     by default one of ``httpx``'s own to ``url``.
     """
@@ -213,15 +227,40 @@ class Remote:
     def close(self) -> None:
         self._client.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request; any failure is a :class:`RemoteError` saying what went wrong."""
+    def _send(
+        self, method: str, path: str, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request (retried as the class says); any failure is a :class:`RemoteError`
+        saying what went wrong. A ``content`` that is a :class:`Path` is the file's bytes,
+        streamed, and read again for each attempt. With ``stream`` the response's body is
+        left to read (and the response to close) to the caller."""
         headers = {**self._auth, **kwargs.pop("headers", {})}
-        try:
-            response = self._client.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as err:
-            raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
-        _check(response, self.url)
-        return response
+        content = kwargs.pop("content", None)
+        for attempt in range(ATTEMPTS):
+            try:
+                with contextlib.ExitStack() as opened:
+                    body = (
+                        opened.enter_context(content.open("rb"))
+                        if isinstance(content, Path)
+                        else content
+                    )
+                    request = self._client.build_request(
+                        method, path, headers=headers, content=body, **kwargs
+                    )
+                    response = self._client.send(request, stream=stream)
+            except httpx.TransportError as err:
+                if attempt + 1 == ATTEMPTS:
+                    raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
+            else:
+                if response.status_code not in UNAVAILABLE or attempt + 1 == ATTEMPTS:
+                    if response.is_error:
+                        response.read()
+                        response.close()
+                    _check(response, self.url)
+                    return response
+                response.close()
+            time.sleep(FIRST_WAIT_S * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def user(self) -> str:
         """The name of the token's user (the token is checked)."""
@@ -236,16 +275,26 @@ class Remote:
             found.extend(str(oid) for oid in done.json()["missing"])
         return found
 
+    def objects(self, project: str) -> Iterator[str]:
+        """Every object the server's ``project`` holds, a page at a time."""
+        after = ""
+        while True:
+            params = {"after": after, "limit": MAX_OIDS_PER_REQUEST}
+            page = self._send("GET", _in(project, "objects"), params=params).json()
+            yield from (str(oid) for oid in page["oids"])
+            if page["next"] is None:
+                return
+            after = str(page["next"])
+
     def put_object(self, project: str, oid: str, objects: ObjectStore) -> None:
         """Send object ``oid`` of ``objects`` (streamed from its file where it has one)."""
-        headers = {"content-type": "application/octet-stream"}
         path = objects.path_of(oid)
-        target = _in(project, f"objects/{oid}")
-        if path is None:
-            self._send("PUT", target, content=objects.get_bytes(oid), headers=headers)
-            return
-        with open(path, "rb") as handle:
-            self._send("PUT", target, content=handle, headers=headers)
+        self.upload(project, oid, objects.get_bytes(oid) if path is None else path)
+
+    def upload(self, project: str, oid: str, content: bytes | Path) -> None:
+        """Send ``content`` (bytes, or a file's, streamed) as object ``oid`` of ``project``."""
+        headers = {"content-type": "application/octet-stream"}
+        self._send("PUT", _in(project, f"objects/{oid}"), content=content, headers=headers)
 
     def send_run(self, project: str, manifest: Manifest, tags: dict[str, str]) -> bool:
         """Send a run's manifest and tags; True if the server did not hold it yet."""
@@ -259,24 +308,107 @@ class Remote:
         """Stream object ``oid`` into ``objects``; refused (nothing stored) if its bytes do not
         hash to ``oid``. ``scratch`` is a directory for the download in progress."""
         fd, tmp = tempfile.mkstemp(dir=scratch, prefix="pull-")
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                try:
-                    with self._client.stream(
-                        "GET", _in(project, f"objects/{oid}"), headers=self._auth
-                    ) as response:
-                        if response.is_error:
-                            response.read()
-                            _check(response, self.url)
-                        for chunk in response.iter_bytes(CHUNK_BYTES):
-                            handle.write(chunk)
-                except httpx.HTTPError as err:
-                    raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
-            if hash_file(tmp) != oid:
-                raise RemoteError(f"the server sent bytes that do not hash to object {oid}")
+            self.download(project, oid, Path(tmp))
             objects.put_file(tmp, oid)
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+    def download(self, project: str, oid: str, dest: Path) -> None:
+        """Write object ``oid`` of ``project`` to ``dest``, checked: bytes that do not hash to
+        ``oid`` are removed and refused."""
+        with dest.open("wb") as handle:
+            response = self._send("GET", _in(project, f"objects/{oid}"), stream=True)
+            try:
+                for chunk in response.iter_bytes(CHUNK_BYTES):
+                    handle.write(chunk)
+            except httpx.HTTPError as err:
+                raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
+            finally:
+                response.close()
+        if hash_file(dest) != oid:
+            dest.unlink()
+            raise RemoteError(f"the server sent bytes that do not hash to object {oid}")
+
+
+class ServerObjects:
+    """A team server's project as an object store: a data remote whose URL is a server's
+    (``samerun remote add team https://HOST/projects/NAME``), so ``samerun data push`` and
+    ``pull`` move datasets through the server, sent and checked as a push's objects are."""
+
+    def __init__(self, remote: Remote, project: str) -> None:
+        self.remote = remote
+        self.project = project
+        self.url = f"{remote.url}/projects/{project}"
+
+    def exists(self, oid: str) -> bool:
+        return not self.remote.missing(self.project, [oid])
+
+    def put_bytes(self, data: bytes, oid: str | None = None) -> str:
+        oid = oid or hash_bytes(data)
+        self.remote.upload(self.project, oid, data)
+        return oid
+
+    def put_file(
+        self,
+        path: str | os.PathLike[str],
+        oid: str | None = None,
+        *,
+        link: bool = False,
+        held: Held | None = None,
+    ) -> Stored:
+        """See :meth:`ObjectStore.put_file`: the server hashes what it receives and refuses
+        bytes that are not ``oid``'s, so a file that changed while it was sent is refused
+        there; ``link`` and ``held`` change nothing here."""
+        file = Path(path)
+        oid = oid or hash_file(file)
+        self.remote.upload(self.project, oid, file)
+        return Stored(oid, file.stat().st_size)
+
+    def get_bytes(self, oid: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="samerun-get-") as scratch:
+            target = Path(scratch, "object")
+            self.remote.download(self.project, oid, target)
+            return target.read_bytes()
+
+    def fetch_to(self, oid: str, dest: Path) -> None:
+        self.remote.download(self.project, oid, dest)
+
+    def iter_oids(self) -> Iterator[str]:
+        return self.remote.objects(self.project)
+
+    def remove(self, oid: str) -> None:
+        raise RemoteError("a team server's objects are removed on the server, not by a client")
+
+    def path_of(self, oid: str) -> Path | None:
+        return None
+
+    def read_only_protects(self) -> bool:
+        return False
+
+    def remove_stale_temps(self, older_than_s: float) -> int:
+        return 0
+
+
+def server_address(url: str) -> tuple[str, str]:
+    """(the server's URL, the project) of a team server's project URL,
+    ``http[s]://HOST[:PORT][/PREFIX]/projects/NAME``."""
+    parts = urlsplit(url.rstrip("/"))
+    base, marker, project = parts.path.rpartition("/projects/")
+    if parts.scheme not in ("http", "https") or not marker or not project or "/" in project:
+        shown = strip_url_credentials(url)
+        raise RemoteError(
+            f"{shown!r} is not a team server's project: use https://HOST/projects/NAME"
+        )
+    return urlunsplit((parts.scheme, parts.netloc, base, "", "")), project
+
+
+def open_server(url: str) -> tuple[Remote, str]:
+    """The server of project URL ``url`` (with the token ``samerun login`` kept for it), and
+    the project."""
+    server, project = server_address(url)
+    return Remote(server, token_for(server)), project
 
 
 def _in(project: str, rest: str) -> str:
@@ -415,15 +547,18 @@ __all__ = [
     "Pulled",
     "Pushed",
     "Remote",
+    "ServerObjects",
     "SyncConflict",
     "credentials_path",
     "import_run",
     "named_objects",
+    "open_server",
     "pull",
     "push",
     "run_objects",
     "run_records",
     "save_token",
+    "server_address",
     "signed_in",
     "token_for",
 ]

@@ -158,9 +158,9 @@ def test_shared_remotes_go_through_git_and_local_ones_stay(project: Path, tmp_pa
     p = Project(project)
     add_remote(p, "origin", "s3://team/datasets")
     with pytest.raises(RemoteError, match="holds credentials; add it with --local"):
-        add_remote(p, "mine", "https://me:secret@host/data")
+        add_remote(p, "mine", "sftp://me:secret@host/data")
     assert "secret" not in (p.store_dir / "remotes.yaml").read_text()
-    add_remote(p, "mine", "https://me:secret@host/data", local=True, default=True)
+    add_remote(p, "mine", "sftp://me:secret@host/data", local=True, default=True)
     add_remote(p, "origin", "/mnt/mirror", local=True)
     remotes = load_remotes(p)
     assert remotes.default == "mine"
@@ -198,3 +198,12 @@ def test_pulled_objects_are_hash_checked(ctx: DataContext, tmp_path: Path) -> No
         pull(clone, remote, datasets)
     assert not clone.objects.exists(victim)
     assert clone.objects.remove_stale_temps(0) == 0  # no temp left
+
+
+def test_a_server_remote_names_its_project(project: Path) -> None:
+    p = Project(project)
+    add_remote(p, "team", "https://samerun.example.com/projects/vision")
+    assert load_remotes(p).urls["team"] == "https://samerun.example.com/projects/vision"
+    with pytest.raises(RemoteError, match="is not a team server's project"):
+        add_remote(p, "bare", "https://samerun.example.com")
+    assert "bare" not in load_remotes(p).urls

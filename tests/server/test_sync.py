@@ -126,3 +126,66 @@ def test_a_refused_push_after_a_run_keeps_the_run_and_fails_the_command(
     run_id = last_run(cli, project)
     assert f"run {run_id[:8]} is recorded here, but pushing it to alpha failed" in done.stderr
     assert f"samerun push {run_id[:8]} --project alpha" in done.stderr
+
+
+def test_verify_from_the_team_server_pulls_then_replays_here(
+    cli: Cli, project: Path, tmp_path: Path, served: str, team: Team
+) -> None:
+    """Bob's run, verified on Alice's machine: a second clone with an empty store asks the
+    server for the run and every object it needs, then replays it."""
+    assert cli("record", "--seed", "3", "--", "python", "train.py").exit_code == 0
+    run_id = last_run(cli, project)
+    assert cli("login", served, "--token", team.tokens["writer"]).exit_code == 0
+    assert cli("push", "--project", "alpha").exit_code == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    added = cli("remote", "add", "team", served, "--project", "alpha", cwd=clone)
+    assert added.exit_code == 0, added.stderr
+    verified = cli("verify", run_id[:8], "--from", "team", cwd=clone)
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
+    assert "identical" in verified.stdout
+    assert f"pulled {run_id[:8]} from team (" in verified.stderr
+    assert "(0 objects fetched)" not in verified.stderr
+    again = cli("verify", run_id[:8], "--from", "team", cwd=clone)
+    assert "(0 objects fetched)" in again.stderr  # already here: nothing sent twice
+
+
+def test_verify_from_a_remote_that_is_no_server_says_so(cli: Cli, project: Path) -> None:
+    assert cli("remote", "add", "origin", "/tmp/nowhere").exit_code == 0
+    refused = cli("verify", "last", "--from", "origin")
+    assert refused.exit_code != 0
+    assert "is not a team server" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_the_server_is_a_data_remote_scoped_to_its_project(
+    cli: Cli, project: Path, tmp_path: Path, served: str, team: Team
+) -> None:
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    contents = {f"part-{i}.csv": f"id,value\n{i},{i * i}\n" for i in range(5)}
+    for name, text in contents.items():
+        (raw / name).write_text(text)
+    assert cli("data", "add", "data/raw").exit_code == 0
+    assert cli("remote", "add", "team", served, "--project", "alpha").exit_code == 0
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "data"], cwd=project, check=True)
+    assert cli("login", served, "--token", team.tokens["writer"]).exit_code == 0
+    pushed = cli("data", "push", "--remote", "team", "--json")
+    assert pushed.exit_code == 0, pushed.stderr
+    assert json.loads(pushed.stdout)["transferred"] == 6  # five files and their tree
+    assert json.loads(cli("data", "push", "--remote", "team", "--json").stdout)["transferred"] == 0
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    pulled = cli("data", "pull", "--remote", "team", cwd=clone)
+    assert pulled.exit_code == 0, pulled.stderr
+    assert {p.name: p.read_text() for p in (clone / "data" / "raw").iterdir()} == contents
+
+    stranger = tmp_path / "stranger"  # a member of beta only: alpha's data is not theirs
+    subprocess.run(["git", "clone", "-q", str(project), str(stranger)], check=True)
+    assert cli("login", served, "--token", team.tokens["outsider"]).exit_code == 0
+    refused = cli("data", "pull", "--remote", "team", cwd=stranger)
+    assert refused.exit_code != 0
+    assert "no read permission on project 'alpha'" in refused.stderr
+    assert not (stranger / "data" / "raw").exists()

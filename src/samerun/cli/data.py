@@ -431,18 +431,31 @@ def remote() -> None:
 @click.option(
     "--local", is_flag=True, help="For this clone only (.samerun/remotes.local.yaml, not in git)."
 )
-def remote_add(name: str, url: str, make_default: bool, local: bool) -> None:
+@click.option(
+    "--project",
+    "server_project",
+    help="URL is a team server: keep data in its project PROJECT (URL/projects/PROJECT).",
+)
+def remote_add(
+    name: str, url: str, make_default: bool, local: bool, server_project: str | None
+) -> None:
     """Add remote NAME at URL (the first one becomes the default).
 
-    Remotes are shared through git in .samerun/remotes.yaml: commit it, and every clone can
-    `samerun data pull`. --local keeps one to this clone (a private mount, credentials).
+    URL is a directory, an fsspec URL (s3://, gs://, ...) or a team server's project
+    (https://HOST/projects/NAME, or the server's URL and --project NAME; sign in to it with
+    `samerun login` first). Remotes are shared through git in .samerun/remotes.yaml: commit
+    it, and every clone can `samerun data pull`. --local keeps one to this clone (a private
+    mount, credentials).
 
     \b
-    Example:
+    Examples:
       samerun remote add origin s3://bucket/datasets && git add .samerun/remotes.yaml
+      samerun remote add team https://samerun.example.com --project vision
     """
     from samerun.data.remote import REMOTES_FILE, add_remote
 
+    if server_project is not None:
+        url = f"{url.rstrip('/')}/projects/{server_project}"
     remotes = add_remote(_project(), name, url, default=make_default, local=local)
     _print(f"remote {name} → {url}" + (" (default)" if remotes.default == name else ""))
     if not local:

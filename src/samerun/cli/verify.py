@@ -11,6 +11,9 @@ import click
 from samerun.cli import render
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from samerun.store.project import Store
     from samerun.verify.compare import Comparison, LayerDiff, OutputDiff
     from samerun.verify.replay import Verification
 
@@ -143,6 +146,20 @@ def show_verification(result: Verification) -> None:
         out.print(f"workspace kept at {result.workspace}", highlight=False)
 
 
+def _pull_from(store: Store, name: str, ref: str, progress: Callable[[str], None]) -> str:
+    """Pull run ``ref`` from team-server remote ``name`` into ``store``; its id."""
+    from samerun.data.remote import server_url
+    from samerun.sync import open_server, pull
+
+    remote, project = open_server(server_url(store.project, name))
+    try:
+        pulled = pull(store, remote, project, ref)
+    finally:
+        remote.close()
+    progress(f"pulled {pulled.run_id[:8]} from {name} ({pulled.objects_fetched} objects fetched)")
+    return pulled.run_id
+
+
 @click.command()
 @click.argument("run")
 @click.option("--rtol", default=1e-7, show_default=True, help="Relative tolerance for numbers.")
@@ -164,6 +181,13 @@ def show_verification(result: Verification) -> None:
 @click.option(
     "--force", is_flag=True, help="With --env restore: restore on another platform than the run's."
 )
+@click.option(
+    "--from",
+    "from_remote",
+    metavar="REMOTE",
+    help="Pull RUN from a team server's project first (a remote added with "
+    "`samerun remote add`), with the objects it needs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
 def verify(
     run: str,
@@ -173,6 +197,7 @@ def verify(
     until_step: int | None,
     env: str | None,
     force: bool,
+    from_remote: str | None,
     as_json: bool,
 ) -> int:
     """Replay RUN in an isolated workspace and say whether its result came back.
@@ -182,13 +207,15 @@ def verify(
     --until-step N a run that traced its steps (samerun.trace) is checked up to step N only:
     seconds instead of the whole training. With --env restore the replay runs in a fresh
     virtual environment with exactly the recorded packages, so a package upgraded here since
-    cannot be the cause.
+    cannot be the cause. With --from team a teammate's run is pulled from the team server
+    first: does their result reproduce on this machine?
 
     \b
     Example:
       samerun verify last --rtol 1e-6
       samerun verify last --until-step 100
       samerun verify last --env restore
+      samerun verify 3f2a --from team
     """
     from pathlib import Path
 
@@ -198,13 +225,15 @@ def verify(
 
     if rtol < 0 or atol < 0:
         raise click.BadParameter("tolerances cannot be negative", param_hint="--rtol/--atol")
-    store = open_project_store()
+    store = open_project_store(create=from_remote is not None)
     err = render.error_console()
 
     def progress(message: str) -> None:
         err.print(f"[dim]samerun: {message}[/]", highlight=False, soft_wrap=True)
 
     try:
+        if from_remote is not None:
+            run = _pull_from(store, from_remote, run, progress)
         target = store.meta.resolve(run)
         environment = None if env is None else Path(env)
         if env == "restore":

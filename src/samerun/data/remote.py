@@ -1,4 +1,5 @@
-"""Data remotes: named object stores (a local/NFS path or any fsspec URL, ``s3://`` included).
+"""Data remotes: named object stores (a local/NFS path, any fsspec URL, ``s3://`` included, or
+a team server's project).
 
 They are listed in ``.samerun/remotes.yaml``, which git shares with every clone, and in
 ``.samerun/remotes.local.yaml`` for this clone only (credentials, private mounts). Push and
@@ -34,6 +35,9 @@ REMOTES_FILE = "remotes.yaml"
 #: This clone's own remotes (private paths, URLs with credentials), never committed.
 LOCAL_REMOTES_FILE = "remotes.local.yaml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: A remote at one of these is a team server's project (``https://HOST/projects/NAME``):
+#: objects go through its API (:class:`samerun.sync.ServerObjects`), not a filesystem.
+SERVER_SCHEMES = ("http://", "https://")
 #: Parallel transfers; remotes are latency-bound, so many more than there are cores.
 JOBS = 16
 
@@ -100,6 +104,10 @@ def add_remote(
             f"remote {name!r}: the URL holds credentials; add it with --local (kept out of "
             "git), or configure them where the store looks (AWS_PROFILE, ~/.aws, ...)"
         )
+    if url.startswith(SERVER_SCHEMES):
+        from samerun.sync import server_address  # start-up: httpx, for servers only
+
+        server_address(url)  # a team server's project URL, or one sentence saying what is
     current = _read(_file(project, local=local))
     urls = {**current.urls, name: url}
     chosen = name if default or load_remotes(project).default is None else current.default
@@ -128,12 +136,29 @@ def open_remote(project: Project, name: str | None) -> ObjectStore:
     if chosen not in remotes.urls:
         raise RemoteError(f"no remote named {chosen!r}; see `samerun remote list`")
     url = remotes.urls[chosen]
+    if url.startswith(SERVER_SCHEMES):
+        from samerun.sync import ServerObjects, open_server  # start-up: httpx, for servers only
+
+        return ServerObjects(*open_server(url))
     if "://" not in url and not Path(url).is_absolute():
         url = str(project.root / url)
     try:
         return open_object_store(url)
     except (ImportError, ValueError) as err:
         raise RemoteError(f"remote {chosen!r} ({url}) cannot be opened: {err}") from None
+
+
+def server_url(project: Project, name: str) -> str:
+    """The URL of remote ``name``, a team server's project (else one sentence saying so)."""
+    url = load_remotes(project).urls.get(name)
+    if url is None:
+        raise RemoteError(f"no remote named {name!r}; see `samerun remote list`")
+    if not url.startswith(SERVER_SCHEMES):
+        raise RemoteError(
+            f"remote {name!r} ({url}) is not a team server; runs come from a server's project "
+            "(`samerun remote add NAME https://HOST --project NAME`)"
+        )
+    return url
 
 
 @dataclass(frozen=True)

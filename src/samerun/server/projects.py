@@ -106,6 +106,18 @@ def granted_objects(engine: sa.Engine, project: str, oids: Sequence[str]) -> set
     return found
 
 
+def objects_after(engine: sa.Engine, project: str, after: str, limit: int) -> list[str]:
+    """Up to ``limit`` of the objects granted to ``project``, in id order, after ``after``."""
+    query = (
+        sa.select(project_objects.c.oid)
+        .where(project_objects.c.project == project, project_objects.c.oid > after)
+        .order_by(project_objects.c.oid)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [str(oid) for oid in conn.scalars(query)]
+
+
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), OIDS_PER_QUERY):
         yield items[start : start + OIDS_PER_QUERY]

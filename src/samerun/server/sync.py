@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -28,7 +28,7 @@ from samerun.api import RunReader
 from samerun.hashing import hash_file
 from samerun.manifest import Manifest
 from samerun.server.policy import Access, requires
-from samerun.server.projects import grant_objects, granted_objects
+from samerun.server.projects import grant_objects, granted_objects, objects_after
 from samerun.store.project import Store
 from samerun.sync import (
     MAX_OBJECT_BYTES,
@@ -70,6 +70,21 @@ async def missing_objects(
     checked = [_checked_oid(oid) for oid in oids]
     held = await run_in_threadpool(granted_objects, _store(request).meta.engine, project, checked)
     return {"missing": [oid for oid in checked if oid not in held]}
+
+
+@router.get("/api/v1/projects/{project}/objects")
+async def list_objects(
+    request: Request,
+    project: str,
+    access: Read,
+    after: str = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_OIDS_PER_REQUEST)] = MAX_OIDS_PER_REQUEST,
+) -> dict[str, Any]:
+    """The objects ``project`` holds, in id order, ``limit`` after ``after``; ``next`` is the
+    ``after`` of the next page (null on the last): what a data remote lists before a push."""
+    engine = _store(request).meta.engine
+    found = await run_in_threadpool(objects_after, engine, project, after, limit)
+    return {"oids": found, "next": found[-1] if len(found) == limit else None}
 
 
 @router.put("/api/v1/projects/{project}/objects/{oid}")
