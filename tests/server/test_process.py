@@ -53,11 +53,16 @@ def samerun(*args: str) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def serving(
-    team: Team, tmp_path: Path, *options: str, stop: int = signal.SIGINT
+    team: Team,
+    tmp_path: Path,
+    *options: str,
+    stop: int = signal.SIGINT,
+    port: int | None = None,
 ) -> Iterator[Served]:
-    """``samerun server`` over the team's stores, once ``/login`` answers; stopped with
-    ``stop`` after, every process it started gone and nothing in its log but what it printed."""
-    port = free_port()
+    """``samerun server`` over the team's stores (on ``port``, else a free one), once
+    ``/login`` answers; stopped with ``stop`` after, every process it started gone and nothing
+    in its log but what it printed."""
+    port = port or free_port()
     log = tmp_path / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
