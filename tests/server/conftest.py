@@ -3,12 +3,16 @@ each role of project ``alpha``, an ``outsider`` who reads only ``beta``, each wi
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 import samerun
@@ -97,3 +101,24 @@ def sign_in(client: TestClient, team: Team, user: str) -> str:
     token = client.get("/api/v1/session").json()["csrf_token"]
     assert isinstance(token, str)
     return token
+
+
+@pytest.fixture
+def served(team: Team, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The server listening on a free loopback port; the project's own store is local again."""
+    monkeypatch.delenv("SAMERUN_METADATA_URL")
+    monkeypatch.delenv("SAMERUN_OBJECTS_URL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = serve_server_app(team.metadata, team.objects, "127.0.0.1")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=20)

@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("GET", "/logout", "read", None),
     ("GET", "/api/v1/projects/{project}/members", "maintain", None),
     ("PUT", "/api/v1/projects/{project}/runs/{run}/tags", "write", {"stage": "x"}),
+    ("GET", "/api/v1/projects/{project}/objects", "read", None),
     ("POST", "/api/v1/projects/{project}/objects/missing", "write", {"oids": [OID]}),
     ("PUT", "/api/v1/projects/{project}/objects/{oid}", "write", None),
     ("POST", "/api/v1/projects/{project}/runs", "write", {"manifest": {}, "tags": {}}),

@@ -4,41 +4,12 @@ clone of the repository, and check the run there is the same run: listed, shown,
 from __future__ import annotations
 
 import json
-import socket
 import stat
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import uvicorn
-
-from samerun.server.app import serve_server_app
 from tests.conftest import Cli
 from tests.server.conftest import Team
-
-
-@pytest.fixture
-def served(team: Team, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The server listening on a free loopback port; the project's own store is local again."""
-    monkeypatch.delenv("SAMERUN_METADATA_URL")
-    monkeypatch.delenv("SAMERUN_OBJECTS_URL")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = serve_server_app(team.metadata, team.objects, "127.0.0.1")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
 
 
 def last_run(cli: Cli, cwd: Path) -> str:
