@@ -2,9 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,39 +16,6 @@ from samerun.store.objects import LocalObjectStore, ObjectStore, Stored, open_ob
 from samerun.store.project import Project
 from tests.conftest import git
 from tests.data.conftest import Recorded
-
-
-@pytest.fixture
-def s3_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A real S3 protocol server (moto) on 127.0.0.1, with an empty bucket."""
-    pytest.importorskip("s3fs")
-    moto_server = pytest.importorskip("moto.server")
-    import boto3
-    import s3fs
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
-    }.items():
-        monkeypatch.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()
-    client = boto3.client("s3")
-    urllib.request.urlopen(  # moto keeps buckets per process: start from an empty server
-        urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
-    ).close()
-    client.create_bucket(Bucket="datasets")
-    try:
-        yield "s3://datasets/team"
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
 
 
 class _FailsAfter:
