@@ -7,6 +7,7 @@ import json
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 import samerun
@@ -14,11 +15,15 @@ from samerun._exceptions import RemoteError
 from samerun.manifest import load_manifest
 from samerun.store.project import Project, open_store
 from samerun.sync import (
+    ATTEMPTS,
+    FIRST_WAIT_S,
+    Remote,
     SyncConflict,
     credentials_path,
     import_run,
     named_objects,
     save_token,
+    server_address,
     signed_in,
     token_for,
 )
@@ -66,3 +71,72 @@ def test_credentials_are_private_and_per_server(
         signed_in()
     with pytest.raises(RemoteError, match=r"samerun login https://c\.example"):
         token_for("https://c.example")
+
+
+class Flaky:
+    """A server that answers ``answers`` in turn: a status code, or None for a dropped
+    connection."""
+
+    def __init__(self, *answers: int | None) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if answer is None:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(answer, json={"user": "alice", "error": "down for a moment"})
+
+
+def remote_over(server: Flaky) -> Remote:
+    client = httpx.Client(base_url="http://team", transport=httpx.MockTransport(server))
+    return Remote("http://team", "srn_x", client=client)
+
+
+def test_a_server_that_went_away_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("samerun.sync.time.sleep", waits.append)
+    server = Flaky(200, None, 503, None, 200)
+    remote = remote_over(server)
+    assert remote.user() == "alice"
+    assert remote.user() == "alice"  # after a dropped connection, a 503 and a refusal
+    assert server.calls == 5
+    assert waits == [FIRST_WAIT_S, 2 * FIRST_WAIT_S, 4 * FIRST_WAIT_S]
+
+
+def test_a_server_never_reached_is_said_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("samerun.sync.time.sleep", pytest.fail)
+    server = Flaky(None)
+    with pytest.raises(RemoteError, match="cannot reach the server at http://team"):
+        remote_over(server).user()
+    assert server.calls == 1
+
+
+def test_retries_end_with_the_servers_own_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("samerun.sync.time.sleep", lambda _: None)
+    server = Flaky(*[503] * ATTEMPTS)
+    with pytest.raises(RemoteError, match="refused: down for a moment"):
+        remote_over(server).user()
+    assert server.calls == ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    ("url", "server", "project"),
+    [
+        ("https://samerun.example.com/projects/vision", "https://samerun.example.com", "vision"),
+        ("http://127.0.0.1:5005/team/projects/nlp/", "http://127.0.0.1:5005/team", "nlp"),
+    ],
+)
+def test_a_server_project_url_names_the_server_and_the_project(
+    url: str, server: str, project: str
+) -> None:
+    assert server_address(url) == (server, project)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://samerun.example.com", "s3://bucket/projects/x", "https://h/projects/a/b"]
+)
+def test_a_url_that_names_no_project_is_refused(url: str) -> None:
+    with pytest.raises(RemoteError, match="not a team server's project"):
+        server_address(url)

@@ -210,10 +210,12 @@ def import_run(
 class Remote:
     """A team server's sync API, as a user with an API token calls it.
 
-    Every request the client sends is idempotent, so each is retried when the server cannot be
-    reached or answers that it is unavailable (502, 503, 504): up to :data:`ATTEMPTS` times,
-    waiting :data:`FIRST_WAIT_S`, then twice as long each time. A server restarted within that
-    time (after a crash, or a deployment) sees the push or pull finish as if nothing happened.
+    Every request the client sends is idempotent, so each is retried when the server answers
+    that it is unavailable (502, 503, 504), or cannot be reached once it has answered before:
+    up to :data:`ATTEMPTS` times, waiting :data:`FIRST_WAIT_S`, then twice as long each time. A
+    server restarted within that time (after a crash, or a deployment) sees the push or pull
+    finish as if nothing happened; a server never reached (a wrong URL, a server down before the
+    command began) is said at once.
 
     ``client`` is the HTTP client to send through (tests pass the server's in-process one);
     by default one of ``httpx``'s own to ``url``.
@@ -223,6 +225,7 @@ class Remote:
         self.url = url.rstrip("/")
         self._client = client or httpx.Client(base_url=self.url, timeout=TIMEOUT_S)
         self._auth = {"authorization": f"Bearer {token}"}
+        self._reached = False  # whether the server has answered this client yet
 
     def close(self) -> None:
         self._client.close()
@@ -249,9 +252,10 @@ class Remote:
                     )
                     response = self._client.send(request, stream=stream)
             except httpx.TransportError as err:
-                if attempt + 1 == ATTEMPTS:
+                if not self._reached or attempt + 1 == ATTEMPTS:
                     raise RemoteError(f"cannot reach the server at {self.url}: {err}") from err
             else:
+                self._reached = True
                 if response.status_code not in UNAVAILABLE or attempt + 1 == ATTEMPTS:
                     if response.is_error:
                         response.read()
