@@ -25,6 +25,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_export import EXPORT_BENCHMARKS
+from bench_import_dvc import INTEROP_DVC_BENCHMARKS
+from bench_import_mlflow import INTEROP_MLFLOW_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
 from bench_registry import REGISTRY_BENCHMARKS
 from bench_restore import RESTORE_BENCHMARKS
@@ -39,6 +41,8 @@ BENCHMARKS = {
     **RESTORE_BENCHMARKS,
     **WEB_BENCHMARKS,
     **REGISTRY_BENCHMARKS,
+    **INTEROP_MLFLOW_BENCHMARKS,
+    **INTEROP_DVC_BENCHMARKS,
 }
 
 RESULTS = BENCH_DIR / "results" / "latest.json"
