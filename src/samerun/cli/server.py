@@ -60,7 +60,38 @@ def engine_of(metadata: str | None) -> Iterator[sa.Engine]:
         meta.close()
 
 
+def _read_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """Make the config file's keys the defaults of ``samerun server`` and, for the store
+    options, of every command under it (the command line and environment still win)."""
+    if value is None:
+        return
+    from pathlib import Path
+
+    from samerun.server.config import load_server_config
+
+    given = load_server_config(Path(value)).given()
+    stores = {k: v for k, v in given.items() if k in ("metadata", "objects")}
+
+    def defaults_of(command: click.Command) -> dict[str, object]:
+        found: dict[str, object] = dict(stores)
+        if isinstance(command, click.Group):
+            found.update({name: defaults_of(sub) for name, sub in command.commands.items()})
+        return found
+
+    ctx.default_map = {**defaults_of(server), **given}
+
+
 @click.group(invoke_without_command=True)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="SAMERUN_SERVER_CONFIG",
+    is_eager=True,
+    expose_value=False,
+    callback=_read_config,
+    help="A YAML file with metadata, objects, host, port, workers, secure_cookies; the "
+    "options and their variables win over it [env: SAMERUN_SERVER_CONFIG].",
+)
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=5005, show_default=True, type=click.IntRange(1, 65535))
@@ -89,6 +120,7 @@ def server(
     Example:
       samerun server --metadata postgresql+psycopg://samerun@db/samerun \\
                      --objects s3://team-bucket/samerun --host 0.0.0.0 --port 5005 --workers 4
+      samerun server --config /etc/samerun/server.yaml
     """
     if ctx.invoked_subcommand is not None:
         return
