@@ -59,12 +59,28 @@ def _no_events(_message: str) -> None:
 
 
 class Registry:
-    """The model registry of one open store (the caller closes the store)."""
+    """The model registry of one open store (the caller closes the store).
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+    ``actor`` is who registers and moves aliases (:func:`current_user` by default; the team
+    server passes the signed-in user). ``projects``, on a team server, narrows it to the models
+    of those projects (a model belongs to its first version's run's project) and to registering
+    from their runs.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        actor: str | None = None,
+        projects: Sequence[str] | None = None,
+    ) -> None:
         self.store = store
         self.rows = RegistryStore(store.meta)
         self.clock = clock
+        self.actor = actor or current_user()
+        self.projects = projects
+        self.runs = RunReader(store, projects=projects)
 
     # -- versions ------------------------------------------------------------------------------
     def register(
@@ -82,7 +98,9 @@ class Registry:
         each must be in the object store. A path the run did not produce is refused.
         """
         model_name(name)
-        recorded = RunReader(self.store).get_run(run)
+        recorded = self.runs.get_run(run)
+        if self.projects is not None and self.rows.model_exists(name):
+            self._existing(name)  # a new version of another project's model is refused
         if recorded.status != "finished":
             raise RunStateError(
                 f"run {recorded.id[:8]} is {recorded.status}; register a version from a"
@@ -116,7 +134,7 @@ class Registry:
             description,
             dict(tags or {}),
             self.clock(),
-            current_user(),
+            self.actor,
         )
 
     def resolve(self, ref: str | ModelRef) -> ModelVersion:
@@ -141,7 +159,7 @@ class Registry:
         return found
 
     def models(self) -> list[ModelSummary]:
-        return self.rows.summaries()
+        return self.rows.summaries(self.projects)
 
     def versions(self, name: str) -> list[ModelVersion]:
         self._existing(name)
@@ -152,7 +170,7 @@ class Registry:
         return self.rows.aliases(name)
 
     def run_of(self, version: ModelVersion) -> RecordedRun:
-        return RunReader(self.store).get_run(version.run_id)
+        return self.runs.get_run(version.run_id)
 
     # -- aliases -------------------------------------------------------------------------------
     def set_alias(self, name: str, alias: str, version: int, *, reason: str = "") -> AliasEvent:
@@ -166,7 +184,7 @@ class Registry:
             alias,
             target.version,
             kind=kind,
-            actor=current_user(),
+            actor=self.actor,
             at=self.clock(),
             reason=reason,
         )
@@ -373,8 +391,24 @@ class Registry:
             EXIT_CODES[result.verdict],
         )
 
+    def protected(self, name: str) -> list[str]:
+        """The aliases of model ``name`` only a team server's maintainers may move."""
+        self._existing(name)
+        return self.rows.protected(name)
+
+    def protect(self, name: str, alias: str, on: bool = True) -> list[str]:
+        """Protect ``alias`` of model ``name`` (or, with ``on`` false, lift it); the aliases
+        protected now."""
+        self._existing(name)
+        self.rows.set_protected(name, alias_name(alias), on, actor=self.actor, at=self.clock())
+        return self.rows.protected(name)
+
     def _existing(self, name: str) -> None:
-        if not self.rows.model_exists(model_name(name)):
+        model_name(name)
+        exists = self.rows.model_exists(name)
+        if exists and self.projects is not None:
+            exists = self.rows.project_of(name) in self.projects
+        if not exists:
             raise UsageError(f"no model named {name!r}; see `samerun model list`")
 
 

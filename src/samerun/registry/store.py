@@ -66,12 +66,31 @@ class RegistryStore:
     def model_exists(self, name: str) -> bool:
         return bool(self.meta.select("SELECT 1 FROM models WHERE name = :m", {"m": name}))
 
-    def summaries(self) -> list[ModelSummary]:
+    def project_of(self, name: str) -> str | None:
+        """The team-server project of model ``name``: its first version's run's (None for a
+        model of a local store, or one with no version)."""
+        rows = self.meta.select(
+            "SELECT r.project FROM model_versions v JOIN runs r ON r.id = v.run_id"
+            " WHERE v.model = :m AND v.version = 1",
+            {"m": name},
+        )
+        return rows[0][0] if rows else None
+
+    def summaries(self, projects: Sequence[str] | None = None) -> list[ModelSummary]:
+        """Every model (of ``projects`` only, when given: filtered in the query)."""
+        where, args = "", {}
+        if projects is not None:
+            marks = ", ".join(f":p{i}" for i in range(len(projects)))
+            where = (
+                " WHERE m.name IN (SELECT v1.model FROM model_versions v1 JOIN runs r"
+                f" ON r.id = v1.run_id WHERE v1.version = 1 AND r.project IN ({marks or 'NULL'}))"
+            )
+            args = {f"p{i}": project for i, project in enumerate(projects)}
         models = self.meta.select(
             "SELECT m.name, m.created_at, count(v.version) FROM models m"
-            " LEFT JOIN model_versions v ON v.model = m.name GROUP BY m.name, m.created_at"
-            " ORDER BY m.name",
-            {},
+            f" LEFT JOIN model_versions v ON v.model = m.name{where}"
+            " GROUP BY m.name, m.created_at ORDER BY m.name",
+            args,
         )
         aliases: dict[str, dict[str, int]] = {}
         for model, alias, version in self.meta.select(
@@ -139,6 +158,13 @@ class RegistryStore:
             sql += " AND at <= :t"
             args["t"] = until
         return [_event(row) for row in self.meta.select(sql + " ORDER BY seq", args)]
+
+    def protected(self, name: str) -> list[str]:
+        """The aliases of model ``name`` only maintainers may move."""
+        rows = self.meta.select(
+            "SELECT alias FROM alias_protections WHERE model = :m ORDER BY alias", {"m": name}
+        )
+        return [str(alias) for (alias,) in rows]
 
     def head(self, name: str) -> str | None:
         rows = self.meta.select("SELECT head FROM models WHERE name = :m", {"m": name})
@@ -251,6 +277,24 @@ class RegistryStore:
             )
             conn.execute(models.update().where(models.c.name == name).values(head=event.hash))
         return event
+
+
+    def set_protected(self, name: str, alias: str, on: bool, *, actor: str, at: float) -> None:
+        """Protect ``alias`` of model ``name`` (``on``) or lift its protection."""
+        import sqlalchemy as sa  # start-up: reads never import SQLAlchemy
+
+        from samerun.store.schema import alias_protections
+
+        where = sa.and_(alias_protections.c.model == name, alias_protections.c.alias == alias)
+        with self.meta._write() as conn:
+            _lock_model(conn, name)
+            conn.execute(alias_protections.delete().where(where))
+            if on:
+                conn.execute(
+                    alias_protections.insert().values(
+                        model=name, alias=alias, protected_by=actor, protected_at=at
+                    )
+                )
 
 
 def _lock_model(conn: sa.Connection, name: str) -> tuple[bool, str | None]:

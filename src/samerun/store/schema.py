@@ -165,6 +165,16 @@ model_aliases = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),
 )
 
+# Aliases that only a project's maintainers may move on a team server.
+alias_protections = sa.Table(
+    "alias_protections",
+    metadata,
+    sa.Column("model", sa.String(128), sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("protected_by", sa.Text, nullable=False),
+    sa.Column("protected_at", sa.Float, nullable=False),
+)
+
 
 # -- the team server's accounts (empty in a local store) -------------------------------------------
 

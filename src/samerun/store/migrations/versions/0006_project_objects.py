@@ -1,4 +1,5 @@
-"""Objects a team server holds for each project: what a project's members may read.
+"""What a team server adds to a store: the objects it grants each project, and the model
+aliases only a project's maintainers may move.
 
 Objects are stored once (content-addressed) but granted per project: an object enters a
 project when one of its writers uploads its bytes there. Knowing an object's id never grants it.
@@ -21,7 +22,15 @@ def upgrade() -> None:
         sa.Column("project", sa.String(64), sa.ForeignKey("projects.name"), primary_key=True),
         sa.Column("oid", sa.String(80), primary_key=True),
     )
+    op.create_table(
+        "alias_protections",
+        sa.Column("model", sa.String(128), sa.ForeignKey("models.name"), primary_key=True),
+        sa.Column("alias", sa.String(64), primary_key=True),
+        sa.Column("protected_by", sa.Text, nullable=False),
+        sa.Column("protected_at", sa.Float, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("alias_protections")
     op.drop_table("project_objects")
