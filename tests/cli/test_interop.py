@@ -71,5 +71,5 @@ def test_export_then_export_again(project: Path, cli: Cli, tmp_path: Path) -> No
     assert "already in MLflow" in again.stdout
     assert exported["mlflow_run"] in again.stdout
     manifest = cli("export", "last")  # the manifest, as `samerun export RUN` always printed it
-    assert json.loads(manifest.stdout)["id"] == exported["run"]
+    assert json.loads(manifest.stdout)["id"] == exported["run_id"]
     assert_one_clear_line(cli("export", "mlflow", "nope", "--tracking-uri", uri), "nope")

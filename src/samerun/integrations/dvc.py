@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +104,7 @@ class ImportedDataset:
     files: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "dvc_file": self.dvc_file,
-            "path": self.path,
-            "pointer": self.pointer,
-            "kind": self.kind,
-            "oid": self.oid,
-            "size": self.size,
-            "files": self.files,
-        }
+        return asdict(self)
 
 
 # -- reading DVC's files ---------------------------------------------------------------------

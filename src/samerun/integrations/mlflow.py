@@ -30,7 +30,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -107,14 +107,7 @@ class ImportedRun:
     artifacts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mlflow_run": self.mlflow_run,
-            "experiment": self.experiment,
-            "run": self.run_id,
-            "outcome": self.outcome,
-            "metric_points": self.metric_points,
-            "artifacts": self.artifacts,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -127,12 +120,7 @@ class ExportedRun:
     created: bool  # False: the experiment already held it
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "run": self.run_id,
-            "mlflow_run": self.mlflow_run,
-            "experiment": self.experiment,
-            "created": self.created,
-        }
+        return asdict(self)
 
 
 # -- the tracking store ----------------------------------------------------------------------
