@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,6 +46,18 @@ def record(name: str, marker: str) -> str:
     return run.id
 
 
+def file_under(engine: sa.Engine, objects: str, run_id: str, project: str) -> None:
+    """What a push does to a run recorded into the server's stores: its objects granted to
+    ``project``, then the run filed there."""
+    with engine.begin() as conn:
+        query = sa.text("SELECT manifest FROM runs WHERE id = :id")
+        manifest = Manifest.from_json(conn.execute(query, {"id": run_id}).scalar_one())
+        conn.execute(
+            sa.text("UPDATE runs SET project = :p WHERE id = :id"), {"p": project, "id": run_id}
+        )
+    grant_objects(engine, project, run_objects(open_object_store(objects), manifest))
+
+
 @pytest.fixture
 def team(
     postgres_url: str,  # noqa: F811
@@ -59,16 +72,8 @@ def team(
     engine = create_engine(postgres_url)
     create_project(engine, "alpha")
     create_project(engine, "beta")
-    stored = open_object_store(objects)
     for run_id, name in ((alpha_run, "alpha"), (beta_run, "beta")):
-        # what a push does: send the run's objects to its project, then file the run there
-        with engine.begin() as conn:
-            query = sa.text("SELECT manifest FROM runs WHERE id = :id")
-            manifest = Manifest.from_json(conn.execute(query, {"id": run_id}).scalar_one())
-            conn.execute(
-                sa.text("UPDATE runs SET project = :p WHERE id = :id"), {"p": name, "id": run_id}
-            )
-        grant_objects(engine, name, run_objects(stored, manifest))
+        file_under(engine, objects, run_id, name)
     accounts = Accounts(engine)
     passwords, tokens = {}, {}
     for user, project_name, role in [
@@ -122,3 +127,47 @@ def served(team: Team, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=20)
+
+
+class Received(NamedTuple):
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver(NamedTuple):
+    """A webhook receiver on a loopback port: what it was sent, and the statuses it answers
+    with in turn (204 once they run out)."""
+
+    url: str
+    received: list[Received]
+    answers: list[int]
+
+    def wait_for(self, count: int) -> list[Received]:
+        deadline = time.monotonic() + 20
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} of {count} arrived"
+            time.sleep(0.05)
+        return self.received
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    got: list[Received] = []
+    answers: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            got.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(answers.pop(0) if answers else 204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Receiver(f"http://127.0.0.1:{server.server_port}/hook", got, answers)
+    server.shutdown()
+    server.server_close()

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 import samerun
-from samerun.manifest import Manifest
-from samerun.server.projects import grant_objects
 from samerun.store.engine import create_engine
-from samerun.store.objects import open_object_store
-from samerun.sync import run_objects
-from tests.server.conftest import BASE, Team
+from tests.server.conftest import BASE, Team, file_under
 from tests.web.conftest import XSS
 from tests.web.test_security_escaping import safe
 
@@ -28,11 +23,7 @@ def hostile_run(team: Team, project_dir: str) -> str:
     with samerun.start_run(name=XSS, params={"note": XSS}, seed=1) as run:
         samerun.log_metric(XSS, 0.5, step=0)
     engine = create_engine(team.metadata)
-    with engine.begin() as conn:
-        query = sa.text("SELECT manifest FROM runs WHERE id = :id")
-        manifest = Manifest.from_json(conn.execute(query, {"id": run.id}).scalar_one())
-        conn.execute(sa.text("UPDATE runs SET project = 'alpha' WHERE id = :id"), {"id": run.id})
-    grant_objects(engine, "alpha", run_objects(open_object_store(team.objects), manifest))
+    file_under(engine, team.objects, run.id, "alpha")
     engine.dispose()
     return run.id
 

@@ -60,6 +60,10 @@ def engine_of(metadata: str | None) -> Iterator[sa.Engine]:
         meta.close()
 
 
+#: Where ``--config`` leaves the file's path and webhooks for the serving command.
+CONFIG_KEY = "samerun.server.config"
+
+
 def _read_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     """Make the config file's keys the defaults of ``samerun server`` and, for the store
     options, of every command under it (the command line and environment still win)."""
@@ -69,7 +73,9 @@ def _read_config(ctx: click.Context, _param: click.Parameter, value: str | None)
 
     from samerun.server.config import load_server_config
 
-    given = load_server_config(Path(value)).given()
+    config = load_server_config(Path(value))
+    ctx.meta[CONFIG_KEY] = (str(Path(value).resolve()), config.webhooks)
+    given = config.given()
     stores = {k: v for k, v in given.items() if k in ("metadata", "objects")}
 
     def defaults_of(command: click.Command) -> dict[str, object]:
@@ -89,8 +95,8 @@ def _read_config(ctx: click.Context, _param: click.Parameter, value: str | None)
     is_eager=True,
     expose_value=False,
     callback=_read_config,
-    help="A YAML file with metadata, objects, host, port, workers, secure_cookies; the "
-    "options and their variables win over it [env: SAMERUN_SERVER_CONFIG].",
+    help="A YAML file with metadata, objects, host, port, workers, secure_cookies and "
+    "webhooks; the options and their variables win over it [env: SAMERUN_SERVER_CONFIG].",
 )
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
@@ -139,8 +145,11 @@ def server(
         markup=False,
         soft_wrap=True,
     )
+    config_path, webhooks = ctx.meta.get(CONFIG_KEY, (None, ()))
     if workers == 1:
-        app = serve_server_app(metadata_url, objects_url, host, secure_cookies=secure_cookies)
+        app = serve_server_app(
+            metadata_url, objects_url, host, secure_cookies=secure_cookies, webhooks=webhooks
+        )
         config = uvicorn.Config(app, log_level="warning", server_header=False)
         with contextlib.suppress(KeyboardInterrupt):
             uvicorn.Server(config).run(sockets=[listen(host, port)])
@@ -151,6 +160,8 @@ def server(
         SAMERUN_SERVER_HOST=host,
         SAMERUN_SERVER_SECURE_COOKIES="1" if secure_cookies else "0",
     )
+    if config_path is not None:  # the workers read its webhooks
+        os.environ["SAMERUN_SERVER_CONFIG"] = config_path
     listen(host, port).close()  # a port in use is one sentence, before the workers start
     uvicorn.run(
         "samerun.server.app:from_environment",

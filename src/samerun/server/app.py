@@ -12,7 +12,7 @@ a secret.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,10 +34,13 @@ from samerun import __version__
 from samerun._exceptions import SamerunError
 from samerun.api import RunReader
 from samerun.server.auth import SESSION_COOKIE, SESSION_TTL_S, Accounts, LoginLimiter, csrf_token
+from samerun.server.config import load_server_config
 from samerun.server.limits import BodyLimit
+from samerun.server.models import router as models_router
 from samerun.server.policy import Access, form_of, requires, undeclared
 from samerun.server.projects import members_of
 from samerun.server.sync import router as sync_router
+from samerun.server.webhooks import Notifier, Webhook
 from samerun.store.meta import open_meta_store
 from samerun.store.objects import open_object_store
 from samerun.store.project import Project, Store
@@ -72,19 +75,23 @@ def create_server_app(
     *,
     secure_cookies: bool = False,
     limiter: LoginLimiter | None = None,
+    webhooks: Sequence[Webhook] = (),
 ) -> FastAPI:
     """The server over the stores at ``metadata_url`` (created or upgraded at start-up) and
     ``objects_url``. ``secure_cookies``: it is served over TLS (directly or behind a proxy),
-    so the session cookie is marked ``Secure`` and writes must come from an https origin."""
+    so the session cookie is marked ``Secure`` and writes must come from an https origin.
+    ``webhooks`` are told of every alias move (:mod:`samerun.server.webhooks`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         meta = open_meta_store(metadata_url, create=True)
         app.state.store = Store(Project(NO_ROOT), meta, open_object_store(objects_url))
         app.state.accounts = Accounts(meta.engine)
+        app.state.notifier = Notifier(webhooks)
         try:
             yield
         finally:
+            app.state.notifier.close()
             meta.close()
 
     app = FastAPI(
@@ -103,6 +110,7 @@ def create_server_app(
     read = [Depends(requires("read"))]
     _add_routes(app, router.routes, [])
     _add_routes(app, sync_router.routes, [])  # push and pull, each declaring its permission
+    _add_routes(app, models_router.routes, [])  # the shared registry, likewise
     _add_routes(app, api.router.routes, read)
     _add_routes(
         app, [r for r in pages.router.routes if getattr(r, "path", "") not in NOT_SERVED], read
@@ -132,23 +140,33 @@ def _add_routes(app: FastAPI, routes: list[BaseRoute], dependencies: list[Any]) 
 
 
 def serve_server_app(
-    metadata_url: str, objects_url: str, host: str, *, secure_cookies: bool = False
+    metadata_url: str,
+    objects_url: str,
+    host: str,
+    *,
+    secure_cookies: bool = False,
+    webhooks: Sequence[Webhook] = (),
 ) -> ASGIApp:
     """:func:`create_server_app` behind the UI's Host check and security headers, with the
     body limit (:mod:`samerun.server.limits`)."""
-    app = create_server_app(metadata_url, objects_url, secure_cookies=secure_cookies)
+    app = create_server_app(
+        metadata_url, objects_url, secure_cookies=secure_cookies, webhooks=webhooks
+    )
     return secured(BodyLimit(app), served_hosts(host))
 
 
 def from_environment() -> ASGIApp:
     """The served app as ``samerun server`` configures it for its worker processes, from
-    ``SAMERUN_SERVER_METADATA``, ``SAMERUN_SERVER_OBJECTS``, ``SAMERUN_SERVER_HOST`` and
-    ``SAMERUN_SERVER_SECURE_COOKIES`` (uvicorn's factory: each worker builds its own)."""
+    ``SAMERUN_SERVER_METADATA``, ``SAMERUN_SERVER_OBJECTS``, ``SAMERUN_SERVER_HOST``,
+    ``SAMERUN_SERVER_SECURE_COOKIES`` and the webhooks of ``SAMERUN_SERVER_CONFIG``'s file
+    (uvicorn's factory: each worker builds its own)."""
+    config = os.environ.get("SAMERUN_SERVER_CONFIG")
     return serve_server_app(
         os.environ["SAMERUN_SERVER_METADATA"],
         os.environ["SAMERUN_SERVER_OBJECTS"],
         os.environ.get("SAMERUN_SERVER_HOST", "127.0.0.1"),
         secure_cookies=os.environ.get("SAMERUN_SERVER_SECURE_COOKIES") == "1",
+        webhooks=load_server_config(Path(config)).webhooks if config else (),
     )
 
 

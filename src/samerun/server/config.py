@@ -8,6 +8,9 @@ host: 0.0.0.0
 port: 5005
 workers: 4
 secure_cookies: true
+webhooks:                      # told of every alias move (samerun.server.webhooks)
+  - url: https://ci.example.com/samerun
+    secret: a-long-random-string
 ```
 
 Every key is optional; an option on the command line, then its environment variable, wins over
@@ -23,6 +26,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from samerun._exceptions import ConfigError
+from samerun.server.webhooks import Webhook
 
 
 class ServerConfig(NamedTuple):
@@ -32,10 +36,12 @@ class ServerConfig(NamedTuple):
     port: int | None = None
     workers: int | None = None
     secure_cookies: bool | None = None
+    webhooks: tuple[Webhook, ...] = ()
 
     def given(self) -> dict[str, Any]:
-        """The keys the file set, with their values."""
-        return {key: value for key, value in self._asdict().items() if value is not None}
+        """The command-line options the file set, with their values."""
+        options = {k: v for k, v in self._asdict().items() if k in _KINDS and k != "webhooks"}
+        return {key: value for key, value in options.items() if value is not None}
 
 
 _KINDS: dict[str, type] = {
@@ -45,8 +51,9 @@ _KINDS: dict[str, type] = {
     "port": int,
     "workers": int,
     "secure_cookies": bool,
+    "webhooks": list,
 }
-_SAID = {str: "text", int: "an integer", bool: "true or false"}
+_SAID = {str: "text", int: "an integer", bool: "true or false", list: "a list"}
 
 
 def load_server_config(path: Path) -> ServerConfig:
@@ -68,4 +75,16 @@ def load_server_config(path: Path) -> ServerConfig:
             raise ConfigError(str(path), f"unknown key {key!r}; use {', '.join(_KINDS)}")
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigError(str(path), f"{key}: {value!r} is not {_SAID[kind]}")
-    return ServerConfig(**loaded)
+    hooks = tuple(_webhook(path, found) for found in loaded.pop("webhooks", []))
+    return ServerConfig(**loaded, webhooks=hooks)
+
+
+def _webhook(path: Path, found: object) -> Webhook:
+    if not isinstance(found, dict) or set(found) != {"url", "secret"}:
+        raise ConfigError(str(path), "each of webhooks is a mapping of url and secret")
+    url, secret = str(found["url"]), str(found["secret"])
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(str(path), f"webhook {url!r}: an http(s) URL")
+    if len(secret) < 16:
+        raise ConfigError(str(path), f"webhook {url}: the secret needs 16 characters or more")
+    return Webhook(url, secret)
