@@ -125,6 +125,9 @@ def test_another_projects_members_see_and_touch_nothing(
     )
     outsider = bearer(team, "outsider")
     assert client.get("/api/v1/models", headers=outsider).json() == {"models": []}
+    assert 'href="/models/churn"' in client.get("/models", headers=bearer(team, "reader")).text
+    assert 'href="/models/churn"' not in client.get("/models", headers=outsider).text
+    assert client.get("/models/churn", headers=outsider).status_code == 400
     assert client.get(f"{MODELS}/churn", headers=outsider).status_code == 403
     beta = "/api/v1/projects/beta/models/churn"
     assert client.get(beta, headers=outsider).status_code == 400  # not a model of beta

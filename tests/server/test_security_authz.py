@@ -22,6 +22,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("GET", "/runs/{run}/preview/out.txt", "read", None),
     ("GET", "/runs/{run}/data/0", "read", None),
     ("GET", "/compare?runs={run}&runs={run}", "read", None),
+    ("GET", "/models", "read", None),
+    ("GET", "/models/churn", "read", None),
     ("GET", "/api/v1/runs", "read", None),
     ("GET", "/api/v1/keys", "read", None),
     ("GET", "/api/v1/runs/{run}", "read", None),

@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from starlette.datastructures import QueryParams
 
+import samerun
+from samerun.registry import open_registry
 from samerun.web import pages
 from samerun.web.app import create_app
 from samerun.web.pages import DiffLine, RunsView, csv_cell, diff_lines, preview_kind
@@ -474,3 +476,38 @@ def test_a_pointer_path_from_a_record_that_leads_outside_is_never_read(tmp_path:
     assert found.versions == []
     assert found.problem is not None
     assert "../secret.samerun" in found.problem
+
+
+def test_the_models_pages_show_versions_lineage_and_the_alias_timeline(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMERUN_USER", "alice")
+    (project / "data").mkdir()
+    (project / "data" / "rows.csv").write_text("id,y\n1,2\n")
+    model = project / "model.pkl"
+    model.write_bytes(b"weights")
+    with samerun.start_run(name="trainer", seed=3) as run:
+        samerun.log_artifact(model)
+    with open_registry(project) as registry:
+        registry.register("churn", run.id, ["model.pkl"], description="first cut")
+        registry.register("churn", run.id, ["model.pkl"])
+        registry.set_alias("churn", "production", 1, reason="beats the baseline")
+        registry.set_alias("churn", "production", 2, reason="retrained")
+    with TestClient(create_app(project), base_url="http://127.0.0.1") as opened:
+        listing = opened.get("/models")
+        assert listing.status_code == 200
+        assert 'href="/models/churn"' in listing.text
+        assert "production → v2" in listing.text
+        page = opened.get("/models/churn")
+        assert page.status_code == 200
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+        assert "v2 production" in text  # the newest version first, with its alias
+        assert "first cut" in text
+        assert f'href="/runs/{run.id}"' in page.text  # lineage: the run that made it
+        assert "Python " in text
+        assert "packages" in text
+        assert "v1 → v2 alice retrained" in text  # the timeline, newest move first
+        assert text.index("retrained") < text.index("beats the baseline")
+        unknown = opened.get("/models/nothing")
+        assert unknown.status_code == 400
+        assert "no model named &#39;nothing&#39;" in unknown.text

@@ -31,13 +31,15 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.datastructures import QueryParams
 
 from samerun import query
-from samerun._exceptions import FilterError, TraceNotFound, UsageError
+from samerun._exceptions import FilterError, RunNotFound, TraceNotFound, UsageError
 from samerun.api import RecordedRun, RunInfo, RunReader
 from samerun.cli.render import duration, when
 from samerun.data.pointer import Pointer, find_pointers, parse_pointer, read_pointer
 from samerun.data.tree import load_tree
 from samerun.manifest import iso
 from samerun.paths import inside
+from samerun.registry.model import ModelVersion
+from samerun.registry.registry import Registry
 from samerun.store.objects import ObjectStore
 from samerun.tracing.compare import Divergence, first_divergence
 from samerun.tracing.stored import read_trace
@@ -612,6 +614,62 @@ async def compare_page(
             "trace": trace_finding(runs, ids[0], ids[1]) if two else None,
             "charts": charts_for(comparison.runs),
             "axes": axes_of(comparison.runs),
+        },
+    )
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+class VersionLineage(NamedTuple):
+    """A model version and what made it: its run, the data versions it read, its environment."""
+
+    version: ModelVersion
+    aliases: list[str]  # the aliases pointing at it now
+    run: RecordedRun | None  # None: the run is not readable here (not pulled, another project)
+
+
+def registry_of(runs: RunReader) -> Registry:
+    """The registry over the pages' store, narrowed to the reader's projects on a server."""
+    return Registry(runs.store, projects=runs.projects)
+
+
+@router.get("/models", response_class=HTMLResponse)
+async def models_page(request: Request, runs: Reader) -> HTMLResponse:
+    """Every model with its versions and aliases."""
+    return TEMPLATES.TemplateResponse(
+        request, "models.html", {"models": registry_of(runs).models()}
+    )
+
+
+@router.get("/models/{name}", response_class=HTMLResponse)
+async def model_page(request: Request, runs: Reader, name: str) -> HTMLResponse:
+    """One model: each version's lineage (run, data, environment, verdict) and the alias
+    timeline, newest first."""
+    registry = registry_of(runs)
+    aliases = registry.aliases(name)
+    held: dict[int, list[str]] = {}
+    for alias, number in sorted(aliases.items()):
+        held.setdefault(number, []).append(alias)
+
+    def run_of(version: ModelVersion) -> RecordedRun | None:
+        try:
+            return registry.run_of(version)
+        except RunNotFound:
+            return None
+
+    versions = [
+        VersionLineage(v, held.get(v.version, []), run_of(v))
+        for v in reversed(registry.versions(name))
+    ]
+    return TEMPLATES.TemplateResponse(
+        request,
+        "model.html",
+        {
+            "name": name,
+            "versions": versions,
+            "events": list(reversed(registry.history(name).events)),
+            "protected": registry.protected(name),
         },
     )
 
