@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from tests.conftest import Cli
 
 from samerun._exceptions import RunStateError, StoreError, UsageError
@@ -189,3 +191,38 @@ def test_rollback_with_verify_replays_a_never_verified_run_and_watch_reports(
     assert any("never verified" in e for e in events)
     watched = registry.watch("churn@production")
     assert (watched.previous, watched.changed, watched.exit_code) == (back.verdict, False, 0)
+
+
+def test_a_verdict_reached_with_other_packages_is_replayed_before_a_rollback(
+    record: Callable[..., str], registry: Registry
+) -> None:
+    run = record(0.1, "--seed", "7")
+    registry.register("churn", run)
+    registry.register("churn", run)
+    registry.set_alias("churn", "production", 1)
+    registry.set_alias("churn", "production", 2)
+    registry.rollback("churn", "production", verify=True)  # replays: never verified
+    registry.set_alias("churn", "production", 2)
+    first = registry.run_of(registry.resolve("churn:1")).verifications
+    assert len(first) == 1
+    events: list[str] = []
+    registry.rollback("churn", "production", verify=True, on_event=events.append)
+    assert not any("replaying" in e for e in events)  # same packages: the verdict holds
+    replay = first[0].replay
+    assert replay is not None
+    (text,) = registry.store.meta.select(
+        "SELECT manifest FROM runs WHERE id = :id", {"id": replay}
+    )[0]
+    manifest = json.loads(text)
+    manifest["inputs"]["environment"]["packages_hash"] = "blake3:" + "0" * 64  # upgraded since
+    with registry.store.meta.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE runs SET manifest = :m WHERE id = :id"),
+            {"m": json.dumps(manifest), "id": replay},
+        )
+    registry.set_alias("churn", "production", 2)
+    events.clear()
+    back = registry.rollback("churn", "production", verify=True, on_event=events.append)
+    assert any("last verified with other packages" in e for e in events)
+    assert back.verdict in ("identical", "equivalent")
+    assert len(registry.run_of(registry.resolve("churn:1")).verifications) == 2

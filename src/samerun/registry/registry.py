@@ -14,11 +14,13 @@ from pathlib import Path
 from samerun._exceptions import (
     ObjectCorrupt,
     ObjectNotFound,
+    RunNotFound,
     RunStateError,
     StoreError,
     UsageError,
 )
 from samerun.api import RecordedRun, RunReader
+from samerun.capture.environment import capture_environment
 from samerun.data.tree import load_tree
 from samerun.hashing import hash_file
 from samerun.manifest import Artifact
@@ -41,6 +43,7 @@ from samerun.registry.model import (
 from samerun.registry.store import RegistryStore
 from samerun.status import Verdict
 from samerun.store.project import Store
+from samerun.summary import VerificationRecord
 
 #: Verdicts that let a rollback move an alias.
 _GOOD: tuple[Verdict, ...] = ("identical", "equivalent")
@@ -253,15 +256,18 @@ class Registry:
         return Rollback(event, target, checked, verdict)
 
     def _verdict(self, target: ModelVersion, on_event: Callable[[str], None]) -> Verdict:
-        """The target run's latest verdict (replaying it when it has none); refuses a bad one."""
+        """The target run's latest verdict, replaying it when it has none or when that one was
+        reached with other packages than this environment's; refuses a bad verdict."""
         run = self.run_of(target)
-        if run.verifications:
+        stale = self._stale_reason(run.verifications[-1]) if run.verifications else "never"
+        if stale is None:
             last = run.verifications[-1]
             verdict, causes = last.verdict, last.causes
         else:
             from samerun.verify.replay import verify  # start-up: only a rollback replays
 
-            on_event(f"run {target.run_id[:8]} of {target.label} was never verified: replaying it")
+            why = "was never verified" if stale == "never" else stale
+            on_event(f"run {target.run_id[:8]} of {target.label} {why}: replaying it")
             result = verify(self.store, target.run_id, on_event=on_event)
             verdict, causes = result.verdict, result.causes or result.missing
         if verdict not in _GOOD:
@@ -271,6 +277,19 @@ class Registry:
                 f" {verdict}{because}; nothing was moved"
             )
         return verdict
+
+    def _stale_reason(self, last: VerificationRecord) -> str | None:
+        """Why ``last`` no longer says whether the run reproduces here (None: it does): its
+        replay ran with other packages than the environment in use now."""
+        if last.replay is None:
+            return None
+        try:
+            replayed = self.runs.get_run(last.replay).manifest.inputs.environment
+        except RunNotFound:
+            return None
+        if replayed.packages_hash == capture_environment().packages_hash:
+            return None
+        return "was last verified with other packages than this environment's"
 
     # -- files ---------------------------------------------------------------------------------
     def check_files(self, version: ModelVersion) -> int:
