@@ -8,6 +8,9 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from tests.store.conftest import postgres_server, postgres_url, postgres_urls  # noqa: F401
+
 from samerun.registry import Registry
 from samerun.registry.store import RegistryStore
 from samerun.store.project import Project, open_store
@@ -26,9 +29,26 @@ def _mover(root: str, version: int, start: multiprocessing.synchronize.Barrier) 
         store.close()
 
 
+@pytest.fixture
+def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The project's metadata in a throwaway PostgreSQL database (asked before the store)."""
+    monkeypatch.setenv("SAMERUN_METADATA_URL", postgres_url)
+
+
 def test_two_processes_moving_one_alias_lose_nothing(
     record: Callable[..., str], registry: Registry, project: Path
 ) -> None:
+    _two_movers(record, registry, project)
+
+
+def test_two_processes_moving_one_alias_on_postgresql_lose_nothing(
+    on_postgres: None, record: Callable[..., str], registry: Registry, project: Path
+) -> None:
+    assert registry.store.meta.engine.dialect.name == "postgresql"
+    _two_movers(record, registry, project)
+
+
+def _two_movers(record: Callable[..., str], registry: Registry, project: Path) -> None:
     run = record()
     registry.register("churn", run)
     registry.register("churn", run)
