@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from samerun.server.webhooks import signature
+from samerun.store.project import Project, open_store
+from tests.conftest import Cli, Receiver
 
 
 @pytest.fixture
@@ -121,3 +123,54 @@ def test_every_model_command_has_json_and_an_example(cli: Cli) -> None:
         help_text = cli("model", command, "--help").stdout
         assert "--json" in help_text
         assert "Example:" in help_text
+
+
+def test_watch_every_reports_each_check_and_posts_a_signed_change(
+    churn: Path, cli: Cli, receiver: Receiver
+) -> None:
+    shown = json.loads(cli("model", "show", "churn@production", "--json").stdout)
+    store = open_store(Project(churn))
+    try:
+        store.meta.add_verification(
+            run_id=shown["run"]["id"],
+            replay_id=None,
+            verdict="diverged",
+            details={"causes": ["numpy changed"]},
+        )
+    finally:
+        store.close()
+    secret = "a-secret-of-sixteen+"
+    done = cli(
+        "model",
+        "watch",
+        "churn@production",
+        "--every",
+        "1s",
+        "--count",
+        "2",
+        "--webhook",
+        receiver.url,
+        env={"SAMERUN_WEBHOOK_SECRET": secret},
+    )
+    assert done.exit_code == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("churn@production = churn v2: ")
+    assert "(changed: was diverged)" in lines[0]
+    assert lines[1].endswith("(unchanged)")
+    (posted,) = receiver.wait_for(1)
+    payload = json.loads(posted.body)
+    assert (payload["event"], payload["previous"], payload["version"]) == (
+        "verdict.changed",
+        "diverged",
+        2,
+    )
+    assert posted.headers["x-samerun-signature"] == signature(secret, posted.body)
+
+
+def test_watch_refuses_a_bad_interval_or_an_unsigned_webhook(churn: Path, cli: Cli) -> None:
+    bad = cli("model", "watch", "churn@production", "--every", "soon")
+    assert bad.exit_code == 2
+    assert "a duration such as 30m, 6h or 1d" in bad.stderr
+    unsigned = cli("model", "watch", "churn@production", "--webhook", "http://127.0.0.1:9/x")
+    assert unsigned.exit_code == 2
+    assert "SAMERUN_WEBHOOK_SECRET" in unsigned.stderr

@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
@@ -127,47 +126,3 @@ def served(team: Team, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=20)
-
-
-class Received(NamedTuple):
-    headers: dict[str, str]
-    body: bytes
-
-
-class Receiver(NamedTuple):
-    """A webhook receiver on a loopback port: what it was sent, and the statuses it answers
-    with in turn (204 once they run out)."""
-
-    url: str
-    received: list[Received]
-    answers: list[int]
-
-    def wait_for(self, count: int) -> list[Received]:
-        deadline = time.monotonic() + 20
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"{len(self.received)} of {count} arrived"
-            time.sleep(0.05)
-        return self.received
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    got: list[Received] = []
-    answers: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            got.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(answers.pop(0) if answers else 204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Receiver(f"http://127.0.0.1:{server.server_port}/hook", got, answers)
-    server.shutdown()
-    server.server_close()

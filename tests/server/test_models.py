@@ -16,7 +16,8 @@ import samerun
 from samerun.server.app import serve_server_app
 from samerun.server.webhooks import SIGNATURE_HEADER, Webhook, signature
 from samerun.store.engine import create_engine
-from tests.server.conftest import BASE, Receiver, Team, file_under
+from tests.conftest import Receiver
+from tests.server.conftest import BASE, Team, file_under
 
 SECRET = "s3cret-for-the-receiver-only"
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from samerun.server.webhooks import ATTEMPTS, SIGNATURE_HEADER, Notifier, Webhook, signature
-from tests.server.conftest import Receiver
+from tests.conftest import Receiver
 
 SECRET = "0123456789abcdef-secret"
 

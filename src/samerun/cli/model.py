@@ -4,6 +4,9 @@ registry (:mod:`samerun.registry`) once and renders what it returns."""
 
 from __future__ import annotations
 
+import os
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,6 +20,7 @@ from samerun.cli import render
 
 if TYPE_CHECKING:
     from samerun.registry import Registry
+    from samerun.registry.model import Watch
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -319,33 +323,93 @@ def card(ref: str, dest: Path | None, as_json: bool) -> None:
         _print(f"wrote {dest}")
 
 
+_EVERY = re.compile(r"(\d+)([smhd])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The environment variable holding the secret ``watch --webhook`` signs with.
+WEBHOOK_SECRET_ENV = "SAMERUN_WEBHOOK_SECRET"
+
+
+def _interval(text: str) -> float:
+    """``30m``, ``6h``, ``1d`` as seconds."""
+    found = _EVERY.fullmatch(text.strip())
+    if found is None or int(found[1]) == 0:
+        raise UsageError(f"--every {text!r}: a duration such as 30m, 6h or 1d")
+    return int(found[1]) * _UNIT_S[found[2]]
+
+
 @model.command()
 @click.argument("ref")
+@click.option(
+    "--every",
+    metavar="DURATION",
+    help="Keep watching: re-verify every DURATION (30m, 6h, 1d) until stopped (or --count).",
+)
+@click.option(
+    "--count", type=click.IntRange(min=1), help="With --every: stop after this many checks."
+)
+@click.option(
+    "--webhook",
+    "webhooks",
+    metavar="URL",
+    multiple=True,
+    help=f"POST each verdict change to URL, signed with ${WEBHOOK_SECRET_ENV} "
+    "(X-Samerun-Signature: sha256=HMAC of the body, as the team server's webhooks).",
+)
 @_JSON
-def watch(ref: str, as_json: bool) -> int:
+def watch(
+    ref: str,
+    every: str | None,
+    count: int | None,
+    webhooks: tuple[str, ...],
+    as_json: bool,
+) -> int:
     """Re-verify what REF points at now and report whether its verdict changed. Exits 0
-    (identical or equivalent), 1 (diverged) or 2 (not replayable): run it from cron or CI.
+    (identical or equivalent), 1 (diverged) or 2 (not replayable): run it from cron or CI,
+    or let it keep watching with --every.
 
     \b
     Example:
       samerun model watch churn@production
+      samerun model watch churn@production --every 1d --webhook https://ci.example.com/hook
     """
+    from samerun.server.webhooks import Notifier, Webhook  # start-up: only watching posts
+
+    interval = None if every is None else _interval(every)
+    secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
+    if webhooks and len(secret) < 16:
+        raise UsageError(f"--webhook signs with ${WEBHOOK_SECRET_ENV}: set it (16+ characters)")
+    notifier = Notifier([Webhook(url, secret) for url in webhooks])
     err = render.error_console()
-    with _registry() as registry:
-        result = registry.watch(
-            ref, on_event=lambda m: err.print(f"samerun: {m}", highlight=False, markup=False)
-        )
+    checks = 0
+    try:
+        while True:
+            with _registry() as registry:
+                result = registry.watch(
+                    ref,
+                    on_event=lambda m: err.print(f"samerun: {m}", highlight=False, markup=False),
+                )
+            checks += 1
+            _report(ref, result, as_json)
+            if result.changed:
+                notifier.notify("verdict.changed", {**result.to_dict(), "at": time.time()})
+            if interval is None or (count is not None and checks >= count):
+                return result.exit_code
+            time.sleep(interval)
+    finally:
+        notifier.close()
+
+
+def _report(ref: str, result: Watch, as_json: bool) -> None:
     if as_json:
         render.print_json(result.to_dict())
-    else:
-        change = (
-            f" (changed: was {result.previous})"
-            if result.changed
-            else ""
-            if result.previous is None
-            else " (unchanged)"
-        )
-        _print(f"{ref} = {result.version.label}: {result.verdict}{change}")
-        for cause in result.causes:
-            _print(f"  - {cause}")
-    return result.exit_code
+        return
+    change = (
+        f" (changed: was {result.previous})"
+        if result.changed
+        else ""
+        if result.previous is None
+        else " (unchanged)"
+    )
+    _print(f"{ref} = {result.version.label}: {result.verdict}{change}")
+    for cause in result.causes:
+        _print(f"  - {cause}")
