@@ -278,7 +278,6 @@ class RegistryStore:
             conn.execute(models.update().where(models.c.name == name).values(head=event.hash))
         return event
 
-
     def set_protected(self, name: str, alias: str, on: bool, *, actor: str, at: float) -> None:
         """Protect ``alias`` of model ``name`` (``on``) or lift its protection."""
         import sqlalchemy as sa  # start-up: reads never import SQLAlchemy
