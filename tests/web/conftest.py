@@ -125,6 +125,13 @@ def ui_store(tmp_path_factory: pytest.TempPathFactory) -> UiStore:
     runs["dirty"] = dirty
     _samerun(root, "tag", dirty, f"owner={XSS}")
     _samerun(root, "verify", runs["run-0"])
+    user = {"SAMERUN_USER": "alice"}
+    for index in (0, 1):
+        _samerun(root, "model", "register", "churn", "--run", runs[f"run-{index}"], env=user)
+    moves = (("1", "beats the baseline on holdout"), ("2", "retrained on November data"))
+    for version, reason in moves:
+        args = ("model", "alias", "churn", "production", version, "--reason", reason)
+        _samerun(root, *args, env=user)
     return UiStore(root, runs, long_run, dirty)
 
 

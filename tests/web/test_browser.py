@@ -297,3 +297,18 @@ def test_the_dirty_runs_script_is_shown_as_text_and_never_runs(
     page.goto(tab.url + "/?col=tags.owner&col=params.note")  # the name, tag and param as cells
     assert page.locator(run_row(page, XSS)).count() == 1
     assert tab.seen.dialogs == []
+
+
+def test_a_models_page_shows_each_versions_lineage_and_the_alias_timeline(tab: Tab) -> None:
+    page = tab.page
+    page.goto(f"{tab.url}/models")
+    page.get_by_role("link", name="churn").click()
+    page.wait_for_url("**/models/churn")
+    rows = page.locator("table.grid").first.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("production")  # the newest version holds the alias
+    expect(rows.first.get_by_role("link", name="run-1")).to_be_visible()
+    timeline = page.locator("table.grid").nth(1)
+    expect(timeline).to_contain_text("retrained on November data")
+    expect(timeline.locator("tbody tr").first).to_contain_text("v1 → v2")
+    publish(page, "models.png")
