@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -48,6 +49,9 @@ TIMEOUT_S = 60.0
 ATTEMPTS = 5
 FIRST_WAIT_S = 1.0
 UNAVAILABLE = frozenset({502, 503, 504})
+#: How many uploads (then run records) a push has in flight at once: enough to keep a few
+#: server workers busy, few enough that a push does not crowd out everyone else's requests.
+TRANSFERS_AT_ONCE = 8
 #: Where the local store remembers which runs went to which server and project.
 PUSHED_FILE = "pushed.json"
 
@@ -437,7 +441,7 @@ def _check(response: httpx.Response, url: str) -> None:
 
 def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -> list[Pushed]:
     """Push runs ``refs`` of ``store`` (default: its finished runs not pushed to ``remote``'s
-    project yet) into ``project``, each object the server lacks first, then the run."""
+    project yet) into ``project``: every object the server lacks first, then the runs."""
     record = _PushRecord(store, remote.url, project)
     if refs:
         ids = [store.meta.resolve(ref).id for ref in refs]
@@ -447,15 +451,25 @@ def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -
     manifests = [Manifest.from_json(store.meta.manifest_json(run_id)) for run_id in ids]
     for manifest in manifests:
         run_records(manifest, "")  # a running run is refused before anything is sent
-    done = []
-    for manifest in manifests:
-        missing = remote.missing(project, run_objects(store.objects, manifest))
-        for oid in missing:
-            remote.put_object(project, oid, store.objects)
-        tags = store.meta.tags_of([manifest.id]).get(manifest.id, {})
-        created = remote.send_run(project, manifest, tags)
-        record.add(manifest.id)
-        done.append(Pushed(manifest.id, len(missing), created))
+    needed = [run_objects(store.objects, manifest) for manifest in manifests]
+    # One question for all the runs (a few objects each), not one round trip per run.
+    wanted = list(dict.fromkeys(oid for oids in needed for oid in oids))
+    missing = set(remote.missing(project, wanted))
+    tags = store.meta.tags_of(ids)
+    created: list[bool] = []
+    with ThreadPoolExecutor(TRANSFERS_AT_ONCE, thread_name_prefix="samerun-push") as pool:
+        sending = [oid for oid in wanted if oid in missing]
+        list(pool.map(lambda oid: remote.put_object(project, oid, store.objects), sending))
+        try:
+            sent = pool.map(lambda m: remote.send_run(project, m, tags.get(m.id, {})), manifests)
+            created.extend(sent)
+        finally:  # the runs the server took before a failure are not sent again
+            record.add(ids[: len(created)])
+    done, counted = [], set()
+    for manifest, oids, new in zip(manifests, needed, created, strict=True):
+        sent_here = [oid for oid in oids if oid in missing and oid not in counted]
+        counted.update(sent_here)
+        done.append(Pushed(manifest.id, len(sent_here), new))
     return done
 
 
@@ -494,9 +508,10 @@ class _PushRecord:
     def __contains__(self, run_id: object) -> bool:
         return run_id in self.all.get(self.key, [])
 
-    def add(self, run_id: str) -> None:
-        if run_id not in self:
-            self.all.setdefault(self.key, []).append(run_id)
+    def add(self, run_ids: Iterable[str]) -> None:
+        new = [run_id for run_id in run_ids if run_id not in self]
+        if new:
+            self.all.setdefault(self.key, []).extend(new)
             atomic_write(self.path, json.dumps(self.all, indent=1).encode())
 
 

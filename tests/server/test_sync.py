@@ -8,6 +8,11 @@ import stat
 import subprocess
 from pathlib import Path
 
+import httpx
+
+import samerun
+from samerun.store.project import Project, open_store
+from samerun.sync import Remote, push
 from tests.conftest import Cli
 from tests.server.conftest import Team
 
@@ -160,3 +165,37 @@ def test_the_server_is_a_data_remote_scoped_to_its_project(
     assert refused.exit_code != 0
     assert "no read permission on project 'alpha'" in refused.stderr
     assert not (stranger / "data" / "raw").exists()
+
+
+def test_one_push_of_many_runs_asks_once_what_is_missing(
+    project: Path, served: str, team: Team
+) -> None:
+    """The constraint that keeps a push of a thousand runs fast (``samerun.sync.push``): one
+    ``objects/missing`` question for all of them, each object sent once, then each run."""
+    shared = project / "shared.txt"
+    shared.write_text("the same file in every run")
+    with (project / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("shared.txt\n")  # no run has a patch: each holds a series and the file
+    ids = []
+    for index in range(3):
+        with samerun.start_run(name=f"run-{index}", seed=index) as run:
+            samerun.log_metric("loss", 1 / (index + 1), step=0)
+            samerun.log_artifact(shared)
+        ids.append(run.id)
+    asked: list[str] = []
+    client = httpx.Client(
+        base_url=served, event_hooks={"request": [lambda r: asked.append(r.url.path)]}
+    )
+    remote = Remote(served, team.tokens["writer"], client=client)
+    try:
+        store = open_store(Project(project))
+        pushed = push(store, remote, "alpha")
+    finally:
+        remote.close()
+    assert [p.run_id for p in pushed] == ids
+    assert all(p.created for p in pushed)
+    assert sum(path.endswith("/objects/missing") for path in asked) == 1
+    puts = [path for path in asked if "/objects/" in path and not path.endswith("/missing")]
+    assert len(puts) == len(set(puts)) == sum(p.objects_sent for p in pushed)
+    assert [p.objects_sent for p in pushed] == [2, 1, 1]  # the shared file went once
+    assert sum(path.endswith("/runs") for path in asked) == 3
