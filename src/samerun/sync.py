@@ -33,6 +33,7 @@ from samerun.capture.code import strip_url_credentials
 from samerun.data.tree import load_tree
 from samerun.hashing import hash_bytes, hash_file
 from samerun.manifest import Manifest
+from samerun.status import EndStatus
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import Held, ObjectStore, Stored
 from samerun.store.project import Store
@@ -125,12 +126,23 @@ def _with_files(objects: ObjectStore, roots: Iterable[tuple[str, bool]]) -> list
     return list(found)
 
 
-def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompletion]:
-    """The metadata rows of a finished run that arrives whole, from its manifest alone. The
-    metric points themselves stay in their series objects (the rows hold summaries)."""
+def _ending(manifest: Manifest) -> tuple[EndStatus, float]:
+    """How and when ``manifest``'s run ended; a run still running is refused."""
     if manifest.status == "running" or manifest.ended_at is None:
         raise SyncConflict(f"run {manifest.id} is still running; push it once it has ended")
+    return manifest.status, manifest.ended_at
+
+
+def run_records(
+    manifest: Manifest, manifest_oid: str, canonical: bytes
+) -> tuple[RunRow, RunCompletion]:
+    """The metadata rows of a finished run that arrives whole, from its manifest alone (and its
+    ``canonical`` bytes, which the caller has hashed already: each spelling of a record is a
+    walk over hundreds of values). The metric points themselves stay in their series objects
+    (the rows hold summaries)."""
+    status, ended_at = _ending(manifest)
     code, outputs = manifest.inputs.code, manifest.outputs
+    input_fingerprint = manifest.input_fingerprint
     unknown_seed = manifest.imported is not None and "randomness" in manifest.imported.unknown
     row = RunRow(
         id=manifest.id,
@@ -144,7 +156,7 @@ def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompl
         seed=None if unknown_seed else manifest.inputs.randomness.seed,
         commit_sha=code.commit,
         dirty=code.dirty,
-        input_fp=manifest.input_fingerprint,
+        input_fp=input_fingerprint,
         output_fp=None,
         hostname=str(manifest.host.get("hostname", "")),
         pid=0,  # not a process of this machine: never reaped as dead
@@ -152,15 +164,15 @@ def run_records(manifest: Manifest, manifest_oid: str) -> tuple[RunRow, RunCompl
         replay_of=manifest.replay_of,
     )
     done = RunCompletion(
-        status=manifest.status,
+        status=status,
         name=manifest.name,
-        ended_at=manifest.ended_at,
+        ended_at=ended_at,
         exit_code=manifest.exit_code,
         signal=manifest.signal,
         error=manifest.error,
-        input_fp=manifest.input_fingerprint,
+        input_fp=input_fingerprint,
         output_fp=manifest.output_fingerprint,
-        manifest=manifest.canonical().decode(),
+        manifest=canonical.decode(),
         manifest_oid=manifest_oid,
         summary={k: m.last for k, m in outputs.metrics.items()},
         params=manifest.inputs.params,
@@ -203,7 +215,7 @@ def import_run(
             f"{missing[0]}; send them first",
             missing,
         )
-    row, done = run_records(manifest, store.objects.put_bytes(canonical))
+    row, done = run_records(manifest, store.objects.put_bytes(canonical), canonical)
     store.meta.import_run(row, replace(done, metrics=metrics), project=project)
     return True
 
@@ -450,7 +462,7 @@ def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -
         ids = [r.id for r in reversed(rows) if r.status == "finished" and r.id not in record]
     manifests = [Manifest.from_json(store.meta.manifest_json(run_id)) for run_id in ids]
     for manifest in manifests:
-        run_records(manifest, "")  # a running run is refused before anything is sent
+        _ending(manifest)  # a running run is refused before anything is sent
     needed = [run_objects(store.objects, manifest) for manifest in manifests]
     # One question for all the runs (a few objects each), not one round trip per run.
     wanted = list(dict.fromkeys(oid for oids in needed for oid in oids))

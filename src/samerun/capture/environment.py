@@ -59,7 +59,10 @@ class Origin:
         return "index"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+        # Every field is a scalar, so the fields themselves, not asdict's deep copy: a record
+        # holds an origin per installed distribution (hundreds), and the server's run API
+        # serializes them all on each read.
+        return {k: v for k, v in vars(self).items() if v is not None and v is not False}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Origin:
