@@ -1,4 +1,4 @@
-"""Grow a tracking store to thousands of runs fast: copy its one real run with plain SQL.
+"""Grow a tracking store to thousands of runs fast: copy its real runs with plain SQL.
 
 Recording 10,000 runs through either API would take far longer than the benchmark itself, so
 one run is recorded for real and its rows (the run and everything keyed by it: params, metrics,
@@ -14,6 +14,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,45 @@ def clone_run(db: Path, schema: RunSchema, total: int) -> str:
 def count_runs(db: Path, schema: RunSchema) -> int:
     with closing(sqlite3.connect(db)) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {schema.runs_table}").fetchone()[0])
+
+
+def grow_postgres(url: str, schema: RunSchema, copies: int, leave_out: Sequence[str]) -> int:
+    """Copy every run of the PostgreSQL database at ``url`` ``copies`` times, in SQL; runs now.
+
+    Each copy's id is the MD5 of the source id and the copy's number (32 hex digits, like both
+    tools' ids) and it starts as many days before its source as that number. Tables named in
+    ``leave_out`` (per-point metric histories, which searches never read) and generated key
+    columns are not copied.
+    """
+    new_id = "md5({column} || '-' || copy.n)"
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        found = conn.execute(
+            "SELECT table_name, column_name, column_default, is_identity"
+            " FROM information_schema.columns WHERE table_schema = 'public'"
+            " ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        columns: dict[str, list[str]] = {}
+        for table, column, default, identity in found:
+            if identity != "YES" and not str(default or "").startswith("nextval("):
+                columns.setdefault(table, []).append(column)
+        keyed = [t for t, cols in columns.items() if schema.child_column in cols]
+        tables = [schema.runs_table, *(t for t in keyed if t != schema.runs_table)]
+        for table in tables:
+            if table in leave_out:
+                continue
+            key = schema.id_column if table == schema.runs_table else schema.child_column
+            picked = []
+            for column in columns[table]:
+                if column == key:
+                    picked.append(new_id.format(column=column))
+                elif table == schema.runs_table and column in schema.time_columns:
+                    picked.append(f"{column} - copy.n * {86_400 * schema.per_second}")
+                else:
+                    picked.append(column)
+            names = ", ".join(columns[table])
+            conn.execute(
+                f"INSERT INTO {table} ({names}) SELECT {', '.join(picked)}"
+                f" FROM {table} CROSS JOIN generate_series(1, {int(copies)}) AS copy(n)"
+            )
+        total = conn.execute(f"SELECT count(*) FROM {schema.runs_table}").fetchone()
+    return int(total[0]) if total else 0

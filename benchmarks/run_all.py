@@ -30,6 +30,7 @@ from bench_import_mlflow import INTEROP_MLFLOW_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
 from bench_registry import REGISTRY_BENCHMARKS
 from bench_restore import RESTORE_BENCHMARKS
+from bench_server import SERVER_BENCHMARKS
 from bench_web import WEB_BENCHMARKS
 from harness import BENCH_DIR, PEERS_PY, REPO, SAMERUN_PY, SAMERUN_SRC, BenchError, Result, say
 from suites import ALL, Config
@@ -43,6 +44,7 @@ BENCHMARKS = {
     **REGISTRY_BENCHMARKS,
     **INTEROP_MLFLOW_BENCHMARKS,
     **INTEROP_DVC_BENCHMARKS,
+    **SERVER_BENCHMARKS,
 }
 
 RESULTS = BENCH_DIR / "results" / "latest.json"

@@ -25,10 +25,11 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
 fi
 
-# MLflow comes from samerun's `bench` extra, so pyproject.toml is where its version is pinned.
-if ! has mlflow sqlalchemy alembic samerun; then
-    echo "setup_peers: installing samerun[bench] (MLflow) into $venv (a minute or two)" >&2
-    "$venv/bin/python" -m pip install --quiet -e "$repo[bench]"
+# MLflow comes from samerun's `bench` extra, so pyproject.toml is where its version is pinned;
+# psycopg (the `postgres` extra) lets `mlflow server` use the server benchmark's PostgreSQL.
+if ! has mlflow sqlalchemy alembic samerun psycopg; then
+    echo "setup_peers: installing samerun[bench,postgres] (MLflow, psycopg) into $venv (a minute or two)" >&2
+    "$venv/bin/python" -m pip install --quiet -e "$repo[bench,postgres]"
 fi
 
 echo "setup_peers: $venv is ready" >&2
