@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "samerun.registry",
             "samerun.sync",
             "samerun.integrations",
+            "samerun.lineage",
         ],
     ),
     ("front", ["samerun.cli", "samerun.web", "samerun.server"]),

@@ -1,5 +1,6 @@
 """The registry's rows: reads as plain SQL through the metadata store's reader, writes in one
-write transaction each (``BEGIN IMMEDIATE`` on SQLite, a row lock on the model elsewhere).
+write transaction each (``BEGIN IMMEDIATE`` on SQLite, a row lock on the model elsewhere), each
+ending with its entry in the audit trail (:mod:`samerun.store.trail`).
 
 An alias event reads the chain's previous hash inside the transaction that appends it, so two
 processes moving one alias at once are put in order, and neither event is lost.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from samerun.manifest import Artifact
 from samerun.registry.model import AliasEvent, EventKind, ModelSummary, ModelVersion
+from samerun.store.trail import AuditRecord, append_in
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -213,18 +215,22 @@ class RegistryStore:
                 created_at,
                 created_by,
             )
-            conn.execute(
-                model_versions.insert().values(
-                    model=name,
-                    version=version.version,
-                    run_id=run_id,
-                    files=json.dumps([f.to_dict() for f in files], sort_keys=True),
-                    description=description,
-                    tags=json.dumps(tags, sort_keys=True),
-                    created_at=created_at,
-                    created_by=created_by,
-                )
+            values = {
+                "model": name,
+                "version": version.version,
+                "run_id": run_id,
+                "files": json.dumps([f.to_dict() for f in files], sort_keys=True),
+                "description": description,
+                "tags": json.dumps(tags, sort_keys=True),
+                "created_at": created_at,
+                "created_by": created_by,
+            }
+            conn.execute(model_versions.insert().values(**values))
+            subject = f"{name}:{version.version}"
+            record = AuditRecord.of_row(
+                "model_version", subject, values, actor=created_by, at=created_at
             )
+            append_in(conn, record)
         return version
 
     def append_event(
@@ -276,6 +282,10 @@ class RegistryStore:
                 )
             )
             conn.execute(models.update().where(models.c.name == name).values(head=event.hash))
+            record = AuditRecord.of_row(
+                "alias_move", f"{name}@{alias}", event.to_dict(), actor=actor, at=at
+            )
+            append_in(conn, record)  # its oid is the event's hash: the two chains are linked
         return event
 
     def set_protected(self, name: str, alias: str, on: bool, *, actor: str, at: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from samerun._exceptions import RunNotFound, StoreError
 from samerun.capture.code import strip_url_credentials
 from samerun.capture.params import flatten
 from samerun.status import EndStatus, RunStatus, Verdict, run_status, verdict
-from samerun.store import migrate
+from samerun.store import migrate, trail
 from samerun.store.engine import BUSY_TIMEOUT_S, create_engine, sqlite_path
 from samerun.summary import MetricSummary, VerificationRecord
 
@@ -220,6 +221,7 @@ class MetaStore:
             if not _end_run(conn, run_id, done):
                 return False
             _insert_outputs(conn, run_id, done)
+            trail.append_in(conn, trail.AuditRecord.of_run(run_id, done.manifest, at=done.ended_at))
         return True
 
     def import_run(self, row: RunRow, done: RunCompletion, *, project: str | None) -> None:
@@ -232,6 +234,7 @@ class MetaStore:
             conn.execute(runs.insert().values(**values, project=project))
             _end_run(conn, row.id, done)
             _insert_outputs(conn, row.id, done)
+            trail.append_in(conn, trail.AuditRecord.of_run(row.id, done.manifest, at=time.time()))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
         """Set (or, with None, remove) tags of a run; they are labels, not part of its record."""
@@ -250,24 +253,24 @@ class MetaStore:
         self, *, run_id: str, replay_id: str | None, verdict: Verdict, details: dict[str, Any]
     ) -> None:
         """Append a verification to the run's history and make it the run's latest verdict."""
-        import time
-
         from samerun.store.schema import runs, verifications
 
         at = time.time()
+        values: dict[str, Any] = {
+            "run_id": run_id,
+            "replay_id": replay_id,
+            "verdict": verdict,
+            "created_at": at,
+            "details": json.dumps(details, default=str),
+        }
         with self._write() as conn:
-            conn.execute(
-                verifications.insert().values(
-                    run_id=run_id,
-                    replay_id=replay_id,
-                    verdict=verdict,
-                    created_at=at,
-                    details=json.dumps(details, default=str),
-                )
-            )
+            insert = verifications.insert().values(**values).returning(verifications.c.id)
+            values["id"] = conn.execute(insert).scalar_one()
             conn.execute(
                 runs.update().where(runs.c.id == run_id).values(verdict=verdict, verified_at=at)
             )
+            record = trail.AuditRecord.of_row("verification", run_id, values, actor="", at=at)
+            trail.append_in(conn, record)
 
     # -- reads ---------------------------------------------------------------------------------
     def count_runs(self) -> int:

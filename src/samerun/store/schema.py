@@ -176,6 +176,32 @@ alias_protections = sa.Table(
 )
 
 
+# The audit trail (samerun.store.trail): one hash chain, oldest first by ``seq``; each entry's
+# ``facts`` are canonical JSON and its ``hash`` covers every other column. ``audit_head`` (one
+# row, id 1) holds the last entry's seq and hash, so a deleted last entry is caught too.
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("oid", sa.String(80), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("facts", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(80), nullable=True),
+    sa.Column("hash", sa.String(80), nullable=False, unique=True),
+    sa.Index("ix_audit_entries_kind_subject", "kind", "subject"),
+)
+
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(80), nullable=False),
+)
+
 # -- the team server's accounts (empty in a local store) -------------------------------------------
 
 # ``password_hash`` is an argon2id hash string; no password is ever stored.
