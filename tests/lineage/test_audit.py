@@ -1,11 +1,144 @@
-"""The audit trail through the library: appends, and re-walking the chain."""
+"""The audit trail on a real project: every record appended, every edit found with its entry."""
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
-from samerun.lineage.audit import AuditRecord, append
+import pytest
+
+from samerun.lineage.audit import AuditRecord, append, entries, verify
+from samerun.registry import Registry
 from samerun.store.meta import open_meta_store
+from samerun.store.project import Project, Store, open_store
+from tests.conftest import Cli
+
+
+def _record(cli: Cli, lr: str) -> str:
+    done = cli("record", "--json", "-p", f"lr={lr}", "-o", "model.pkl", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    return str(json.loads(done.stdout)["id"])
+
+
+@pytest.fixture
+def runs(project: Path, cli: Cli) -> list[str]:
+    """Two recorded runs, the second registered as churn v1 and moved to production."""
+    found = [_record(cli, "0.1"), _record(cli, "0.2")]
+    assert cli("model", "register", "churn", "--run", found[1]).exit_code == 0
+    assert cli("model", "alias", "churn", "production", "1").exit_code == 0
+    return found
+
+
+@pytest.fixture
+def store(project: Path) -> Iterator[Store]:
+    opened = open_store(Project(project))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _sql(project: Path, statement: str) -> None:
+    with sqlite3.connect(project / ".samerun" / "meta.db") as db:
+        db.execute(statement)
+
+
+def _findings(project: Path) -> list[str]:
+    store = open_store(Project(project))
+    try:
+        return [str(f) for f in verify(store).findings]
+    finally:
+        store.close()
+
+
+def test_runs_model_versions_and_alias_moves_are_on_the_trail(
+    runs: list[str], store: Store
+) -> None:
+    trail = entries(store.meta)
+    assert [(e.kind, e.subject) for e in trail] == [
+        ("run", runs[0]),
+        ("run", runs[1]),
+        ("model_version", "churn:1"),
+        ("alias_move", "churn@production"),
+    ]
+    assert trail[3].oid == Registry(store).history("churn").events[0].hash  # linked, not copied
+    report = verify(store)
+    assert report.intact, report.findings
+    assert (report.entries, report.objects_rehashed, report.before_trail) == (4, 2, [])
+
+
+def test_a_metric_param_name_or_status_changed_in_sql_is_named_with_its_entry(
+    runs: list[str], project: Path
+) -> None:
+    _sql(project, f"UPDATE metric_summaries SET last = 0.99 WHERE run_id = '{runs[0]}'")
+    _sql(project, f"UPDATE params SET value = '0.5' WHERE run_id = '{runs[1]}' AND key = 'lr'")
+    _sql(project, f"UPDATE runs SET name = 'best', status = 'failed' WHERE id = '{runs[1]}'")
+    findings = _findings(project)
+    assert any(f.startswith(f"entry 1 (run {runs[0]}): metric ") for f in findings)
+    assert f"entry 2 (run {runs[1]}): param lr is 0.5 in the database, 0.2 on it" in findings
+    assert f"entry 2 (run {runs[1]}): its name is 'best' in the database, None on it" in findings
+    assert (
+        f"entry 2 (run {runs[1]}): its status is failed in the database, finished on it" in findings
+    )
+
+
+def test_an_edited_manifest_and_a_deleted_run_are_named(runs: list[str], project: Path) -> None:
+    _sql(
+        project,
+        f"UPDATE runs SET manifest = replace(manifest, '0.1', '0.3') WHERE id = '{runs[0]}'",
+    )
+    for table in ("params", "metric_summaries", "metrics", "artifacts", "tags"):
+        _sql(project, f"DELETE FROM {table} WHERE run_id = '{runs[1]}'")
+    _sql(project, f"DELETE FROM model_versions WHERE run_id = '{runs[1]}'")
+    _sql(project, f"DELETE FROM runs WHERE id = '{runs[1]}'")
+    assert _findings(project) == [
+        f"entry 1 (run {runs[0]}): its manifest in the database was edited",
+        f"entry 2 (run {runs[1]}): the run was deleted from the database",
+        "entry 3 (model version churn:1): its row in model_versions was deleted",
+    ]
+
+
+def test_a_flipped_byte_in_a_manifest_object_is_found_by_re_hashing(
+    runs: list[str], store: Store, project: Path
+) -> None:
+    oid = store.meta.select("SELECT manifest_oid FROM runs WHERE id = :id", {"id": runs[0]})[0][0]
+    path = store.objects.path_of(oid)
+    assert path is not None
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[10] ^= 1
+    path.write_bytes(bytes(data))
+    assert _findings(project) == [f"entry 1 (run {runs[0]}): its manifest object {oid} was changed"]
+
+
+def test_edited_or_deleted_entries_are_named(runs: list[str], project: Path) -> None:
+    _sql(project, "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 3")
+    _sql(project, "DELETE FROM audit_entries WHERE seq = 4")
+    findings = _findings(project)
+    assert "entry 3 (model_version churn:1): it was edited: it no longer matches its hash" in [
+        f.replace("model version", "model_version", 1) for f in findings
+    ]
+    assert "entry 4 (the trail's head): entries after 3 were deleted" in findings
+    _sql(project, "DELETE FROM audit_entries WHERE seq = 2")
+    assert "entry 3 (model version churn:1): entries 2 before it were deleted" in _findings(project)
+
+
+def test_runs_of_a_store_older_than_the_trail_are_listed_before_it(project: Path, cli: Cli) -> None:
+    old = _record(cli, "0.1")
+    _sql(project, "DELETE FROM audit_entries")  # as a store from before schema 0007
+    _sql(project, "DELETE FROM audit_head")
+    new = _record(cli, "0.2")
+    store = open_store(Project(project))
+    try:
+        report, trail = verify(store), entries(store.meta)
+    finally:
+        store.close()
+    assert report.intact, report.findings
+    assert report.before_trail == [old]
+    assert [e.subject for e in trail] == [new]
 
 
 def test_an_erasure_request_is_appended_as_an_event_of_its_own(tmp_path: Path) -> None:

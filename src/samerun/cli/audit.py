@@ -1,0 +1,62 @@
+"""``samerun audit verify``: re-walk the tamper-evident trail (:mod:`samerun.lineage.audit`)."""
+
+from __future__ import annotations
+
+import click
+
+from samerun.cli import render
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident trail of runs, verdicts, model versions, alias moves and erasures.
+
+    \b
+    Example:
+      samerun audit verify
+    """
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_trail(as_json: bool) -> int:
+    """Re-walk the trail, re-hash what it names and check the database against it; exit 1 on
+    any entry that no longer matches.
+
+    \b
+    Example:
+      samerun audit verify --json
+    """
+    from samerun.cli.store import open_project_store
+    from samerun.lineage.audit import verify
+
+    store = open_project_store()
+    try:
+        report = verify(store)
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(report.to_dict())
+        return 0 if report.intact else 1
+    if report.started_at is None:
+        _print("the trail has no entries yet")
+    else:
+        _print(
+            f"the trail starts at entry 1 on {render.when(report.started_at)}: "
+            f"{report.entries} entries, {report.objects_rehashed} object(s) re-hashed"
+        )
+    if report.before_trail:
+        _print(f"{len(report.before_trail)} run(s) recorded before the trail:")
+        for run_id in report.before_trail:
+            _print(f"  {run_id}")
+    for finding in report.findings:
+        render.error_console().print(
+            f"tampered: {finding}", highlight=False, markup=False, soft_wrap=True
+        )
+    if report.intact:
+        _print(f"intact; head {report.head}")
+    return 0 if report.intact else 1
+
+
+def _print(text: str) -> None:
+    render.console().print(text, highlight=False, soft_wrap=True, markup=False)
