@@ -10,6 +10,7 @@ import click
 from samerun import __version__
 from samerun._exceptions import UsageError
 from samerun.cli import render
+from samerun.cli.attest import attest
 from samerun.cli.audit import audit
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
@@ -438,6 +439,7 @@ app.add_command(ui)
 app.add_command(server)
 app.add_command(model)
 app.add_command(audit)
+app.add_command(attest)
 app.add_command(login)
 app.add_command(push)
 app.add_command(pull)

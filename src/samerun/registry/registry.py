@@ -297,7 +297,7 @@ class Registry:
         were. A missing or changed one is a StoreError naming it."""
         checked = 0
         for artifact in version.files:
-            for path, oid in self._objects_of(version, artifact):
+            for path, oid in self.objects_of(version, artifact):
                 local = self.store.objects.path_of(oid)
                 try:
                     if local is None:
@@ -311,7 +311,7 @@ class Registry:
                 checked += 1
         return checked
 
-    def _objects_of(self, version: ModelVersion, artifact: Artifact) -> list[tuple[str, str]]:
+    def objects_of(self, version: ModelVersion, artifact: Artifact) -> list[tuple[str, str]]:
         """(path, object) of each file of ``artifact``: itself, or a directory's entries."""
         if artifact.kind == "file":
             return [(artifact.path, artifact.oid)]
