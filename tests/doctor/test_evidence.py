@@ -42,7 +42,7 @@ def test_a_committed_project_is_level_1_with_steps_to_level_2(project: Path) -> 
     found = evidence(project)
     assert found["git"][0]
     assert found["clean"][0]
-    assert found["seeds"] == (True, "seeds random")
+    assert found["seeds"] == (True, "train.py seeds random")
     assert not found["dependencies"][0]
     assert not found["python"][0]
     assert [s.split(":")[0] for s in report.next_steps] == ["pin every dependency", "pin Python"]

@@ -37,7 +37,7 @@ def diagnose(path: Path, *, select: Iterable[str] = (), ignore: Iterable[str] = 
         *evidence.git_state(base),
         *evidence.environment(dirs),
         evidence.data(files),
-        evidence.seeds(analysis.findings, analysis.facts.seeded),
+        evidence.seeds(analysis.findings, analysis.programs),
         *evidence.runs(base),
         evidence.ci(repo or base, files),
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from samerun.doctor.context import Facts, FileContext, Hit, Visitor, walk
 from samerun.doctor.facts import FactCollector
 from samerun.doctor.model import Finding, Skipped
+from samerun.doctor.programs import Program, Unit, is_test_module, programs
 from samerun.doctor.registry import rules
 from samerun.doctor.rule import NotebookRule, Rule
 from samerun.doctor.sources import SUFFIXES, Source, load
@@ -17,12 +18,13 @@ from samerun.doctor.sources import SUFFIXES, Source, load
 
 @dataclass(frozen=True)
 class Analysis:
-    """Findings of every rule (standing, not suppressed), skipped files, and program facts."""
+    """Findings of every rule (standing, not suppressed), skipped files, and the programs
+    (entry points, with what each seeds)."""
 
     findings: list[Finding]
     skipped: list[Skipped]
     files: int
-    facts: Facts
+    programs: list[Program]
 
 
 def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
@@ -30,7 +32,7 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
     registry = rules()
     code_rules = [r for r in registry.values() if not issubclass(r, NotebookRule)]
     notebook_rules = [r for r in registry.values() if issubclass(r, NotebookRule)]
-    facts = Facts()
+    units: list[Unit] = []
     hits: list[Hit] = []
     skipped: list[Skipped] = []
     silenced: dict[tuple[str, int | None], dict[int, list[str]]] = {}
@@ -44,12 +46,14 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
             skipped.append(loaded)
             continue
         files += 1
-        ctx = FileContext(rel, facts)
+        ctx = FileContext(rel, Facts())
         try:
             _walk_source(loaded, ctx, code_rules)
         except RecursionError:
             skipped.append(Skipped(rel, "too deeply nested to analyse"))
             continue
+        entry = ctx.main or loaded.notebook is not None or is_test_module(rel)
+        units.append(Unit(rel, ctx.facts, ctx.imported, entry))
         skipped += [Skipped(rel, reason) for reason in loaded.skipped_cells]
         for cell in loaded.cells:
             silenced[(rel, cell.number)] = cell.suppressed
@@ -57,7 +61,8 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
             for number, message in rule.check(loaded.notebook or []):
                 ctx.hits.append(Hit(rule.id, message, rel, 1, 1, 1, number))
         hits += ctx.hits
-    return Analysis(_judge(hits, facts, registry, silenced), skipped, files, facts)
+    found = programs(units)
+    return Analysis(_judge(hits, found, registry, silenced), skipped, files, found)
 
 
 def _walk_source(source: Source, ctx: FileContext, code_rules: list[type[Rule]]) -> None:
@@ -67,35 +72,46 @@ def _walk_source(source: Source, ctx: FileContext, code_rules: list[type[Rule]])
         ast.ImportFrom: [ctx.imports],
         ast.Call: [collector.call],
         ast.Assign: [collector.assign],
+        ast.If: [collector.branch],
     }
-    for rule in code_rules:
-        instance = rule(ctx)
-        for node_type in rule.nodes:
+    instances = [rule(ctx) for rule in code_rules]
+    for instance in instances:
+        for node_type in instance.nodes:
             dispatch.setdefault(node_type, []).append(instance.visit)
     for cell in source.cells:
         ctx.cell = cell.number
         walk(cell.tree, ctx, dispatch)
+    for instance in instances:
+        instance.finish()
 
 
 def _judge(
     hits: list[Hit],
-    facts: Facts,
+    found: list[Program],
     registry: dict[str, type[Rule]],
     silenced: dict[tuple[str, int | None], dict[int, list[str]]],
 ) -> list[Finding]:
-    """The hits that stand given the whole program, are not silenced inline, in file order."""
+    """The hits that stand in some program that runs their file and are not silenced inline,
+    in file order. A hit in a module that stands only under another entry point says which."""
+    running: dict[str, list[Program]] = {}
+    for program in found:
+        for path in program.files:
+            running.setdefault(path, []).append(program)
     findings: list[Finding] = []
-    reported: set[str] = set()
+    reported: set[tuple[str, str]] = set()
     for hit in sorted(hits, key=lambda h: (h.path, h.cell or 0, h.line, h.column, h.rule)):
         rule = registry[hit.rule]
-        if not rule.stands(hit, facts) or _silenced(hit, silenced.get((hit.path, hit.cell), {})):
+        under = next((p for p in running[hit.path] if rule.stands(hit, p.facts)), None)
+        if under is None or _silenced(hit, silenced.get((hit.path, hit.cell), {})):
             continue
         if rule.once:
-            if hit.rule in reported:
+            if (hit.rule, under.entry) in reported:
                 continue
-            reported.add(hit.rule)
+            reported.add((hit.rule, under.entry))
+        own = under.entry == hit.path or not rule.program_wide
+        message = hit.message if own else f"{hit.message} (in the program run from {under.entry})"
         findings.append(
-            Finding(hit.rule, hit.message, hit.path, hit.line, hit.column, hit.end_line, hit.cell)
+            Finding(hit.rule, message, hit.path, hit.line, hit.column, hit.end_line, hit.cell)
         )
     return findings
 

@@ -51,6 +51,8 @@ class FileContext:
         self.facts = facts
         self.aliases: dict[str, str] = {}
         self.modules: set[str] = set()  # top-level modules this file imports
+        self.imported: set[str] = set()  # every module it imports, dotted, relative ones resolved
+        self.main = False  # it has an `if __name__ == "__main__":` block
         self.parents: list[ast.AST] = []
         self.scopes: list[ast.AST] = []
         self.cell: int | None = None
@@ -76,15 +78,24 @@ class FileContext:
             for name in node.names:
                 top = name.name.split(".")[0]
                 self.modules.add(top)
+                self.imported.add(name.name)
                 if name.asname:
                     self.aliases[name.asname] = name.name
                 else:
                     self.aliases[top] = top
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             self.modules.add(node.module.split(".")[0])
+            self.imported.add(node.module)
             for name in node.names:
                 if name.name != "*":
                     self.aliases[name.asname or name.name] = f"{node.module}.{name.name}"
+                    self.imported.add(f"{node.module}.{name.name}")
+        elif isinstance(node, ast.ImportFrom):
+            package = self.path.split("/")[: -node.level]
+            base = ".".join([*package, *([node.module] if node.module else [])])
+            self.imported.update(f"{base}.{n.name}".lstrip(".") for n in node.names)
+            if base:
+                self.imported.add(base)
 
     def report(
         self, rule: str, node: ast.AST, message: str, subject: str = "", origin: int = 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from samerun._exceptions import SamerunError
 from samerun.doctor import pins
 from samerun.doctor.model import Evidence, Finding
+from samerun.doctor.programs import Program
 from samerun.manifest import load_manifest
 from samerun.store.meta import RunRow
 from samerun.store.project import Project, find_root, open_store
@@ -105,12 +106,19 @@ def data(files: Sequence[Path]) -> Evidence:
     )
 
 
-def seeds(findings: Sequence[Finding], seeded: set[str]) -> Evidence:
-    """Whether every global generator the program draws from is seeded (from the analysis)."""
+def seeds(findings: Sequence[Finding], programs: Sequence[Program]) -> Evidence:
+    """Whether every global generator each program draws from is seeded (from the analysis),
+    and which programs (entry points) seed what."""
     hazards = [f for f in findings if f.rule in _SEED_RULES]
-    done = f"seeds {', '.join(sorted(seeded))}" if seeded else "no global generator is seeded"
+    seeding = [p for p in programs if p.facts.seeded]
+    done = (
+        "; ".join(f"{p.entry} seeds {', '.join(sorted(p.facts.seeded))}" for p in seeding[:3])
+        + (f"; {len(seeding) - 3} more programs seed" if len(seeding) > 3 else "")
+        if seeding
+        else "no global generator is seeded"
+    )
     if not hazards:
-        detail = done if seeded else "no unseeded random generator is used"
+        detail = done if seeding else "no unseeded random generator is used"
         return Evidence("seeds", "seeds set", 3, True, detail)
     first = hazards[0]
     return Evidence(

@@ -78,6 +78,18 @@ class FactCollector:
             if is_true(mode) or (isinstance(mode, ast.Constant) and mode.value == "warn"):
                 self.facts.deterministic = True
 
+    def branch(self, node: ast.AST) -> None:
+        """``if __name__ == "__main__":`` makes the file an entry point."""
+        assert isinstance(node, ast.If)
+        test = node.test
+        if (
+            isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+        ):
+            self.ctx.main = True
+
     def assign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Assign)
         if is_true(node.value) and any(

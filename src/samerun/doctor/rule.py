@@ -27,7 +27,8 @@ class Rule:
     bad: ClassVar[str]  # a snippet the rule reports
     good: ClassVar[str]  # the same snippet, fixed
     nodes: ClassVar[tuple[type[ast.AST], ...]] = ()
-    once: ClassVar[bool] = False  # report only the program's first standing hit
+    once: ClassVar[bool] = False  # report only each program's first standing hit
+    program_wide: ClassVar[bool] = False  # whether `stands` depends on the program
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -35,12 +36,15 @@ class Rule:
     def visit(self, node: ast.AST) -> None:
         """Called for each node of a type in ``nodes``; reports with ``self.report``."""
 
+    def finish(self) -> None:
+        """Called once the whole file has been walked, for what only its end can decide."""
+
     def report(self, node: ast.AST, message: str, subject: str = "", origin: int = 0) -> None:
         self.ctx.report(self.id, node, message, subject, origin)
 
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:
-        """Whether ``hit`` is a hazard given what the whole program does."""
+        """Whether ``hit`` is a hazard given what the program running it does."""
         return True
 
 

@@ -44,11 +44,46 @@ def test_seeded_or_explicit_use_is_not(analyse: Analyse, code: str) -> None:
     assert rule_ids(analyse({"train.py": code})) == []
 
 
-def test_a_seed_in_another_file_counts(analyse: Analyse) -> None:
+def test_a_seed_in_an_imported_module_counts(analyse: Analyse) -> None:
     found = analyse(
         {
             "utils.py": "import numpy as np\ndef set_seed(s):\n    np.random.seed(s)\n",
-            "train.py": "import numpy as np\nx = np.random.rand(3)\n",
+            "train.py": "import numpy as np\nfrom utils import set_seed\nx = np.random.rand(3)\n",
+        }
+    )
+    assert rule_ids(found) == []
+
+
+def test_each_script_is_its_own_program(analyse: Analyse) -> None:
+    """A folder of independent scripts reports what each script alone reports."""
+    seeded = "import numpy as np\nnp.random.seed(5)\nx = np.random.rand(3)\n"
+    unseeded = "import numpy as np\nx = np.random.rand(3)\n"
+    found = analyse({"a.py": seeded, "b.py": unseeded})
+    assert [(f.rule, f.path) for f in found.findings] == [("RNG001", "b.py")]
+    assert analyse({"b.py": unseeded}).findings[0].message == found.findings[0].message
+
+
+def test_a_library_is_judged_under_each_entry_point(analyse: Analyse) -> None:
+    found = analyse(
+        {
+            "pkg/__init__.py": "",
+            "pkg/noise.py": "import numpy as np\ndef noise():\n    return np.random.rand(3)\n",
+            "train.py": "import numpy as np\nfrom pkg.noise import noise\nnp.random.seed(1)\n",
+            "evaluate.py": "from pkg import noise\nif __name__ == '__main__':\n    noise.noise()\n",
+        }
+    )
+    assert [(f.rule, f.path) for f in found.findings] == [("RNG001", "pkg/noise.py")]
+    assert "(in the program run from evaluate.py)" in found.findings[0].message
+    seeds = {p.entry: p.facts.seeded for p in found.programs}
+    assert seeds == {"evaluate.py": set(), "train.py": {"numpy"}}
+
+
+def test_relative_imports_join_a_program(analyse: Analyse) -> None:
+    found = analyse(
+        {
+            "pkg/__init__.py": "",
+            "pkg/seeding.py": "import random\nrandom.seed(0)\n",
+            "pkg/main.py": "import random\nfrom . import seeding\nrandom.random()\n",
         }
     )
     assert rule_ids(found) == []

@@ -35,10 +35,10 @@ def test_cudnn_benchmark(analyse: Analyse) -> None:
     assert rule_ids(analyse({"a.py": off})) == []
 
 
-def test_cuda_without_deterministic_mode_is_reported_once(analyse: Analyse) -> None:
+def test_cuda_without_deterministic_mode_is_reported_once_per_program(analyse: Analyse) -> None:
     found = analyse(
         {
-            "a.py": "import torch\nx = torch.zeros(3).cuda()\ny = torch.zeros(2).to('cuda:0')\n",
+            "a.py": "import torch, b\nx = torch.zeros(3).cuda()\ny = torch.zeros(2).to('cuda:0')\n",
             "b.py": "import torch\ndevice = torch.device('cuda')\n",
         }
     )
@@ -54,9 +54,12 @@ def test_cuda_without_deterministic_mode_is_reported_once(analyse: Analyse) -> N
         "import samerun\nsamerun.seed_everything(1, deterministic=True)",
     ],
 )
-def test_deterministic_mode_anywhere_silences_cuda(analyse: Analyse, switch: str) -> None:
+def test_deterministic_mode_in_the_program_silences_cuda(analyse: Analyse, switch: str) -> None:
     found = analyse(
-        {"a.py": "import torch\nmodel.to('cuda')\n", "setup.py": f"import torch\n{switch}\n"}
+        {
+            "a.py": "import torch\nimport config\nmodel.to('cuda')\n",
+            "config.py": f"import torch\n{switch}\n",
+        }
     )
     assert rule_ids(found) == []
 

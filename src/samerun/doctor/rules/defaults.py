@@ -123,6 +123,8 @@ class GlobalRandomState(Rule):
         ):
             self.report(node, ".sample() leaves random_state unset", subject="numpy")
 
+    program_wide = True
+
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:
         return hit.subject not in facts.seeded

@@ -118,6 +118,8 @@ class UnseededRandom(Rule):
                 subject="torch",
             )
 
+    program_wide = True
+
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:
         return not hit.subject or hit.subject not in facts.seeded

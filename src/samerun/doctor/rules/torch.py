@@ -96,6 +96,8 @@ class WorkersWithoutInit(_DataLoaderRule):
         if (isinstance(count, int) and count > 0) or cpu_count:
             self.report(call, "worker seeds come from torch's global generator", subject="torch")
 
+    program_wide = True
+
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:
         return "torch" not in facts.seeded
@@ -155,6 +157,8 @@ class CudaNotDeterministic(Rule):
             cuda = cuda and self.ctx.resolve(func) is None  # x.cuda(), not the torch.cuda module
         if cuda:
             self.report(node, "CUDA is used, and deterministic algorithms are never enabled")
+
+    program_wide = True
 
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:

@@ -1,0 +1,107 @@
+"""Which files run together: each entry point and the project modules it imports is a program.
+
+A script run as ``__main__``, a notebook, a test module, or a module no other project file
+imports is an entry point. Its program is the entry point and the project modules it imports,
+transitively. Whether a global generator is seeded, or torch runs deterministically, is a
+property of a program: a seed set in one script does nothing for another script that runs as
+its own process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from samerun.doctor.context import Facts
+
+
+@dataclass
+class Unit:
+    """One analysed file: what it does on its own and which modules it imports."""
+
+    path: str  # relative, POSIX separators
+    facts: Facts = field(default_factory=Facts)
+    imports: set[str] = field(default_factory=set)  # dotted names, relative ones resolved
+    entry: bool = False  # a `__main__` guard, a notebook or a test module
+
+
+@dataclass(frozen=True)
+class Program:
+    """An entry point, the files it runs (itself included) and what they do together."""
+
+    entry: str
+    files: frozenset[str]
+    facts: Facts
+
+
+def module_names(path: str) -> list[str]:
+    """The dotted names ``path`` may be imported as: its full dotted path and every suffix of
+    it (``src/pkg/mod.py`` is ``src.pkg.mod``, ``pkg.mod`` and ``mod``)."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def is_test_module(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+def programs(units: Iterable[Unit]) -> list[Program]:
+    """Every program of the project, in entry-point path order."""
+    by_path = {u.path: u for u in units}
+    by_name: dict[str, list[str]] = {}
+    for path in sorted(by_path):
+        for name in module_names(path):
+            by_name.setdefault(name, []).append(path)
+    edges = {path: _imported(unit, by_name) for path, unit in by_path.items()}
+    imported = {target for path, targets in edges.items() for target in targets - {path}}
+    entries = [p for p in sorted(by_path) if by_path[p].entry or p not in imported]
+    found: list[Program] = []
+    covered: set[str] = set()
+    for entry in entries:
+        files = _closure(entry, edges)
+        covered |= files
+        found.append(Program(entry, frozenset(files), _union(by_path[f].facts for f in files)))
+    # modules only reachable through an import cycle: each is judged on its own closure
+    for path in sorted(set(by_path) - covered):
+        files = _closure(path, edges)
+        found.append(Program(path, frozenset(files), _union(by_path[f].facts for f in files)))
+    return found
+
+
+def _imported(unit: Unit, by_name: dict[str, list[str]]) -> set[str]:
+    """The project files ``unit`` imports; a name several files share is taken from the
+    importer's own directory when one of them is there (scripts importing their neighbours)."""
+    here = str(PurePosixPath(unit.path).parent)
+    targets: set[str] = set()
+    for name in unit.imports:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):  # `import a.b` runs a/__init__.py and a/b.py
+            candidates = by_name.get(".".join(parts[:end]), [])
+            near = [c for c in candidates if str(PurePosixPath(c).parent) == here]
+            full = [c for c in candidates if module_names(c)[0] == ".".join(parts[:end])]
+            chosen = near or full or (candidates if len(candidates) == 1 else [])
+            targets.update(chosen)
+    return targets
+
+
+def _closure(start: str, edges: dict[str, set[str]]) -> set[str]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        for target in edges[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def _union(all_facts: Iterable[Facts]) -> Facts:
+    combined = Facts()
+    for facts in all_facts:
+        combined.seeded |= facts.seeded
+        combined.deterministic |= facts.deterministic
+    return combined

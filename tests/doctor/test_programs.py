@@ -1,0 +1,35 @@
+"""Entry points and the project modules each one runs."""
+
+from __future__ import annotations
+
+from samerun.doctor.context import Facts
+from samerun.doctor.programs import Unit, module_names, programs
+
+
+def test_a_module_is_importable_by_its_path_and_every_suffix() -> None:
+    assert module_names("src/pkg/mod.py") == ["src.pkg.mod", "pkg.mod", "mod"]
+    assert module_names("pkg/__init__.py") == ["pkg"]
+
+
+def test_scripts_importing_a_neighbour_get_their_own_directory_s_module() -> None:
+    units = [
+        Unit("a/main.py", imports={"utils"}),
+        Unit("a/utils.py", Facts(seeded={"torch"})),
+        Unit("b/main.py", imports={"utils"}),
+        Unit("b/utils.py"),
+    ]
+    found = {p.entry: (sorted(p.files), p.facts.seeded) for p in programs(units)}
+    assert found == {
+        "a/main.py": (["a/main.py", "a/utils.py"], {"torch"}),
+        "b/main.py": (["b/main.py", "b/utils.py"], set()),
+    }
+
+
+def test_a_guarded_module_is_an_entry_point_even_when_imported() -> None:
+    units = [Unit("cli.py", imports={"core"}), Unit("core.py", entry=True)]
+    assert [p.entry for p in programs(units)] == ["cli.py", "core.py"]
+
+
+def test_modules_in_an_import_cycle_are_still_judged() -> None:
+    units = [Unit("a.py", imports={"b"}), Unit("b.py", imports={"a"})]
+    assert [sorted(p.files) for p in programs(units)] == [["a.py", "b.py"], ["a.py", "b.py"]]
