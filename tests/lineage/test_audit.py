@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from samerun.lineage.audit import AuditRecord, append, entries, verify
 from samerun.registry import Registry
 from samerun.store.meta import open_meta_store
 from samerun.store.project import Project, Store, open_store
 from tests.conftest import Cli
+from tests.store.conftest import postgres_server, postgres_url, postgres_urls  # noqa: F401
 
 
 def _record(cli: Cli, lr: str) -> str:
@@ -150,3 +152,33 @@ def test_an_erasure_request_is_appended_as_an_event_of_its_own(tmp_path: Path) -
         meta.close()
     assert (entry.seq, entry.kind, entry.facts) == (1, "erasure", request)
     assert entry.intact
+
+
+def test_a_verdict_is_on_the_trail_and_an_edited_one_is_named(
+    runs: list[str], store: Store, project: Path
+) -> None:
+    store.meta.add_verification(
+        run_id=runs[0], replay_id=None, verdict="identical", details={"causes": []}
+    )
+    assert entries(store.meta)[-1].kind == "verification"
+    assert verify(store).intact
+    _sql(project, "UPDATE verifications SET verdict = 'diverged'")
+    assert _findings(project) == [
+        f"entry 5 (verification {runs[0]}): its row in verifications was edited"
+    ]
+
+
+def test_the_trail_of_a_postgresql_store_is_checked_the_same_way(
+    postgres_url: str,  # noqa: F811
+    project: Path,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAMERUN_METADATA_URL", postgres_url)
+    run = _record(cli, "0.1")
+    assert _findings(project) == []
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE metric_summaries SET last = 0.99"))
+    engine.dispose()
+    assert any(f.startswith(f"entry 1 (run {run}): metric ") for f in _findings(project))
