@@ -6,7 +6,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Cli
+from tests.store.conftest import postgres_server, postgres_url, postgres_urls  # noqa: F401
 
 
 def test_verify_says_intact_then_names_the_tampered_entry_and_exits_1(
@@ -33,3 +36,22 @@ def test_verify_outside_a_project_says_what_to_do(tmp_path: Path, cli: Cli) -> N
     done = cli("audit", "verify", cwd=tmp_path)
     assert done.exit_code != 0
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_verify_checks_a_team_servers_store_by_its_urls(
+    postgres_url: str,  # noqa: F811
+    project: Path,
+    cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAMERUN_METADATA_URL", postgres_url)
+    assert cli("record", "-p", "lr=0.1", "--", "python", "train.py").exit_code == 0
+    monkeypatch.delenv("SAMERUN_METADATA_URL")
+    objects = str(project / ".samerun" / "objects")
+    done = cli("audit", "verify", "--metadata", postgres_url, "--objects", objects, cwd=tmp_path)
+    assert done.exit_code == 0, done.stderr
+    assert "1 entries, 1 object(s) re-hashed" in done.stdout
+    done = cli("audit", "verify", "--metadata", postgres_url, cwd=tmp_path)
+    assert done.exit_code != 0
+    assert "give both --metadata and --objects" in done.stderr

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from samerun._exceptions import UsageError
 from samerun.cli import render
+
+if TYPE_CHECKING:
+    from samerun.store.project import Store
 
 
 @click.group()
@@ -18,19 +24,28 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--metadata",
+    metavar="URL",
+    help="Check a team server's store instead of this project's: its metadata database.",
+)
+@click.option("--objects", metavar="URL", help="With --metadata: the server's object store.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify_trail(as_json: bool) -> int:
+def verify_trail(metadata: str | None, objects: str | None, as_json: bool) -> int:
     """Re-walk the trail, re-hash what it names and check the database against it; exit 1 on
     any entry that no longer matches.
 
     \b
     Example:
       samerun audit verify --json
+      samerun audit verify --metadata postgresql+psycopg://samerun@db/samerun --objects s3://b/p
     """
     from samerun.cli.store import open_project_store
     from samerun.lineage.audit import verify
 
-    store = open_project_store()
+    if (metadata is None) != (objects is None):
+        raise UsageError("give both --metadata and --objects to check a team server's store")
+    store = open_project_store() if metadata is None else _server_store(metadata, str(objects))
     try:
         report = verify(store)
     finally:
@@ -56,6 +71,16 @@ def verify_trail(as_json: bool) -> int:
     if report.intact:
         _print(f"intact; head {report.head}")
     return 0 if report.intact else 1
+
+
+def _server_store(metadata: str, objects: str) -> Store:
+    # start-up: only a check of a team server's store needs the server's modules
+    from samerun.server.app import NO_ROOT
+    from samerun.store.meta import open_meta_store
+    from samerun.store.objects import open_object_store
+    from samerun.store.project import Project, Store
+
+    return Store(Project(NO_ROOT), open_meta_store(metadata), open_object_store(objects))
 
 
 def _print(text: str) -> None:
