@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,20 @@ def test_the_trail_of_a_postgresql_store_is_checked_the_same_way(
         conn.execute(sa.text("UPDATE metric_summaries SET last = 0.99"))
     engine.dispose()
     assert any(f.startswith(f"entry 1 (run {run}): metric ") for f in _findings(project))
+
+
+def test_a_store_recorded_by_samerun_0_1_has_its_runs_before_the_trail(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixture = Path(__file__).parents[1] / "fixtures" / "store_0_1"
+    root = tmp_path / "old"
+    shutil.copytree(fixture / "project", root)
+    shutil.copytree(fixture / "store", root / ".samerun")
+    Project(root).init()  # what a fresh store has besides its data: the .gitignore
+    monkeypatch.setenv("SAMERUN_ROOT", str(root))
+    done = cli("audit", "verify", "--json", cwd=root)
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)
+    with sqlite3.connect(root / ".samerun" / "meta.db") as db:
+        old = sorted(run_id for (run_id,) in db.execute("SELECT id FROM runs"))
+    assert (report["entries"], sorted(report["before_trail"])) == (0, old)
