@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 #: Builtins that rules reason about; a bare name resolves to itself when it is not imported.
 BUILTINS = frozenset(
     "sorted set frozenset list tuple dict len any all max min sum bool iter next reversed range "
-    "enumerate zip map filter int str print open".split()
+    "enumerate zip map filter int str print open hash abs".split()
 )
 #: Nodes that open a scope of their own; module level (every cell of a notebook) is scope 0.
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)

@@ -47,6 +47,11 @@ def is_true(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
+def is_number(node: ast.expr) -> bool:
+    """A numeric literal: it hashes to itself, the same in every process."""
+    return isinstance(node, ast.Constant) and isinstance(node.value, int | float | complex)
+
+
 def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 

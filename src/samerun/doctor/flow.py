@@ -132,8 +132,8 @@ def _bound_name(node: ast.AST) -> str | None:
         target = node.optional_vars
     elif isinstance(node, ast.Assign) and len(node.targets) == 1:
         target = node.targets[0]
-    elif isinstance(node, ast.AnnAssign | ast.NamedExpr):
-        target = node.target
+    elif isinstance(node, ast.AnnAssign | ast.NamedExpr | ast.AugAssign):
+        target = node.target  # `out += listing` carries the order on in `out`
     else:
         return None
     return target.id if isinstance(target, ast.Name) else None

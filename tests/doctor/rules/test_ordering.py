@@ -83,3 +83,63 @@ def test_set_order_feeding_an_ordering_is_reported(analyse: Analyse, code: str) 
 )
 def test_set_without_order_is_not(analyse: Analyse, code: str) -> None:
     assert rule_ids(analyse({"a.py": code})) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\ndef load(d):\n    out = []\n    for f in os.listdir(d):\n"
+        "        out.append(f)\n    return out",
+        "import os\ndef load(d):\n"
+        "    return [open(os.path.join(d, f)).read() for f in os.listdir(d)]",
+        "import glob\ndef load():\n    files = []\n    files += glob.glob('*.csv')\n"
+        "    return files",
+        "import os\ndef main():\n    return load('d')[0]\ndef load(d):\n    return os.listdir(d)",
+    ],
+)
+def test_a_listing_returned_in_file_system_order_is_reported(analyse: Analyse, code: str) -> None:
+    found = analyse({"a.py": code})
+    assert rule_ids(found) == ["ORD001"]
+    assert "(line" in found.findings[0].message
+
+
+def test_a_returned_listing_whose_callers_sort_it_is_not(analyse: Analyse) -> None:
+    code = (
+        "import os\ndef main():\n    return sorted(load('d'))\n"
+        "def load(d):\n    return [f for f in os.listdir(d)]"
+    )
+    assert rule_ids(analyse({"a.py": code})) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from multiprocessing import Pool\nwith Pool(4) as p:\n"
+        "    results = list(p.imap_unordered(f, range(100)))\nsave(results)",
+        "from concurrent.futures import ThreadPoolExecutor, as_completed\n"
+        "rows = []\nfor fut in as_completed(futures):\n    rows.append(fut.result())\nwrite(rows)",
+        "import asyncio\nasync def main():\n    for c in asyncio.as_completed(tasks):\n"
+        "        log.write(await c)",
+        "import multiprocessing as mp\nq = mp.Queue()\nout = [q.get() for _ in range(4)]\n"
+        "save(out)",
+    ],
+)
+def test_completion_order_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == ["ORD003"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from multiprocessing import Pool\nwith Pool(4) as p:\n"
+        "    total = sum(p.imap_unordered(f, range(100)))",
+        "from concurrent.futures import as_completed\nfor fut in as_completed(futures):\n"
+        "    print(fut.result())",
+        "from multiprocessing import Pool\nwith Pool(4) as p:\n"
+        "    results = sorted(p.imap_unordered(f, range(100)))\nsave(results)",
+        "from multiprocessing import Pool\nwith Pool(4) as p:\n"
+        "    results = list(p.imap(f, range(100)))\nsave(results)",
+    ],
+)
+def test_completion_order_not_used_in_order_is_not(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == []

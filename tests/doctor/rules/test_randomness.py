@@ -135,3 +135,53 @@ def test_hash_seed_set_in_process_is_reported(analyse: Analyse, code: str) -> No
 def test_hash_seed_for_a_child_environment_is_not(analyse: Analyse) -> None:
     code = "import os, subprocess\nenv = dict(os.environ)\nenv['PYTHONHASHSEED'] = '0'\n"
     assert rule_ids(analyse({"a.py": code})) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import jax, time\nkey = jax.random.PRNGKey(int(time.time()))",
+        "import torch, time\ng = torch.Generator()\ng.manual_seed(time.time_ns())",
+        "import os\nimport tensorflow as tf\n"
+        "g = tf.random.Generator.from_seed(int.from_bytes(os.urandom(4), 'big'))",
+    ],
+)
+def test_generators_seeded_from_entropy_are_reported(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == ["RNG002"]
+
+
+def test_an_unseeded_torch_generator_is_not_reported(analyse: Analyse) -> None:
+    """torch.Generator() starts from a fixed default seed: the same numbers on every run."""
+    code = "import torch\ng = torch.Generator()\nx = torch.rand(3, generator=g)"
+    assert rule_ids(analyse({"a.py": code})) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "use"),
+    [
+        ("def split(ids):\n    return [i for i in ids if hash(i) % 10 < 8]", "bucket"),
+        ("train = [r for r in rows if hash(r.user) < 0]", "split"),
+        ("import random\nrandom.seed(hash(run_name))", "seed"),
+        ("import numpy as np\nrng = np.random.default_rng(abs(hash(name)))", "seed"),
+        ("m = Model(random_state=hash((name, 1)) & 0xFFFF)", "bucket"),
+        ("order = sorted(names, key=hash)", "sorting"),
+        ("names.sort(key=lambda n: hash(n))", "sorting"),
+    ],
+)
+def test_string_hash_deciding_something_is_reported(analyse: Analyse, code: str, use: str) -> None:
+    found = analyse({"a.py": code})
+    assert rule_ids(found) == ["RNG005"]
+    assert use in found.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "class Key:\n    def __hash__(self):\n        return hash((self.a, self.b)) % 7",
+        "cache = {hash(x): x for x in xs}",
+        "bucket = hash(12) % 10",
+        "import hashlib\nbucket = int(hashlib.sha1(k.encode()).hexdigest(), 16) % 10",
+    ],
+)
+def test_hash_not_deciding_anything_is_not(analyse: Analyse, code: str) -> None:
+    assert rule_ids(analyse({"a.py": code})) == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import ClassVar
 
-from samerun.doctor.context import FileContext
+from samerun.doctor.context import BUILTINS, FileContext
+from samerun.doctor.facts import is_number
 from samerun.doctor.flow import Resolve, Use, use_of
 from samerun.doctor.rule import Rule, register
 
@@ -23,7 +25,7 @@ class _Origin:
 class _Unordered(Rule):
     """Follows unordered collections from where they are made to where their order is used."""
 
-    nodes = (ast.Call, ast.Set, ast.SetComp, ast.Name)
+    nodes: ClassVar[tuple[type[ast.AST], ...]] = (ast.Call, ast.Set, ast.SetComp, ast.Name)
     problem = ""
 
     def __init__(self, ctx: FileContext) -> None:
@@ -31,8 +33,11 @@ class _Unordered(Rule):
         self.pending: dict[tuple[int, str], tuple[_Origin, ast.AST]] = {}
         self.done: set[_Origin] = set()
         # functions of this file that return (or yield) an unordered collection: their call
-        # sites decide, so `return files` in a helper whose callers only count is no hazard
-        self.returns: dict[str, _Origin] = {}
+        # sites decide, so `return files` in a helper whose callers only count is no hazard;
+        # one that nothing in the file calls hands the order to its unknown callers
+        self.returns: dict[str, tuple[_Origin, ast.AST]] = {}
+        self.called: set[str] = set()
+        self.early: dict[str, list[tuple[Use, ast.AST]]] = {}  # calls seen before the def
 
     def source(self, node: ast.AST) -> str | None:
         """A description of ``node`` if it makes an unordered collection."""
@@ -54,32 +59,52 @@ class _Unordered(Rule):
             elif not ctx.parents or ctx.parents[-1] is not binder:
                 del self.pending[key]  # rebound to something else
             return
-        text = self.source(node)
-        returned = self._returned(node)
-        if returned is not None:
-            origin = _Origin(
-                f"{returned[0]}(), which returns {returned[1].text} (line {returned[1].line}),",
-                returned[1].line,
-            )
+        called = self._local_call(node)
+        if called is not None and called in self.returns:
+            origin = self._through(called, self.returns[called][0])
             self._follow(use_of(node, ctx.parents, ctx.resolve), origin, None, node)
-        elif text is not None:
-            origin = _Origin(text, getattr(node, "lineno", 0))
-            self._follow(use_of(node, ctx.parents, ctx.resolve), origin, None, node)
+        elif called is not None and called not in BUILTINS:
+            # a function this file may define further down: its use is judged at the end
+            self.early.setdefault(called, []).append((use_of(node, ctx.parents, ctx.resolve), node))
+        else:
+            text = self.source(node)
+            if text is not None:
+                origin = _Origin(text, getattr(node, "lineno", 0))
+                self._follow(use_of(node, ctx.parents, ctx.resolve), origin, None, node)
 
-    def _returned(self, node: ast.AST) -> tuple[str, _Origin] | None:
-        """For a call of a function of this file that returns an unordered collection
-        (``helper()`` or ``self.helper()``): its name and what it returns."""
-        if not isinstance(node, ast.Call) or not self.returns:
+    def _local_call(self, node: ast.AST) -> str | None:
+        """The name of the function of this file ``node`` may call (``helper()`` or
+        ``self.helper()``), if it is such a call."""
+        if not isinstance(node, ast.Call):
             return None
         func = node.func
         if isinstance(func, ast.Name) and func.id not in self.ctx.aliases:
             name = func.id
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            name = func.attr if func.value.id in ("self", "cls") else ""
+            if func.value.id not in ("self", "cls"):
+                return None
+            name = func.attr
         else:
             return None
-        origin = self.returns.get(name)
-        return None if origin is None else (name, origin)
+        self.called.add(name)
+        return name
+
+    @staticmethod
+    def _through(name: str, origin: _Origin) -> _Origin:
+        return _Origin(f"{name}(), which returns {origin.text} (line {origin.line}),", origin.line)
+
+    def finish(self) -> None:
+        for name, (origin, at) in list(self.returns.items()):
+            for use, node in self.early.get(name, ()):
+                self._follow(use, self._through(name, origin), None, node)
+            if name not in self.called and origin not in self.done:
+                self.done.add(origin)
+                self.report(
+                    at,
+                    f"{origin.text} (line {origin.line}) {self.problem}: "
+                    f"{name}() returns it in that order",
+                    origin=origin.line,
+                )
 
     def _follow(
         self, use: Use, origin: _Origin, key: tuple[int, str] | None, here: ast.AST
@@ -99,7 +124,8 @@ class _Unordered(Rule):
                 (s for s in reversed(self.ctx.scopes) if not isinstance(s, ast.Lambda)), None
             )
             if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-                self.returns.setdefault(function.name, origin)
+                at = use.node if hasattr(use.node, "lineno") else here
+                self.returns.setdefault(function.name, (origin, at))
         elif use.kind == "ordered" and self.counts(use, origin):
             self.done.add(origin)
             at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
@@ -162,7 +188,7 @@ class SetOrder(_Unordered):
 
     def source(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Set):
-            if all(_numeric(e) for e in node.elts):
+            if all(is_number(e) for e in node.elts):
                 return None
             return "this set"
         if isinstance(node, ast.SetComp):
@@ -178,8 +204,73 @@ class SetOrder(_Unordered):
         return not use.escapes or use.sequenced or origin.sequenced
 
 
-def _numeric(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, int | float | complex)
+_COMPLETION_ORDER = frozenset({"concurrent.futures.as_completed", "asyncio.as_completed"})
+_QUEUES = frozenset({"Queue", "SimpleQueue", "JoinableQueue"})
+
+
+@register
+class CompletionOrder(_Unordered):
+    id = "ORD003"
+    name = "completion-order-results"
+    title = "Parallel results are used in the order the workers finish"
+    why = (
+        "Pool.imap_unordered, concurrent.futures.as_completed, asyncio.as_completed and a "
+        "multiprocessing queue hand results back as the workers finish, which depends on "
+        "scheduling and load. Collected into a list or written out in that order, the same "
+        "inputs give differently ordered results (and differently summed floats) on every run."
+    )
+    fix = (
+        "Keep the input order: Pool.imap / Pool.map, executor.map, asyncio.gather, or tag each "
+        "result with its input index and sort by it."
+    )
+    bad = (
+        "from multiprocessing import Pool\nwith Pool(4) as pool:\n"
+        "    results = list(pool.imap_unordered(work, items))\nsave(results)"
+    )
+    good = (
+        "from multiprocessing import Pool\nwith Pool(4) as pool:\n"
+        "    results = list(pool.imap(work, items))\nsave(results)"
+    )
+    problem = "yields results in the order the workers finish, and that order is used here"
+    nodes = (*_Unordered.nodes, ast.Assign, ast.ListComp)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.queues: set[str] = set()
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            value = node.value
+            if isinstance(value, ast.Call) and _callee(value) in _QUEUES:
+                self.queues.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            return
+        super().visit(node)
+
+    def source(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.ListComp):
+            got = node.elt
+            if (
+                isinstance(got, ast.Call)
+                and isinstance(got.func, ast.Attribute)
+                and got.func.attr == "get"
+                and isinstance(got.func.value, ast.Name)
+                and got.func.value.id in self.queues
+            ):
+                return f"draining the queue {got.func.value.id}"
+            return None
+        if not isinstance(node, ast.Call):
+            return None
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "imap_unordered":
+            return ".imap_unordered()"
+        name = self.ctx.resolve(node.func)
+        return f"{name}()" if name in _COMPLETION_ORDER else None
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
 
 
 def _over_range(node: ast.expr, resolve: Resolve) -> bool:

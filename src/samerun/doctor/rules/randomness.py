@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from samerun.doctor.context import Facts, FileContext, Hit
-from samerun.doctor.facts import SEEDERS, keyword, seeded_with
+from samerun.doctor.facts import SEEDERS, is_number, keyword, seeded_with
 from samerun.doctor.rule import Rule, register
 
 _RANDOM_DRAWS = frozenset(
@@ -30,6 +30,10 @@ _TORCH_LAYERS = frozenset(
 _TF_NOT_GLOBAL = ("set_seed", "Generator", "stateless_", "get_global_generator", "experimental")
 #: Generators that, built without a seed, seed themselves from the operating system.
 _GENERATORS = frozenset({"numpy.random.default_rng", "numpy.random.RandomState", "random.Random"})
+#: Calls that make a generator or key from the seed they are given.
+_KEYED = frozenset(
+    {"jax.random.PRNGKey", "jax.random.key", "tensorflow.random.Generator.from_seed"}
+)
 _ENTROPY = frozenset(
     "time.time time.time_ns time.perf_counter time.perf_counter_ns time.monotonic "
     "time.monotonic_ns datetime.datetime.now datetime.datetime.utcnow datetime.datetime.today "
@@ -133,7 +137,8 @@ class EntropySeed(Rule):
     why = (
         "A seed taken from time.time(), os.getpid() or os.urandom() is different on every "
         "run, so seeding with it changes nothing: the run cannot be repeated unless the "
-        "value happened to be written down."
+        "value happened to be written down. The same holds for a jax.random.PRNGKey, a "
+        "tf.random.Generator.from_seed or a torch generator's manual_seed made from one."
     )
     fix = (
         "Use a fixed seed from the configuration, or let samerun choose and record one "
@@ -147,7 +152,8 @@ class EntropySeed(Rule):
         values: list[ast.expr] = []
         if isinstance(node, ast.Call):
             name = self.ctx.resolve(node.func)
-            seed = seeded_with(node) if name in SEEDERS or name in _GENERATORS else None
+            takes_seed = name in SEEDERS or name in _GENERATORS or name in _KEYED
+            seed = seeded_with(node) if takes_seed or _manual_seed(node) else None
             values = [seed] if seed is not None else []
             values += [
                 k.value for k in node.keywords if k.arg and _seedy(k.arg) and k.value is not seed
@@ -168,6 +174,11 @@ class EntropySeed(Rule):
                 if name in _ENTROPY:
                     return name
         return None
+
+
+def _manual_seed(call: ast.Call) -> bool:
+    """``generator.manual_seed(s)``: seeding a torch generator object."""
+    return isinstance(call.func, ast.Attribute) and call.func.attr == "manual_seed"
 
 
 def _seedy(name: str) -> bool:
@@ -226,3 +237,81 @@ class HashSeedInProcess(Rule):
 
 def _is_hashseed(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value == "PYTHONHASHSEED"
+
+
+#: What a string hash decides when it is used this way.
+_BUCKETING = (ast.Mod, ast.BitAnd, ast.FloorDiv, ast.RShift)
+
+
+@register
+class StringHash(Rule):
+    id = "RNG005"
+    name = "string-hash-split"
+    title = "hash() of a string decides a split, a bucket, a sample, a seed or an order"
+    why = (
+        "Python randomizes the hash of str and bytes (and of tuples holding them) per process "
+        "unless PYTHONHASHSEED is set before it starts. A split by hash(id) % 10, a seed made "
+        "from hash(name) or a sort by hash puts different items on each side, draws other "
+        "numbers, or orders differently on every run."
+    )
+    fix = (
+        "Use a stable digest: samerun.split.stable_split(ids, ...) for splits, or a keyed "
+        "digest such as int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "
+        "'big') where a number is needed."
+    )
+    bad = "def split(ids):\n    return [i for i in ids if hash(i) % 10 < 8]"
+    good = (
+        "import hashlib\n\ndef bucket(i):\n"
+        "    return int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), 'big')\n"
+        "\ndef split(ids):\n    return [i for i in ids if bucket(i) % 10 < 8]"
+    )
+    nodes = (ast.Call,)
+
+    def visit(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        ctx = self.ctx
+        sort_key = keyword(node, "key")
+        if sort_key is not None and self._hashes(sort_key):
+            self.report(node, "sorting by hash() orders strings differently on every run")
+            return
+        if ctx.resolve(node.func) != "hash" or len(node.args) != 1 or is_number(node.args[0]):
+            return
+        if any(isinstance(s, ast.FunctionDef) and s.name == "__hash__" for s in ctx.scopes):
+            return  # an object's own hash, for sets and dicts
+        use = self._use(node)
+        if use is not None:
+            self.report(
+                node,
+                f"hash() of a string differs from run to run (PYTHONHASHSEED), and it {use}",
+            )
+
+    def _hashes(self, key: ast.expr) -> bool:
+        body = key.body if isinstance(key, ast.Lambda) else key
+        if isinstance(body, ast.Call):
+            body = body.func
+        return self.ctx.resolve(body) == "hash"
+
+    def _use(self, node: ast.Call) -> str | None:
+        parents = self.ctx.parents
+        child: ast.AST = node
+        for parent in reversed(parents):
+            if isinstance(parent, ast.BinOp) and isinstance(parent.op, _BUCKETING):
+                return "picks a bucket here"
+            if isinstance(parent, ast.Compare):
+                return "decides a split here"
+            if isinstance(parent, ast.keyword) and parent.arg and _seedy(parent.arg):
+                return "is used as a seed here"
+            if isinstance(parent, ast.Call) and child is not parent.func:
+                name = self.ctx.resolve(parent.func)
+                if name in SEEDERS or name in _GENERATORS or name in _KEYED:
+                    return "is used as a seed here"
+                if isinstance(parent.func, ast.Attribute) and parent.func.attr == "manual_seed":
+                    return "is used as a seed here"
+                if name not in ("abs", "int"):
+                    return None
+                child = parent
+                continue
+            if not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.keyword):
+                return None
+            child = parent
+        return None
