@@ -33,3 +33,14 @@ def test_a_guarded_module_is_an_entry_point_even_when_imported() -> None:
 def test_modules_in_an_import_cycle_are_still_judged() -> None:
     units = [Unit("a.py", imports={"b"}), Unit("b.py", imports={"a"})]
     assert [sorted(p.files) for p in programs(units)] == [["a.py", "b.py"], ["a.py", "b.py"]]
+
+
+def test_a_script_importing_a_package_beside_it_runs_that_package() -> None:
+    units = [
+        Unit("ex/train.py", imports={"utils.io"}),
+        Unit("ex/utils/__init__.py"),
+        Unit("ex/utils/io.py", Facts(seeded={"numpy"})),
+    ]
+    (program,) = programs(units)
+    assert program.entry == "ex/train.py"
+    assert program.facts.seeded == {"numpy"}

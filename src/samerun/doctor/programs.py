@@ -75,14 +75,16 @@ def programs(units: Iterable[Unit]) -> list[Program]:
 def _imported(unit: Unit, by_name: dict[str, list[str]]) -> set[str]:
     """The project files ``unit`` imports; a name several files share is taken from the
     importer's own directory when one of them is there (scripts importing their neighbours)."""
-    here = str(PurePosixPath(unit.path).parent)
+    here = PurePosixPath(unit.path).parent
     targets: set[str] = set()
     for name in unit.imports:
         parts = name.split(".")
         for end in range(1, len(parts) + 1):  # `import a.b` runs a/__init__.py and a/b.py
-            candidates = by_name.get(".".join(parts[:end]), [])
-            near = [c for c in candidates if str(PurePosixPath(c).parent) == here]
-            full = [c for c in candidates if module_names(c)[0] == ".".join(parts[:end])]
+            dotted = ".".join(parts[:end])
+            candidates = by_name.get(dotted, [])
+            beside = here.joinpath(*parts[:end])
+            near = [c for c in candidates if c in (f"{beside}.py", f"{beside}/__init__.py")]
+            full = [c for c in candidates if module_names(c)[0] == dotted]
             chosen = near or full or (candidates if len(candidates) == 1 else [])
             targets.update(chosen)
     return targets

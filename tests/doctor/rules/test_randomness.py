@@ -166,6 +166,7 @@ def test_an_unseeded_torch_generator_is_not_reported(analyse: Analyse) -> None:
         ("m = Model(random_state=hash((name, 1)) & 0xFFFF)", "bucket"),
         ("order = sorted(names, key=hash)", "sorting"),
         ("names.sort(key=lambda n: hash(n))", "sorting"),
+        ("h = hash(pickle.dumps(x))\nsplit = 'test' if h % 4 == 0 else 'train'", "bucket"),
     ],
 )
 def test_string_hash_deciding_something_is_reported(analyse: Analyse, code: str, use: str) -> None:
@@ -180,6 +181,8 @@ def test_string_hash_deciding_something_is_reported(analyse: Analyse, code: str,
         "class Key:\n    def __hash__(self):\n        return hash((self.a, self.b)) % 7",
         "cache = {hash(x): x for x in xs}",
         "bucket = hash(12) % 10",
+        "same = hash(a) == hash(b)",
+        "h = hash(x)\nh = 3\nb = h % 2",
         "import hashlib\nbucket = int(hashlib.sha1(k.encode()).hexdigest(), 16) % 10",
     ],
 )

@@ -241,6 +241,7 @@ def _is_hashseed(node: ast.expr) -> bool:
 
 #: What a string hash decides when it is used this way.
 _BUCKETING = (ast.Mod, ast.BitAnd, ast.FloorDiv, ast.RShift)
+_ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
 @register
@@ -265,11 +266,23 @@ class StringHash(Rule):
         "    return int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), 'big')\n"
         "\ndef split(ids):\n    return [i for i in ids if bucket(i) % 10 < 8]"
     )
-    nodes = (ast.Call,)
+    nodes = (ast.Call, ast.Name)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        # names bound to a hash: the hash's line and the assignment
+        self.hashes: dict[tuple[int, str], tuple[int, ast.AST]] = {}
 
     def visit(self, node: ast.AST) -> None:
-        assert isinstance(node, ast.Call)
         ctx = self.ctx
+        if isinstance(node, ast.Name):
+            bound = self.hashes.get((ctx.scope, node.id))
+            if bound is not None and isinstance(node.ctx, ast.Load):
+                self._judge(node, bound[0])
+            elif bound is not None and (not ctx.parents or ctx.parents[-1] is not bound[1]):
+                del self.hashes[(ctx.scope, node.id)]  # rebound to something else
+            return
+        assert isinstance(node, ast.Call)
         sort_key = keyword(node, "key")
         if sort_key is not None and self._hashes(sort_key):
             self.report(node, "sorting by hash() orders strings differently on every run")
@@ -278,12 +291,7 @@ class StringHash(Rule):
             return
         if any(isinstance(s, ast.FunctionDef) and s.name == "__hash__" for s in ctx.scopes):
             return  # an object's own hash, for sets and dicts
-        use = self._use(node)
-        if use is not None:
-            self.report(
-                node,
-                f"hash() of a string differs from run to run (PYTHONHASHSEED), and it {use}",
-            )
+        self._judge(node, node.lineno)
 
     def _hashes(self, key: ast.expr) -> bool:
         body = key.body if isinstance(key, ast.Lambda) else key
@@ -291,16 +299,35 @@ class StringHash(Rule):
             body = body.func
         return self.ctx.resolve(body) == "hash"
 
-    def _use(self, node: ast.Call) -> str | None:
-        parents = self.ctx.parents
+    def _judge(self, node: ast.expr, line: int) -> None:
+        """Report ``node`` (a hash, or a name holding one made on ``line``) if what it
+        decides is a bucket, a split or a seed; follow it when it is bound to a name."""
+        use = self._use(node, line)
+        if use is not None:
+            where = "" if line == node.lineno else f" (line {line})"
+            self.report(
+                node,
+                f"hash() of a string{where} differs from run to run (PYTHONHASHSEED), and it {use}",
+                origin=line,
+            )
+
+    def _use(self, node: ast.expr, line: int) -> str | None:
         child: ast.AST = node
-        for parent in reversed(parents):
+        for parent in reversed(self.ctx.parents):
             if isinstance(parent, ast.BinOp) and isinstance(parent.op, _BUCKETING):
                 return "picks a bucket here"
             if isinstance(parent, ast.Compare):
-                return "decides a split here"
+                ordering = any(isinstance(op, _ORDERING) for op in parent.ops)
+                if ordering or any(is_number(c) for c in (parent.left, *parent.comparators)):
+                    return "decides a split here"
+                return None  # equal hashes within one process
             if isinstance(parent, ast.keyword) and parent.arg and _seedy(parent.arg):
                 return "is used as a seed here"
+            if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+                target = parent.targets[0]
+                if isinstance(target, ast.Name):
+                    self.hashes[(self.ctx.scope, target.id)] = (line, parent)
+                return None
             if isinstance(parent, ast.Call) and child is not parent.func:
                 name = self.ctx.resolve(parent.func)
                 if name in SEEDERS or name in _GENERATORS or name in _KEYED:
@@ -309,9 +336,7 @@ class StringHash(Rule):
                     return "is used as a seed here"
                 if name not in ("abs", "int"):
                     return None
-                child = parent
-                continue
-            if not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.keyword):
+            elif not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.keyword):
                 return None
             child = parent
         return None
