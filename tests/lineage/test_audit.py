@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -200,3 +201,44 @@ def test_a_store_recorded_by_samerun_0_1_has_its_runs_before_the_trail(
     with sqlite3.connect(root / ".samerun" / "meta.db") as db:
         old = sorted(run_id for (run_id,) in db.execute("SELECT id FROM runs"))
     assert (report["entries"], sorted(report["before_trail"])) == (0, old)
+
+
+def _mover(root: str, start: multiprocessing.synchronize.Barrier) -> None:
+    store = open_store(Project(Path(root)))
+    try:
+        registry = Registry(store)
+        start.wait()
+        for i in range(20):
+            registry.set_alias("churn", "staging", 1, reason=str(i))
+    finally:
+        store.close()
+
+
+def _eraser(root: str, start: multiprocessing.synchronize.Barrier) -> None:
+    store = open_store(Project(Path(root)))
+    try:
+        start.wait()
+        for i in range(20):
+            append(store.meta, AuditRecord.of_event("erasure", str(i), {"n": i}, actor="b", at=1))
+    finally:
+        store.close()
+
+
+def test_two_processes_appending_at_once_lose_nothing(runs: list[str], project: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(2)
+    writers = [context.Process(target=f, args=(str(project), start)) for f in (_mover, _eraser)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+        assert writer.exitcode == 0
+    store = open_store(Project(project))
+    try:
+        trail, report = entries(store.meta), verify(store)
+    finally:
+        store.close()
+    assert report.intact, report.findings
+    assert [e.seq for e in trail] == list(range(1, 45))
+    kinds = [e.kind for e in trail[4:]]
+    assert (kinds.count("alias_move"), kinds.count("erasure")) == (20, 20)

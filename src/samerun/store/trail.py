@@ -142,7 +142,8 @@ class AuditEntry:
 
     @classmethod
     def sealed(cls, record: AuditRecord, *, seq: int, prev_hash: str | None) -> AuditEntry:
-        values = {**asdict(record), "seq": seq, "prev_hash": prev_hash}
+        # ``at`` as the float the database gives back, so that the hash is found again
+        values = {**asdict(record), "at": float(record.at), "seq": seq, "prev_hash": prev_hash}
         return cls(**values, hash=hash_json(values))
 
     @classmethod
