@@ -1,5 +1,5 @@
-"""Provenance of a model version, read back by samerun and by an independent DSSE
-implementation (securesystemslib)."""
+"""Provenance of a model version, read back by samerun and by independent implementations:
+securesystemslib's DSSE, and the in-toto attestation protos (Statement v1, SLSA Provenance v1)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from google.protobuf import json_format
+from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
+from in_toto_attestation.v1 import statement_pb2
+from in_toto_attestation.v1.statement import Statement
 from securesystemslib.dsse import Envelope
 from securesystemslib.signer import SSlibKey
 
@@ -126,3 +130,26 @@ def test_a_changed_statement_another_key_or_a_changed_file_is_found(store: Store
     path.write_bytes(path.read_bytes() + b"!")
     check = verify_attestation(store, made.line(), public_pem=_public_pem(key))
     assert check.findings == ["subject model.pkl: its file in the store was changed"]
+
+
+def test_the_statement_and_its_provenance_parse_with_the_in_toto_attestation_protos(
+    store: Store,
+) -> None:
+    store.meta.add_verification(
+        run_id=Registry(store).resolve("churn").run_id,
+        replay_id=None,
+        verdict="identical",
+        details={"causes": []},
+    )
+    made = attest(store, "churn")
+    text = json.dumps(made.statement)
+    parsed = json_format.Parse(text, statement_pb2.Statement())  # unknown fields are refused
+    Statement.copy_from_pb(parsed).validate()
+    provenance = json_format.Parse(
+        json.dumps(made.statement["predicate"]), provenance_pb2.Provenance()
+    )
+    assert (
+        provenance.run_details.metadata.invocation_id
+        == made.statement["predicate"]["runDetails"]["metadata"]["invocationId"]
+    )
+    assert provenance.run_details.byproducts[0].annotations["verdict"] == "identical"
