@@ -201,6 +201,9 @@ def test_a_store_recorded_by_samerun_0_1_has_its_runs_before_the_trail(
     with sqlite3.connect(root / ".samerun" / "meta.db") as db:
         old = sorted(run_id for (run_id,) in db.execute("SELECT id FROM runs"))
     assert (report["entries"], sorted(report["before_trail"])) == (0, old)
+    shown = cli("audit", "verify", cwd=root).stdout
+    assert f"{len(old)} run(s) recorded before the trail:" in shown
+    assert "the trail has no entries yet" in shown
 
 
 def _mover(root: str, start: multiprocessing.synchronize.Barrier) -> None:

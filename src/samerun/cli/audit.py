@@ -12,6 +12,9 @@ from samerun.cli import render
 if TYPE_CHECKING:
     from samerun.store.project import Store
 
+#: How many runs from before the trail the text report lists.
+_SHOWN = 20
+
 
 @click.group()
 def audit() -> None:
@@ -62,8 +65,10 @@ def verify_trail(metadata: str | None, objects: str | None, as_json: bool) -> in
         )
     if report.before_trail:
         _print(f"{len(report.before_trail)} run(s) recorded before the trail:")
-        for run_id in report.before_trail:
+        for run_id in report.before_trail[:_SHOWN]:
             _print(f"  {run_id}")
+        if len(report.before_trail) > _SHOWN:
+            _print(f"  ... and {len(report.before_trail) - _SHOWN} more (--json lists them all)")
     for finding in report.findings:
         render.error_console().print(
             f"tampered: {finding}", highlight=False, markup=False, soft_wrap=True
