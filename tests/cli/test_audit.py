@@ -55,3 +55,15 @@ def test_verify_checks_a_team_servers_store_by_its_urls(
     done = cli("audit", "verify", "--metadata", postgres_url, cwd=tmp_path)
     assert done.exit_code != 0
     assert "give both --metadata and --objects" in done.stderr
+
+
+def test_a_noted_head_must_still_be_on_the_trail(project: Path, cli: Cli) -> None:
+    assert cli("record", "-p", "lr=0.1", "--", "python", "train.py").exit_code == 0
+    head = json.loads(cli("audit", "verify", "--json").stdout)["head"]
+    assert cli("audit", "verify", "--noted", head).exit_code == 0
+    with sqlite3.connect(project / ".samerun" / "meta.db") as db:
+        db.execute("DELETE FROM audit_entries")  # a rewrite of the whole chain
+        db.execute("DELETE FROM audit_head")
+    done = cli("audit", "verify", "--noted", head)
+    assert done.exit_code == 1
+    assert f"tampered: no entry (a noted entry): {head} is no longer on the trail" in done.stderr

@@ -33,14 +33,24 @@ def audit() -> None:
     help="Check a team server's store instead of this project's: its metadata database.",
 )
 @click.option("--objects", metavar="URL", help="With --metadata: the server's object store.")
+@click.option(
+    "--noted",
+    "noted",
+    multiple=True,
+    metavar="HASH",
+    help="An entry hash kept elsewhere (a head printed before): it must still be on the trail.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify_trail(metadata: str | None, objects: str | None, as_json: bool) -> int:
+def verify_trail(
+    metadata: str | None, objects: str | None, noted: tuple[str, ...], as_json: bool
+) -> int:
     """Re-walk the trail, re-hash what it names and check the database against it; exit 1 on
     any entry that no longer matches.
 
     \b
     Example:
       samerun audit verify --json
+      samerun audit verify --noted blake3:9f2c...   # a head kept in a release note
       samerun audit verify --metadata postgresql+psycopg://samerun@db/samerun --objects s3://b/p
     """
     from samerun.cli.store import open_project_store
@@ -50,7 +60,7 @@ def verify_trail(metadata: str | None, objects: str | None, as_json: bool) -> in
         raise UsageError("give both --metadata and --objects to check a team server's store")
     store = open_project_store() if metadata is None else _server_store(metadata, str(objects))
     try:
-        report = verify(store)
+        report = verify(store, noted=noted)
     finally:
         store.close()
     if as_json:

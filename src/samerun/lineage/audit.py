@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,10 +106,20 @@ class AuditReport:
         return {**asdict(self), "intact": self.intact}
 
 
-def verify(store: Store) -> AuditReport:
-    """Re-walk the trail of ``store``, re-hash what it names and check the database against it."""
+def verify(store: Store, *, noted: Sequence[str] = ()) -> AuditReport:
+    """Re-walk the trail of ``store``, re-hash what it names and check the database against it.
+
+    ``noted`` are entry hashes kept outside the store (a head printed by an earlier verify): the
+    trail must still hold each, which a rewrite of the whole chain cannot fake.
+    """
     chain = entries(store.meta)
     findings = _check_links(store.meta, chain)
+    held = {entry.hash for entry in chain}
+    findings += [
+        Finding(None, "a noted entry", f"{digest} is no longer on the trail")
+        for digest in noted
+        if digest not in held
+    ]
     rehashed = 0
     on_trail: set[str] = set()
     for entry in chain:
