@@ -12,6 +12,7 @@ from samerun._exceptions import UsageError
 from samerun.cli import render
 from samerun.cli.attest import attest
 from samerun.cli.audit import audit
+from samerun.cli.ci import ci
 from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.env import env
@@ -440,6 +441,7 @@ app.add_command(server)
 app.add_command(model)
 app.add_command(audit)
 app.add_command(attest)
+app.add_command(ci)
 app.add_command(login)
 app.add_command(push)
 app.add_command(pull)
