@@ -53,7 +53,7 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
             skipped.append(Skipped(rel, "too deeply nested to analyse"))
             continue
         entry = ctx.main or loaded.notebook is not None or is_test_module(rel)
-        units.append(Unit(rel, ctx.facts, ctx.imported, entry))
+        units.append(Unit(rel, ctx.facts, ctx.imported, entry, ctx.loose, ctx.calls))
         skipped += [Skipped(rel, reason) for reason in loaded.skipped_cells]
         for cell in loaded.cells:
             silenced[(rel, cell.number)] = cell.suppressed
@@ -73,6 +73,7 @@ def _walk_source(source: Source, ctx: FileContext, code_rules: list[type[Rule]])
         ast.Call: [collector.call],
         ast.Assign: [collector.assign],
         ast.If: [collector.branch],
+        ast.ClassDef: [collector.subclass],
     }
     instances = [rule(ctx) for rule in code_rules]
     for instance in instances:
@@ -94,14 +95,19 @@ def _judge(
     """The hits that stand in some program that runs their file and are not silenced inline,
     in file order. A hit in a module that stands only under another entry point says which."""
     running: dict[str, list[Program]] = {}
+    importing: dict[str, list[Program]] = {}
     for program in found:
-        for path in program.files:
+        for path in program.runs:
             running.setdefault(path, []).append(program)
+        for path in program.files:
+            importing.setdefault(path, []).append(program)
     findings: list[Finding] = []
     reported: set[tuple[str, str]] = set()
     for hit in sorted(hits, key=lambda h: (h.path, h.cell or 0, h.line, h.column, h.rule)):
         rule = registry[hit.rule]
-        under = next((p for p in running[hit.path] if rule.stands(hit, p.facts)), None)
+        # a module no entry point calls into is judged under every program importing it
+        judges = running.get(hit.path) or importing[hit.path]
+        under = next((p for p in judges if rule.stands(hit, p.facts)), None)
         if under is None or _silenced(hit, silenced.get((hit.path, hit.cell), {})):
             continue
         if rule.once:

@@ -53,6 +53,9 @@ class FileContext:
         self.modules: set[str] = set()  # top-level modules this file imports
         self.imported: set[str] = set()  # every module it imports, dotted, relative ones resolved
         self.main = False  # it has an `if __name__ == "__main__":` block
+        # modules whose functions it may run without naming them: relative and star imports
+        self.loose: set[str] = set()
+        self.calls: set[str] = set()  # what it calls or subclasses, resolved through imports
         self.parents: list[ast.AST] = []
         self.scopes: list[ast.AST] = []
         self.cell: int | None = None
@@ -87,15 +90,17 @@ class FileContext:
             self.modules.add(node.module.split(".")[0])
             self.imported.add(node.module)
             for name in node.names:
-                if name.name != "*":
+                if name.name == "*":
+                    self.loose.add(node.module)
+                else:
                     self.aliases[name.asname or name.name] = f"{node.module}.{name.name}"
                     self.imported.add(f"{node.module}.{name.name}")
         elif isinstance(node, ast.ImportFrom):
             package = self.path.split("/")[: -node.level]
             base = ".".join([*package, *([node.module] if node.module else [])])
-            self.imported.update(f"{base}.{n.name}".lstrip(".") for n in node.names)
-            if base:
-                self.imported.add(base)
+            relative = {f"{base}.{n.name}".lstrip(".") for n in node.names} | {base} - {""}
+            self.imported |= relative
+            self.loose |= relative
 
     def report(
         self, rule: str, node: ast.AST, message: str, subject: str = "", origin: int = 0

@@ -68,6 +68,7 @@ class FactCollector:
         name = self.ctx.resolve(node.func)
         if name is None:
             return
+        self.ctx.calls.add(name)
         libraries = SEEDERS.get(name)
         if libraries is not None and seeded_with(node) is not None:
             self.facts.seeded |= libraries
@@ -82,6 +83,11 @@ class FactCollector:
             mode = keyword(node, "deterministic")
             if is_true(mode) or (isinstance(mode, ast.Constant) and mode.value == "warn"):
                 self.facts.deterministic = True
+
+    def subclass(self, node: ast.AST) -> None:
+        """A class built on an imported one runs that class's code when it is used."""
+        assert isinstance(node, ast.ClassDef)
+        self.ctx.calls.update(n for n in map(self.ctx.resolve, node.bases) if n is not None)
 
     def branch(self, node: ast.AST) -> None:
         """``if __name__ == "__main__":`` makes the file an entry point."""

@@ -24,15 +24,19 @@ class Unit:
     facts: Facts = field(default_factory=Facts)
     imports: set[str] = field(default_factory=set)  # dotted names, relative ones resolved
     entry: bool = False  # a `__main__` guard, a notebook or a test module
+    loose: set[str] = field(default_factory=set)  # imported relatively or with `*`
+    calls: set[str] = field(default_factory=set)  # called or subclassed, resolved dotted names
 
 
 @dataclass(frozen=True)
 class Program:
-    """An entry point, the files it runs (itself included) and what they do together."""
+    """An entry point, the files it imports (itself included), what they do together, and the
+    files whose functions it runs: those it (or a file it runs) calls or subclasses from."""
 
     entry: str
     files: frozenset[str]
     facts: Facts
+    runs: frozenset[str]
 
 
 def module_names(path: str) -> list[str]:
@@ -56,27 +60,31 @@ def programs(units: Iterable[Unit]) -> list[Program]:
     for path in sorted(by_path):
         for name in module_names(path):
             by_name.setdefault(name, []).append(path)
-    edges = {path: _imported(unit, by_name) for path, unit in by_path.items()}
+    links = {path: _imported(unit, by_name) for path, unit in by_path.items()}
+    edges = {path: set(targets) for path, targets in links.items()}
+    live = {path: {t for t, used in targets.items() if used} for path, targets in links.items()}
     imported = {target for path, targets in edges.items() for target in targets - {path}}
     entries = [p for p in sorted(by_path) if by_path[p].entry or p not in imported]
-    found: list[Program] = []
     covered: set[str] = set()
     for entry in entries:
-        files = _closure(entry, edges)
-        covered |= files
-        found.append(Program(entry, frozenset(files), _union(by_path[f].facts for f in files)))
+        covered |= _closure(entry, edges)
     # modules only reachable through an import cycle: each is judged on its own closure
-    for path in sorted(set(by_path) - covered):
-        files = _closure(path, edges)
-        found.append(Program(path, frozenset(files), _union(by_path[f].facts for f in files)))
+    entries += sorted(set(by_path) - covered)
+    found: list[Program] = []
+    for entry in entries:
+        files = _closure(entry, edges)
+        facts = _union(by_path[f].facts for f in files)
+        found.append(Program(entry, frozenset(files), facts, frozenset(_closure(entry, live))))
     return found
 
 
-def _imported(unit: Unit, by_name: dict[str, list[str]]) -> set[str]:
-    """The project files ``unit`` imports; a name several files share is taken from the
-    importer's own directory when one of them is there (scripts importing their neighbours)."""
+def _imported(unit: Unit, by_name: dict[str, list[str]]) -> dict[str, bool]:
+    """The project files ``unit`` imports, each with whether it runs their functions (calls or
+    subclasses something of theirs, or imports them relatively or with ``*``); a name several
+    files share is taken from the importer's own directory when one of them is there (scripts
+    importing their neighbours)."""
     here = PurePosixPath(unit.path).parent
-    targets: set[str] = set()
+    targets: dict[str, bool] = {}
     for name in unit.imports:
         parts = name.split(".")
         for end in range(1, len(parts) + 1):  # `import a.b` runs a/__init__.py and a/b.py
@@ -86,7 +94,9 @@ def _imported(unit: Unit, by_name: dict[str, list[str]]) -> set[str]:
             near = [c for c in candidates if c in (f"{beside}.py", f"{beside}/__init__.py")]
             full = [c for c in candidates if module_names(c)[0] == dotted]
             chosen = near or full or (candidates if len(candidates) == 1 else [])
-            targets.update(chosen)
+            used = name in unit.loose or any(c.startswith(f"{dotted}.") for c in unit.calls)
+            for target in chosen:
+                targets[target] = targets.get(target, False) or used
     return targets
 
 

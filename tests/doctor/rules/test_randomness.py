@@ -188,3 +188,16 @@ def test_string_hash_deciding_something_is_reported(analyse: Analyse, code: str,
 )
 def test_hash_not_deciding_anything_is_not(analyse: Analyse, code: str) -> None:
     assert rule_ids(analyse({"a.py": code})) == []
+
+
+def test_a_module_is_judged_only_where_its_code_is_called(analyse: Analyse) -> None:
+    """predict.py imports Net only to unpickle a model: Net's initialization never runs there."""
+    found = analyse(
+        {
+            "model.py": "import torch\nclass Net(torch.nn.Module):\n"
+            "    def __init__(self):\n        self.fc = torch.nn.Linear(2, 2)\n",
+            "train.py": "import torch\nfrom model import Net\ntorch.manual_seed(0)\nnet = Net()\n",
+            "predict.py": "import torch\nfrom model import Net\nnet = torch.load('m.pt')\n",
+        }
+    )
+    assert rule_ids(found) == []
