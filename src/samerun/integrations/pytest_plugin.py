@@ -192,15 +192,11 @@ def _recording(body: Callable[..., Any], spec: Reproducible, out: Path) -> Calla
     return run
 
 
-def _child_command(item: pytest.Function) -> list[str]:
+def _child_command(item: pytest.Function, folder: Path) -> list[str]:
+    """``pytest`` running ``item`` alone, its ``tmp_path`` under ``folder``."""
     config = item.config
     command = [sys.executable, "-m", "pytest", item.nodeid, "-q", "-p", "no:cacheprovider"]
-    command += [
-        "--rootdir",
-        str(config.rootpath),
-        "-W",
-        "ignore::pytest.PytestReturnNotNoneWarning",
-    ]
+    command += ["--rootdir", str(config.rootpath), "--basetemp", str(folder / "basetemp")]
     if config.inipath is not None:
         command += ["-c", str(config.inipath)]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
@@ -222,7 +218,7 @@ def _run_child(item: pytest.Function, spec: Reproducible, run: int, scratch: Pat
     folder.mkdir()
     env = {**os.environ, CHILD_ENV: str(folder), "PYTHONHASHSEED": spec.hash_seed_of(run)}
     done = subprocess.run(
-        _child_command(item),
+        _child_command(item, folder),
         cwd=item.config.rootpath,
         env=env,
         capture_output=True,
