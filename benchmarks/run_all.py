@@ -24,9 +24,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_audit import AUDIT_BENCHMARKS
 from bench_export import EXPORT_BENCHMARKS
 from bench_import_dvc import INTEROP_DVC_BENCHMARKS
 from bench_import_mlflow import INTEROP_MLFLOW_BENCHMARKS
+from bench_pytest_plugin import PYTEST_PLUGIN_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
 from bench_registry import REGISTRY_BENCHMARKS
 from bench_restore import RESTORE_BENCHMARKS
@@ -44,7 +46,9 @@ BENCHMARKS = {
     **REGISTRY_BENCHMARKS,
     **INTEROP_MLFLOW_BENCHMARKS,
     **INTEROP_DVC_BENCHMARKS,
+    **PYTEST_PLUGIN_BENCHMARKS,
     **SERVER_BENCHMARKS,
+    **AUDIT_BENCHMARKS,
 }
 
 RESULTS = BENCH_DIR / "results" / "latest.json"
