@@ -50,6 +50,8 @@ class _Unordered(Rule):
     def visit(self, node: ast.AST) -> None:
         ctx = self.ctx
         if isinstance(node, ast.Name):
+            if not self.pending:
+                return
             key = (ctx.scope, node.id)
             if key not in self.pending:
                 return

@@ -276,6 +276,8 @@ class StringHash(Rule):
     def visit(self, node: ast.AST) -> None:
         ctx = self.ctx
         if isinstance(node, ast.Name):
+            if not self.hashes:
+                return
             bound = self.hashes.get((ctx.scope, node.id))
             if bound is not None and isinstance(node.ctx, ast.Load):
                 self._judge(node, bound[0])
