@@ -245,3 +245,15 @@ def test_two_processes_appending_at_once_lose_nothing(runs: list[str], project: 
     assert [e.seq for e in trail] == list(range(1, 45))
     kinds = [e.kind for e in trail[4:]]
     assert (kinds.count("alias_move"), kinds.count("erasure")) == (20, 20)
+
+
+def test_a_model_version_inserted_in_sql_is_named(runs: list[str], project: Path) -> None:
+    _sql(
+        project,
+        "INSERT INTO model_versions SELECT model, 2, run_id, files, description, tags,"
+        " created_at + 1, 'mallory' FROM model_versions WHERE version = 1",
+    )
+    assert _findings(project) == [
+        "no entry (model version churn:2): its row in model_versions was added after the trail"
+        " began but is not on it"
+    ]

@@ -145,8 +145,37 @@ def verify(store: Store, *, noted: Sequence[str] = ()) -> AuditReport:
             findings.append(
                 Finding(None, f"run {run_id}", "it ended after the trail began but is not on it")
             )
+    findings += _rows_off_the_trail(store.meta, chain, start)
     head = chain[-1].hash if chain else None
     return AuditReport(len(chain), start, head, rehashed, before, findings)
+
+
+def _rows_off_the_trail(
+    meta: MetaStore, chain: list[AuditEntry], start: float | None
+) -> list[Finding]:
+    """Verifications, model versions and alias moves written since the trail began (inserted
+    in SQL, say) that no entry names."""
+    findings = []
+    for kind, source in ROW_SOURCES.items():
+        named = {
+            tuple(entry.facts.get("key", {}).get(column) for column in source.key)
+            for entry in chain
+            if entry.kind == kind
+        }
+        for *key, written_at in meta.select(
+            f"SELECT {', '.join(source.key)}, {source.written_at} FROM {source.table}", {}
+        ):
+            if tuple(key) in named or start is None or float(written_at) < start:
+                continue
+            shown = ":".join(str(part) for part in key)
+            findings.append(
+                Finding(
+                    None,
+                    f"{kind.replace('_', ' ')} {shown}",
+                    f"its row in {source.table} was added after the trail began but is not on it",
+                )
+            )
+    return findings
 
 
 def _check_links(meta: MetaStore, chain: list[AuditEntry]) -> list[Finding]:

@@ -42,12 +42,14 @@ _TRAIL_LOCK = 0x747261696C
 
 @dataclass(frozen=True)
 class RowSource:
-    """Where the row an entry records lives: its table, the columns that find it and the
-    columns its hash covers (a fixed list, so that a later column never changes old hashes)."""
+    """Where the row an entry records lives: its table, the columns that find it, the columns
+    its hash covers (a fixed list, so that a later column never changes old hashes) and the
+    column saying when it was written (a row written since the trail began must be on it)."""
 
     table: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
+    written_at: str
 
     def digest(self, values: Mapping[str, Any]) -> str:
         return hash_json({column: values[column] for column in self.columns})
@@ -58,11 +60,13 @@ ROW_SOURCES: dict[AuditKind, RowSource] = {
         "verifications",
         ("id",),
         ("id", "run_id", "replay_id", "verdict", "created_at", "details"),
+        "created_at",
     ),
     "model_version": RowSource(
         "model_versions",
         ("model", "version"),
         ("model", "version", "run_id", "files", "description", "tags", "created_at", "created_by"),
+        "created_at",
     ),
     "alias_move": RowSource(
         "alias_events",
@@ -79,6 +83,7 @@ ROW_SOURCES: dict[AuditKind, RowSource] = {
             "reason",
             "prev_hash",
         ),
+        "at",
     ),
 }
 
