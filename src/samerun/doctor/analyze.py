@@ -10,7 +10,7 @@ from pathlib import Path
 from samerun.doctor.context import Facts, FileContext, Hit, Visitor, walk
 from samerun.doctor.facts import FactCollector
 from samerun.doctor.model import Finding, Skipped
-from samerun.doctor.programs import Program, Unit, is_test_module, programs
+from samerun.doctor.programs import Program, Unit, is_test_module, module_names, programs
 from samerun.doctor.registry import rules
 from samerun.doctor.rule import NotebookRule, Rule
 from samerun.doctor.sources import SUFFIXES, Source, load
@@ -33,6 +33,7 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
     code_rules = [r for r in registry.values() if not issubclass(r, NotebookRule)]
     notebook_rules = [r for r in registry.values() if issubclass(r, NotebookRule)]
     units: list[Unit] = []
+    called: set[str] = set()  # methods and project functions some file calls
     hits: list[Hit] = []
     skipped: list[Skipped] = []
     silenced: dict[tuple[str, int | None], dict[int, list[str]]] = {}
@@ -54,6 +55,7 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
             continue
         entry = ctx.main or loaded.notebook is not None or is_test_module(rel)
         units.append(Unit(rel, ctx.facts, ctx.imported, entry, ctx.loose, ctx.calls))
+        called |= ctx.called_names
         skipped += [Skipped(rel, reason) for reason in loaded.skipped_cells]
         for cell in loaded.cells:
             silenced[(rel, cell.number)] = cell.suppressed
@@ -61,6 +63,12 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
             for number, message in rule.check(loaded.notebook or []):
                 ctx.hits.append(Hit(rule.id, message, rel, 1, 1, 1, number))
         hits += ctx.hits
+    modules = {name for unit in units for name in module_names(unit.path)}
+    called |= {
+        c.rpartition(".")[2] for u in units for c in u.calls if c.rpartition(".")[0] in modules
+    }
+    # a function handing on an order is judged at its callers when another file calls it
+    hits = [h for h in hits if h.returned_by not in called]
     found = programs(units)
     return Analysis(_judge(hits, found, registry, silenced), skipped, files, found)
 

@@ -41,6 +41,7 @@ class Hit:
     cell: int | None
     subject: str = ""  # what the program-wide condition is about (e.g. the library)
     origin: int = 0  # another line whose comment also silences it (where the hazard was made)
+    returned_by: str = ""  # the function that hands the hazard to callers the file does not hold
 
 
 class FileContext:
@@ -56,6 +57,7 @@ class FileContext:
         # modules whose functions it may run without naming them: relative and star imports
         self.loose: set[str] = set()
         self.calls: set[str] = set()  # what it calls or subclasses, resolved through imports
+        self.called_names: set[str] = set()  # methods and its own functions that it calls
         self.parents: list[ast.AST] = []
         self.scopes: list[ast.AST] = []
         self.cell: int | None = None
@@ -103,7 +105,13 @@ class FileContext:
             self.loose |= relative
 
     def report(
-        self, rule: str, node: ast.AST, message: str, subject: str = "", origin: int = 0
+        self,
+        rule: str,
+        node: ast.AST,
+        message: str,
+        subject: str = "",
+        origin: int = 0,
+        returned_by: str = "",
     ) -> None:
         line = getattr(node, "lineno", 1)
         self.hits.append(
@@ -119,6 +127,7 @@ class FileContext:
                 cell=self.cell,
                 subject=subject,
                 origin=origin,
+                returned_by=returned_by,
             )
         )
 

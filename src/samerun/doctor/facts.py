@@ -65,8 +65,11 @@ class FactCollector:
 
     def call(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)
-        name = self.ctx.resolve(node.func)
+        func = node.func
+        name = self.ctx.resolve(func)
         if name is None:
+            if isinstance(func, ast.Attribute | ast.Name):  # a method, or a function of the file
+                self.ctx.called_names.add(func.attr if isinstance(func, ast.Attribute) else func.id)
             return
         self.ctx.calls.add(name)
         libraries = SEEDERS.get(name)

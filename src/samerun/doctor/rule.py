@@ -39,8 +39,15 @@ class Rule:
     def finish(self) -> None:
         """Called once the whole file has been walked, for what only its end can decide."""
 
-    def report(self, node: ast.AST, message: str, subject: str = "", origin: int = 0) -> None:
-        self.ctx.report(self.id, node, message, subject, origin)
+    def report(
+        self,
+        node: ast.AST,
+        message: str,
+        subject: str = "",
+        origin: int = 0,
+        returned_by: str = "",
+    ) -> None:
+        self.ctx.report(self.id, node, message, subject, origin, returned_by)
 
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:

@@ -143,3 +143,23 @@ def test_completion_order_used_in_order_is_reported(analyse: Analyse, code: str)
 )
 def test_completion_order_not_used_in_order_is_not(analyse: Analyse, code: str) -> None:
     assert rule_ids(analyse({"a.py": code})) == []
+
+
+def test_a_returned_listing_is_judged_where_another_file_calls_it(analyse: Analyse) -> None:
+    lister = "import os\ndef names(d):\n    return [f for f in os.listdir(d)]\n"
+    found = analyse(
+        {
+            "lister.py": lister,
+            "main.py": "import json\nfrom lister import names\n"
+            "count = len(names('d'))\ndata = json.load(open('x'))\n",
+        }
+    )
+    assert rule_ids(found) == []
+    assert rule_ids(analyse({"lister.py": lister, "main.py": "import json\njson.names(1)\n"})) == [
+        "ORD001"
+    ]
+
+
+def test_a_returned_set_is_not_but_a_list_made_from_it_is(analyse: Analyse) -> None:
+    assert rule_ids(analyse({"a.py": "def used(xs):\n    return set(xs)\n"})) == []
+    assert rule_ids(analyse({"a.py": "def used(xs):\n    return list(set(xs))\n"})) == ["ORD002"]

@@ -93,19 +93,25 @@ class _Unordered(Rule):
 
     @staticmethod
     def _through(name: str, origin: _Origin) -> _Origin:
-        return _Origin(f"{name}(), which returns {origin.text} (line {origin.line}),", origin.line)
+        return _Origin(f"{name}(), which returns {origin.text},", origin.line, origin.sequenced)
 
     def finish(self) -> None:
         for name, (origin, at) in list(self.returns.items()):
             for use, node in self.early.get(name, ()):
                 self._follow(use, self._through(name, origin), None, node)
-            if name not in self.called and origin not in self.done:
+            handed_on = Use("ordered", at, escapes=True)
+            if (
+                name not in self.called
+                and origin not in self.done
+                and self.counts(handed_on, origin)
+            ):
                 self.done.add(origin)
                 self.report(
                     at,
                     f"{origin.text} (line {origin.line}) {self.problem}: "
                     f"{name}() returns it in that order",
                     origin=origin.line,
+                    returned_by=name,
                 )
 
     def _follow(
@@ -127,7 +133,8 @@ class _Unordered(Rule):
             )
             if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 at = use.node if hasattr(use.node, "lineno") else here
-                self.returns.setdefault(function.name, (origin, at))
+                handed = _Origin(origin.text, origin.line, origin.sequenced or use.sequenced)
+                self.returns.setdefault(function.name, (handed, at))
         elif use.kind == "ordered" and self.counts(use, origin):
             self.done.add(origin)
             at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
