@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from samerun.manifest import Manifest, load_manifest
 from samerun.series import decode_series
 from samerun.store.project import Project, open_store
 from samerun.tracking import start_run
+from tests.conftest import Cli, git
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +105,59 @@ def test_a_second_fit_with_the_same_seed_logs_the_same_losses(project: Path) -> 
     assert outer.final.name == "outer"
     assert outer.final.outputs.artifacts == again.final.outputs.artifacts == []
     assert loss_history(project, outer.final) == loss_history(project, again.final)
+
+
+#: A training script: under ``samerun record`` its logger attaches to the launcher's run.
+FIT_SCRIPT = """\
+import lightning, torch
+from torch.utils.data import DataLoader, TensorDataset
+from samerun.integrations.lightning import SamerunLogger
+
+
+class Tiny(lightning.LightningModule):
+    def __init__(self, lr=0.1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, _index):
+        loss = torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
+        self.log("train_loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+lightning.seed_everything(5)
+data = TensorDataset(torch.randn(16, 4), torch.randn(16, 1))
+trainer = lightning.Trainer(logger=SamerunLogger(), max_epochs=1, log_every_n_steps=1,
+                            accelerator="cpu", enable_progress_bar=False)
+trainer.fit(Tiny(), DataLoader(data, batch_size=4, shuffle=True))
+"""
+
+
+def test_under_record_the_logger_attaches_and_verify_replays_it(project: Path, cli: Cli) -> None:
+    (project / "fit.py").write_text(FIT_SCRIPT)
+    git(project, "add", "fit.py")
+    git(project, "commit", "-q", "-m", "fit")
+    done = cli("record", "--json", "--seed", "5", "--", sys.executable, "fit.py")
+    assert done.exit_code == 0, done.stderr
+    recorded = json.loads(done.stdout)
+    store = open_store(Project(project))
+    try:
+        manifest = load_manifest(store, recorded["id"])
+    finally:
+        store.close()
+    assert manifest.inputs.params == {"lr": 0.1}
+    assert manifest.outputs.metrics["train_loss"].count == 4
+    assert [a.path for a in manifest.outputs.artifacts] == [
+        "lightning_logs/samerun/checkpoints/epoch=0-step=4.ckpt"
+    ]
+    assert manifest.inputs.randomness.settings["lightning.seed_everything"] == 5
+    verified = cli("verify", recorded["id"])
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
+    text = " ".join(verified.stdout.split())
+    # same metrics and weights; the checkpoint's bytes differ only by the path it was saved in
+    assert text.startswith(f"run {recorded['id'][:8]}: equivalent (replay ")
+    assert ".ckpt, max abs 0, max rel 0" in text

@@ -146,3 +146,23 @@ def test_a_whole_pickled_torch_model_is_compared_as_bytes_in_one_line() -> None:
     torch.save(torch.nn.Linear(2, 3), b)
     closeness = compare_versions("model.pt", a.getvalue(), b.getvalue(), Tolerance())
     assert closeness.detail == "not a weights-only checkpoint: compared as bytes"
+
+
+def test_a_nested_checkpoint_compares_every_tensor_by_its_path_and_not_its_other_entries() -> None:
+    torch = pytest.importorskip("torch")
+
+    def checkpoint(bias: float, saved_in: str) -> bytes:
+        layer = torch.nn.Linear(2, 1)
+        with torch.no_grad():
+            layer.weight.fill_(0.5)
+            layer.bias.fill_(bias)
+        data = io.BytesIO()
+        state = {"state_dict": layer.state_dict(), "optimizer_states": [{"step": torch.ones(1)}]}
+        torch.save({**state, "dirpath": saved_in, "epoch": 1}, data)
+        return data.getvalue()
+
+    here, elsewhere = checkpoint(0.25, "/original"), checkpoint(0.25, "/replay")
+    assert compare_versions("epoch=1.ckpt", here, elsewhere, Tolerance()).equivalent
+    moved = compare_versions("epoch=1.ckpt", here, checkpoint(0.5, "/original"), Tolerance())
+    assert not moved.equivalent
+    assert "state_dict.bias[0]: 0.25 vs 0.5" in moved.detail

@@ -221,7 +221,20 @@ def compare_safetensors(a: bytes, b: bytes, tolerance: Tolerance) -> Closeness:
 
 
 def compare_torch(a: bytes, b: bytes, tolerance: Tolerance) -> Closeness:
+    """Weights-only checkpoints: every tensor in them, however nested (a state dict, the
+    optimizer's states in a Lightning checkpoint), named by its dotted path; other entries (a
+    checkpoint's own path, say) are not results and are not compared."""
     import torch
+
+    def tensors(value: Any, name: str) -> Iterator[tuple[str, Any]]:
+        if isinstance(value, torch.Tensor):
+            yield name, value.detach().cpu().numpy()
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from tensors(item, f"{name}.{key}" if name else str(key))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                yield from tensors(item, f"{name}.{index}" if name else str(index))
 
     def arrays(data: bytes) -> dict[str, Any]:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -229,11 +242,7 @@ def compare_torch(a: bytes, b: bytes, tolerance: Tolerance) -> Closeness:
             loaded = {"tensor": loaded}
         if not isinstance(loaded, dict):
             raise _Mismatch(f"a {type(loaded).__name__}, not a tensor or a state dict")
-        return {
-            str(k): v.detach().cpu().numpy()
-            for k, v in loaded.items()
-            if isinstance(v, torch.Tensor)
-        }
+        return dict(tensors(loaded, ""))
 
     try:
         return _compare_named(arrays(a), arrays(b), tolerance)
@@ -264,6 +273,7 @@ COMPARATORS: dict[str, tuple[Comparator, str | None]] = {
     ".safetensors": (compare_safetensors, "safetensors"),
     ".pt": (compare_torch, "torch"),
     ".pth": (compare_torch, "torch"),
+    ".ckpt": (compare_torch, "torch"),  # Lightning's checkpoints
     ".parquet": (compare_parquet, "pyarrow"),
 }
 
