@@ -44,3 +44,14 @@ def test_a_script_importing_a_package_beside_it_runs_that_package() -> None:
     (program,) = programs(units)
     assert program.entry == "ex/train.py"
     assert program.facts.seeded == {"numpy"}
+
+
+def test_a_test_module_runs_with_the_conftest_files_above_it() -> None:
+    units = [
+        Unit("tests/conftest.py", Facts(seeded={"random"})),
+        Unit("tests/unit/test_a.py"),
+        Unit("other/test_b.py"),
+    ]
+    found = {p.entry: p.facts.seeded for p in programs(units)}
+    assert found["tests/unit/test_a.py"] == {"random"}
+    assert found["other/test_b.py"] == set()

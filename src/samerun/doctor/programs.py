@@ -2,7 +2,7 @@
 
 A script run as ``__main__``, a notebook, a test module, or a module no other project file
 imports is an entry point. Its program is the entry point and the project modules it imports,
-transitively. Whether a global generator is seeded, or torch runs deterministically, is a
+transitively (a test module's also holds the ``conftest.py`` files pytest loads with it). Whether a global generator is seeded, or torch runs deterministically, is a
 property of a program: a seed set in one script does nothing for another script that runs as
 its own process.
 """
@@ -61,6 +61,12 @@ def programs(units: Iterable[Unit]) -> list[Program]:
         for name in module_names(path):
             by_name.setdefault(name, []).append(path)
     links = {path: _imported(unit, by_name) for path, unit in by_path.items()}
+    for path, targets in links.items():  # pytest runs a test module with its conftest.py files
+        if is_test_module(path):
+            for folder in PurePosixPath(path).parents:
+                conftest = (folder / "conftest.py").as_posix()
+                if conftest in by_path and conftest != path:
+                    targets[conftest] = True
     edges = {path: set(targets) for path, targets in links.items()}
     live = {path: {t for t, used in targets.items() if used} for path, targets in links.items()}
     imported = {target for path, targets in edges.items() for target in targets - {path}}
