@@ -2,9 +2,9 @@
 
 A script run as ``__main__``, a notebook, a test module, or a module no other project file
 imports is an entry point. Its program is the entry point and the project modules it imports,
-transitively (a test module's also holds the ``conftest.py`` files pytest loads with it). Whether a global generator is seeded, or torch runs deterministically, is a
-property of a program: a seed set in one script does nothing for another script that runs as
-its own process.
+transitively (a test module's also holds the ``conftest.py`` files pytest loads with it).
+Whether a global generator is seeded, or torch runs deterministically, is a property of a
+program: a seed set in one script does nothing for another script that runs as its own process.
 """
 
 from __future__ import annotations
