@@ -171,7 +171,7 @@ def loop_effect(body: list[ast.stmt]) -> tuple[str, tuple[str, ...]]:
                     if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
                 )
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                receiver = _accumulates(node.value)
+                receiver = accumulates(node.value)
                 if receiver is not None:
                     accumulators.add(receiver)
                 elif not _pure_call(node.value):
@@ -191,7 +191,7 @@ def _carries_state(node: ast.Assign) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node.value))
 
 
-def _accumulates(call: ast.Call) -> str | None:
+def accumulates(call: ast.Call) -> str | None:
     """The local list that ``call`` appends to (``found.append(x)``), if that is what it does."""
     func = call.func
     if (

@@ -122,6 +122,8 @@ def test_a_returned_listing_whose_callers_sort_it_is_not(analyse: Analyse) -> No
         "        log.write(await c)",
         "import multiprocessing as mp\nq = mp.Queue()\nout = [q.get() for _ in range(4)]\n"
         "save(out)",
+        "import multiprocessing as mp\nq = mp.Queue()\nout = []\nwhile not q.empty():\n"
+        "    out.append(q.get())\nsave(out)",
     ],
 )
 def test_completion_order_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
@@ -139,6 +141,8 @@ def test_completion_order_used_in_order_is_reported(analyse: Analyse, code: str)
         "    results = sorted(p.imap_unordered(f, range(100)))\nsave(results)",
         "from multiprocessing import Pool\nwith Pool(4) as p:\n"
         "    results = list(p.imap(f, range(100)))\nsave(results)",
+        "import multiprocessing as mp\nq = mp.Queue()\nout = []\nfor _ in range(4):\n"
+        "    out.append(q.get())\ntotal = sum(out)",
     ],
 )
 def test_completion_order_not_used_in_order_is_not(analyse: Analyse, code: str) -> None:

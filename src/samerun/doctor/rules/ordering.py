@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from samerun.doctor.context import BUILTINS, FileContext
 from samerun.doctor.facts import is_number
-from samerun.doctor.flow import Resolve, Use, use_of
+from samerun.doctor.flow import Resolve, Use, accumulates, use_of
 from samerun.doctor.rule import Rule, register
 
 _LISTINGS = frozenset({"os.listdir", "os.scandir", "glob.glob", "glob.iglob"})
@@ -253,20 +253,33 @@ class CompletionOrder(_Unordered):
             if isinstance(value, ast.Call) and _callee(value) in _QUEUES:
                 self.queues.update(t.id for t in node.targets if isinstance(t, ast.Name))
             return
+        queue = self._queue_read(node)
+        parent = self.ctx.parents[-1] if self.ctx.parents else None
+        if queue is not None and isinstance(parent, ast.Call):
+            # `out.append(q.get())` in a loop: `out` holds the results in arrival order
+            receiver = accumulates(parent)
+            if receiver is not None:
+                origin = _Origin(f"draining the queue {queue}", getattr(node, "lineno", 0))
+                self.pending[(self.ctx.scope, receiver)] = (origin, parent)
+            return
         super().visit(node)
+
+    def _queue_read(self, node: ast.AST) -> str | None:
+        """The multiprocessing queue ``node`` reads an item from (``q.get()``), if it does."""
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in self.queues
+        ):
+            return node.func.value.id
+        return None
 
     def source(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.ListComp):
-            got = node.elt
-            if (
-                isinstance(got, ast.Call)
-                and isinstance(got.func, ast.Attribute)
-                and got.func.attr == "get"
-                and isinstance(got.func.value, ast.Name)
-                and got.func.value.id in self.queues
-            ):
-                return f"draining the queue {got.func.value.id}"
-            return None
+            queue = self._queue_read(node.elt)
+            return None if queue is None else f"draining the queue {queue}"
         if not isinstance(node, ast.Call):
             return None
         if isinstance(node.func, ast.Attribute) and node.func.attr == "imap_unordered":
