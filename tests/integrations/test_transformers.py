@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,12 +13,13 @@ pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
 import torch
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments, set_seed
 
 from samerun.integrations.transformers import SamerunCallback
-from samerun.manifest import Manifest
+from samerun.manifest import Manifest, load_manifest
 from samerun.series import decode_series
 from samerun.store.project import Project, open_store
+from tests.conftest import Cli, git
 
 DETERMINISM_VARIABLES = (
     "CUDA_LAUNCH_BLOCKING",
@@ -53,6 +56,7 @@ def train(root: Path, callback: SamerunCallback, *, full_determinism: bool = Fal
         disable_tqdm=True,
     )
     data = [{"x": x[i], "labels": y[i]} for i in range(16)]
+    set_seed(args.seed)  # before the model's weights are drawn: the Trainer seeds only after
     trainer = Trainer(TinyRegression(), args, train_dataset=data, callbacks=[callback])
     trainer.train()
 
@@ -111,3 +115,52 @@ def test_full_determinism_is_recorded_and_a_rerun_logs_the_same_losses(
     assert settings["transformers.full_determinism"] is True
     assert settings["torch.use_deterministic_algorithms"] is True
     assert losses(project, first.final) == losses(project, again.final)
+
+
+#: A training script: under ``samerun record`` the callback attaches to the launcher's run.
+TRAIN_SCRIPT = """\
+import torch
+from transformers import Trainer, TrainingArguments, set_seed
+from samerun.integrations.transformers import SamerunCallback
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 1)
+
+    def forward(self, x, labels):
+        return {"loss": torch.nn.functional.mse_loss(self.linear(x), labels)}
+
+
+generator = torch.Generator().manual_seed(0)
+x, y = torch.randn(8, 4, generator=generator), torch.randn(8, 1, generator=generator)
+args = TrainingArguments(output_dir="out", max_steps=2, per_device_train_batch_size=4,
+                         logging_steps=1, save_steps=2, seed=3, use_cpu=True, report_to="none",
+                         disable_tqdm=True)
+data = [{"x": x[i], "labels": y[i]} for i in range(8)]
+set_seed(args.seed)  # before the model's weights are drawn: the Trainer seeds only after
+Trainer(Tiny(), args, train_dataset=data, callbacks=[SamerunCallback()]).train()
+"""
+
+
+def test_under_record_the_callback_attaches_and_verify_replays_it(project: Path, cli: Cli) -> None:
+    (project / "train_hf.py").write_text(TRAIN_SCRIPT)
+    git(project, "add", "train_hf.py")
+    git(project, "commit", "-q", "-m", "train")
+    done = cli("record", "--json", "--seed", "3", "--", sys.executable, "train_hf.py")
+    assert done.exit_code == 0, done.stderr
+    run_id = json.loads(done.stdout)["id"]
+    store = open_store(Project(project))
+    try:
+        manifest = load_manifest(store, run_id)
+    finally:
+        store.close()
+    assert manifest.inputs.params["max_steps"] == 2
+    assert manifest.outputs.metrics["loss"].count == 2
+    assert [a.path for a in manifest.outputs.artifacts] == ["out/checkpoint-2"]
+    assert manifest.inputs.randomness.settings["transformers.seed"] == 3
+    verified = cli("verify", run_id)
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
+    # the checkpoint directory too: weights, optimizer, RNG states and trainer state
+    assert verified.stdout.startswith(f"run {run_id[:8]}: identical")
