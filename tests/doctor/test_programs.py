@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from samerun.doctor.context import Facts
-from samerun.doctor.programs import Unit, module_names, programs
+from samerun.doctor.programs import Unit, declared_entry_points, module_names, programs
 
 
 def test_a_module_is_importable_by_its_path_and_every_suffix() -> None:
@@ -55,3 +57,20 @@ def test_a_test_module_runs_with_the_conftest_files_above_it() -> None:
     found = {p.entry: p.facts.seeded for p in programs(units)}
     assert found["tests/unit/test_a.py"] == {"random"}
     assert found["other/test_b.py"] == set()
+
+
+def test_a_declared_console_script_is_an_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[project.scripts]\nx = "pkg.cli:main"\n'
+    )
+    declared = declared_entry_points(tmp_path)
+    assert declared == {"pkg.cli"}
+    units = [Unit("src/pkg/cli.py"), Unit("tests/test_cli.py", imports={"pkg.cli"})]
+    assert [p.entry for p in programs(units, declared)] == ["src/pkg/cli.py", "tests/test_cli.py"]
+    assert [p.entry for p in programs(units)] == ["tests/test_cli.py"]
+
+
+def test_a_missing_or_broken_pyproject_declares_nothing(tmp_path: Path) -> None:
+    assert declared_entry_points(tmp_path) == set()
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    assert declared_entry_points(tmp_path) == set()

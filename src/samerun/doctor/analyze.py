@@ -10,7 +10,14 @@ from pathlib import Path
 from samerun.doctor.context import Facts, FileContext, Hit, Visitor, walk
 from samerun.doctor.facts import FactCollector
 from samerun.doctor.model import Finding, Skipped
-from samerun.doctor.programs import Program, Unit, is_test_module, module_names, programs
+from samerun.doctor.programs import (
+    Program,
+    Unit,
+    declared_entry_points,
+    is_test_module,
+    module_names,
+    programs,
+)
 from samerun.doctor.registry import rules
 from samerun.doctor.rule import NotebookRule, Rule
 from samerun.doctor.sources import SUFFIXES, Source, load
@@ -69,7 +76,7 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
     }
     # a function handing on an order is judged at its callers when another file calls it
     hits = [h for h in hits if h.returned_by not in called]
-    found = programs(units)
+    found = programs(units, declared_entry_points(root if root.is_dir() else root.parent))
     return Analysis(_judge(hits, found, registry, silenced), skipped, files, found)
 
 

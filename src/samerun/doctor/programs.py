@@ -9,9 +9,10 @@ program: a seed set in one script does nothing for another script that runs as i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from samerun.doctor.context import Facts
 
@@ -53,13 +54,30 @@ def is_test_module(path: str) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
-def programs(units: Iterable[Unit]) -> list[Program]:
-    """Every program of the project, in entry-point path order."""
+#: A ``[project.scripts]`` or ``[project.gui-scripts]`` table and its body, up to the next table.
+_SCRIPT_TABLES = re.compile(r"^\[project\.(?:gui-)?scripts\]\s*$(.*?)(?=^\[|\Z)", re.M | re.S)
+_SCRIPT = re.compile(r"""^\s*["']?[\w.-]+["']?\s*=\s*["']([\w.]+)\s*:""", re.M)
+
+
+def declared_entry_points(root: Path) -> set[str]:
+    """The modules ``root``'s pyproject.toml declares as console or GUI scripts
+    (``name = "pkg.cli:main"``), which run as programs of their own."""
+    try:
+        text = (root / "pyproject.toml").read_text()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {m for table in _SCRIPT_TABLES.findall(text) for m in _SCRIPT.findall(table)}
+
+
+def programs(units: Iterable[Unit], declared: Iterable[str] = ()) -> list[Program]:
+    """Every program of the project, in entry-point path order; ``declared`` names modules
+    that are entry points whatever imports them (console scripts, ``python -m`` targets)."""
     by_path = {u.path: u for u in units}
     by_name: dict[str, list[str]] = {}
     for path in sorted(by_path):
         for name in module_names(path):
             by_name.setdefault(name, []).append(path)
+    started = {path for name in declared for path in by_name.get(name, [])}
     links = {path: _imported(unit, by_name) for path, unit in by_path.items()}
     for path, targets in links.items():  # pytest runs a test module with its conftest.py files
         if is_test_module(path):
@@ -70,7 +88,7 @@ def programs(units: Iterable[Unit]) -> list[Program]:
     edges = {path: set(targets) for path, targets in links.items()}
     live = {path: {t for t, used in targets.items() if used} for path, targets in links.items()}
     imported = {target for path, targets in edges.items() for target in targets - {path}}
-    entries = [p for p in sorted(by_path) if by_path[p].entry or p not in imported]
+    entries = [p for p in sorted(by_path) if by_path[p].entry or p in started or p not in imported]
     covered: set[str] = set()
     for entry in entries:
         covered |= _closure(entry, edges)
