@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,14 @@ from tests.conftest import Cli, git
 
 
 @pytest.fixture(autouse=True)
-def _seed_variables_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """seed_everything leaves its seed in the environment; later tests do not see it."""
-    monkeypatch.delenv(SEED_VARIABLE, raising=False)
-    monkeypatch.delenv(SEED_WORKERS_VARIABLE, raising=False)
+def _process_settings_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """seed_everything leaves its seed in the environment, and deterministic=True switches torch
+    for the whole process; later tests see neither."""
+    for name in (SEED_VARIABLE, SEED_WORKERS_VARIABLE, "CUBLAS_WORKSPACE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    before = torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.use_deterministic_algorithms(before)
 
 
 class TinyRegression(lightning.LightningModule):
@@ -47,7 +52,7 @@ class TinyRegression(lightning.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
 
 
-def fit(root: Path, logger: SamerunLogger) -> None:
+def fit(root: Path, logger: SamerunLogger, *, deterministic: bool = False) -> None:
     lightning.seed_everything(42, workers=True)
     data = TensorDataset(torch.randn(16, 4), torch.randn(16, 1))
     trainer = lightning.Trainer(
@@ -58,6 +63,7 @@ def fit(root: Path, logger: SamerunLogger) -> None:
         accelerator="cpu",
         enable_progress_bar=False,
         enable_model_summary=False,
+        deterministic=deterministic,
     )
     trainer.fit(TinyRegression(), DataLoader(data, batch_size=4, shuffle=True))
 
@@ -73,7 +79,7 @@ def loss_history(root: Path, manifest: Manifest) -> tuple[list[int], list[float]
 
 def test_a_fit_is_recorded_with_params_metric_steps_checkpoints_and_seed(project: Path) -> None:
     logger = SamerunLogger(name="tiny")
-    fit(project, logger)
+    fit(project, logger, deterministic=True)
     final = logger.final
     assert final is not None
     assert final.status == "finished"
@@ -83,6 +89,7 @@ def test_a_fit_is_recorded_with_params_metric_steps_checkpoints_and_seed(project
     assert {"random", "numpy", "torch"} <= set(final.inputs.randomness.seeded)
     assert final.inputs.randomness.settings["lightning.seed_everything"] == 42
     assert final.inputs.randomness.settings["lightning.seed_workers"] is True
+    assert final.inputs.randomness.settings["torch.use_deterministic_algorithms"] is True
     steps, losses = loss_history(project, final)
     assert steps == list(range(8))  # 2 epochs of 4 batches, at Lightning's global steps
     assert all(loss > 0 for loss in losses)

@@ -15,10 +15,12 @@ pytest.importorskip("accelerate")
 import torch
 from transformers import Trainer, TrainingArguments, set_seed
 
+from samerun._exceptions import PathOutsideProject
 from samerun.integrations.transformers import SamerunCallback
 from samerun.manifest import Manifest, load_manifest
 from samerun.series import decode_series
 from samerun.store.project import Project, open_store
+from samerun.tracking import active_run
 from tests.conftest import Cli, git
 
 DETERMINISM_VARIABLES = (
@@ -39,11 +41,13 @@ class TinyRegression(torch.nn.Module):
         return {"loss": torch.nn.functional.mse_loss(self.linear(x), labels)}
 
 
-def train(root: Path, callback: SamerunCallback, *, full_determinism: bool = False) -> None:
+def train(
+    root: Path, callback: SamerunCallback, *, full_determinism: bool = False, output: str = "out"
+) -> None:
     generator = torch.Generator().manual_seed(0)
     x, y = torch.randn(16, 4, generator=generator), torch.randn(16, 1, generator=generator)
     args = TrainingArguments(
-        output_dir=str(root / "out"),
+        output_dir=str(root / output),
         max_steps=4,
         per_device_train_batch_size=4,
         learning_rate=0.1,
@@ -90,6 +94,13 @@ def test_training_is_recorded_with_params_metric_steps_checkpoints_and_seed(
     assert "train_runtime" not in final.outputs.metrics  # a timing, not a result
     checkpoints = {a.path: a.kind for a in final.outputs.artifacts}
     assert checkpoints == {"out/checkpoint-2": "dir", "out/checkpoint-4": "dir"}
+
+
+def test_checkpoints_outside_the_project_are_refused_before_training(project: Path) -> None:
+    with pytest.raises(PathOutsideProject, match="is outside the project root"):
+        train(project, SamerunCallback(), output="../elsewhere")
+    assert not list(project.parent.glob("elsewhere/checkpoint-*"))
+    assert active_run() is None
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
 from lightning.fabric.utilities.logger import _convert_params, _sanitize_callable_params
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
@@ -121,12 +122,16 @@ class SamerunLogger(Logger):
         self._owned = False
 
     def _record_seeding(self) -> None:
-        """What ``lightning.seed_everything`` seeded, if it was called."""
+        """What ``lightning.seed_everything`` seeded, if it was called, and whether torch's
+        deterministic algorithms are on (``Trainer(deterministic=True)``)."""
+        settings: dict[str, Any] = {}
+        if torch.are_deterministic_algorithms_enabled():
+            warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+            settings["torch.use_deterministic_algorithms"] = "warn_only" if warn_only else True
         seed = os.environ.get(SEED_VARIABLE)
-        if seed is None:
-            return
-        workers = os.environ.get(SEED_WORKERS_VARIABLE, "0") == "1"
-        journal_now(
-            ("seeded", ["random", "numpy", "torch"]),
-            ("set", {"lightning.seed_everything": int(seed), "lightning.seed_workers": workers}),
-        )
+        if seed is not None:
+            settings["lightning.seed_everything"] = int(seed)
+            settings["lightning.seed_workers"] = os.environ.get(SEED_WORKERS_VARIABLE) == "1"
+            journal_now(("seeded", ["random", "numpy", "torch"]))
+        if settings:
+            journal_now(("set", settings))

@@ -5,13 +5,14 @@ Only imported by users who have Transformers (``import samerun`` never imports i
     trainer = Trainer(model, args, train_dataset=data, callbacks=[SamerunCallback()])
     trainer.train()
 
-The callback uses the run that is active in this process (a ``with samerun.start_run()``
-block), else attaches to the launcher's run under ``samerun record``, else starts its own when
-training begins, with the Trainer's seed, and finishes it when training ends (its record is then
+The callback uses the run that is active in this process (a ``with samerun.start_run()`` block),
+else attaches to the launcher's run under ``samerun record``, else starts its own when training
+begins, with the Trainer's seed, and finishes it when training ends (its record is then
 ``callback.final``). The ``TrainingArguments`` become params; logged values become metrics at
 the Trainer's global step, except the timings (``*_runtime``, ``*_per_second``), which change on
 every run and are no result; each checkpoint directory the Trainer saves is stored as an
-artifact; and the seeding the Trainer did (``set_seed``, or ``enable_full_determinism`` with
+artifact (an ``output_dir`` outside the project is refused when training begins); and the
+seeding the Trainer did (``set_seed``, or ``enable_full_determinism`` with
 ``full_determinism=True``) is recorded.
 """
 
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
+from samerun.paths import project_relative
+from samerun.store.project import find_root
 from samerun.tracking import Run, active_run, journal_now, start_run
 
 if TYPE_CHECKING:
@@ -56,6 +59,8 @@ class SamerunCallback(TrainerCallback):
     ) -> None:
         if not state.is_world_process_zero:
             return
+        if self._log_checkpoints and args.save_strategy != "no":  # refused now, not at a save
+            project_relative(find_root(), args.output_dir or ".")
         run = active_run()  # the user's own run: its name stays theirs
         if run is None:
             run = start_run(name=self._run_name, seed=args.seed)
