@@ -113,7 +113,9 @@ def _imported(unit: Unit, by_name: dict[str, list[str]]) -> dict[str, bool]:
         parts = name.split(".")
         for end in range(1, len(parts) + 1):  # `import a.b` runs a/__init__.py and a/b.py
             dotted = ".".join(parts[:end])
-            candidates = by_name.get(dotted, [])
+            candidates = by_name.get(dotted)
+            if not candidates:
+                continue  # not a module of the project
             beside = here.joinpath(*parts[:end])
             near = [c for c in candidates if c in (f"{beside}.py", f"{beside}/__init__.py")]
             full = [c for c in candidates if module_names(c)[0] == dotted]

@@ -253,7 +253,7 @@ class CompletionOrder(_Unordered):
             if isinstance(value, ast.Call) and _callee(value) in _QUEUES:
                 self.queues.update(t.id for t in node.targets if isinstance(t, ast.Name))
             return
-        queue = self._queue_read(node)
+        queue = self._queue_read(node) if self.queues else None
         parent = self.ctx.parents[-1] if self.ctx.parents else None
         if queue is not None and isinstance(parent, ast.Call):
             # `out.append(q.get())` in a loop: `out` holds the results in arrival order
