@@ -17,6 +17,7 @@ from samerun.cli.data import data, fsck, gc, remote
 from samerun.cli.doctor import doctor
 from samerun.cli.env import env
 from samerun.cli.interop import export, import_
+from samerun.cli.lineage import lineage
 from samerun.cli.model import model
 from samerun.cli.server import server
 from samerun.cli.store import open_project_store
@@ -440,6 +441,7 @@ app.add_command(ui)
 app.add_command(server)
 app.add_command(model)
 app.add_command(audit)
+app.add_command(lineage)
 app.add_command(attest)
 app.add_command(ci)
 app.add_command(login)

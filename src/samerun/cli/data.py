@@ -135,8 +135,14 @@ def data() -> None:
 @data.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--copy", is_flag=True, help="Copy into the store; leave the files writable.")
+@click.option(
+    "--record-key",
+    metavar="COLUMN",
+    help="Also index the records by this key column (CSV, TSV, JSON Lines, Parquet), for "
+    "`samerun lineage record`; only keyed hashes of the values are stored.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the pointers written as JSON.")
-def add(paths: tuple[str, ...], copy: bool, as_json: bool) -> None:
+def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: bool) -> None:
     """Hash and store PATHS (files or directories) and write a PATH.samerun pointer for each.
 
     The data is ignored in git (a .gitignore entry next to it); commit the pointer. Files
@@ -147,14 +153,26 @@ def add(paths: tuple[str, ...], copy: bool, as_json: bool) -> None:
     \b
     Example:
       samerun data add data/raw data/labels.csv
+      samerun data add data/customers.csv --record-key customer_id
     """
     from samerun.data.workspace import add as add_data
+    from samerun.lineage.records import build_index, record_version
+    from samerun.store.meta import open_meta_store
 
     project = _project()
     if not project.exists:
         project.init()
+    # read (and check) every key column before anything is written
+    indexes = [build_index(project.store_dir, Path(p), record_key) for p in paths if record_key]
     with _progress("storing", as_json) as progress:
         added = add_data(_context(project), list(paths), link=not copy, progress=progress)
+    meta = open_meta_store(project.metadata_url, create=True)
+    try:
+        for number, ds in enumerate(added):
+            index = indexes[number] if indexes else None
+            record_version(meta, ds.rel, ds.pointer.oid, index=index)
+    finally:
+        meta.close()
     if as_json:
         render.print_json(
             [{"pointer": d.pointer_rel, **d.pointer.to_dict(), "linked": d.linked} for d in added]

@@ -202,6 +202,41 @@ audit_head = sa.Table(
     sa.Column("hash", sa.String(80), nullable=False),
 )
 
+# Lineage (samerun.lineage): each dataset version added, with the run that made it when it is a
+# run's output; its record index maps an HMAC of each key value to the rows holding it (the raw
+# value is never stored); erasure requests name only that hash.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("dataset", sa.String(512), primary_key=True),
+    sa.Column("oid", sa.String(80), primary_key=True),
+    sa.Column("added_at", sa.Float, nullable=False),
+    sa.Column("producer_run", sa.String(32), nullable=True),
+    sa.Column("key_column", sa.String(256), nullable=True),
+    sa.Column("row_count", sa.Integer, nullable=True),
+    sa.Index("ix_dataset_versions_oid", "oid"),
+)
+
+record_keys = sa.Table(
+    "record_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("oid", sa.String(80), primary_key=True),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("row_numbers", sa.Text, nullable=False),
+)
+
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_erasures_key_hash", "key_hash"),
+)
+
 # -- the team server's accounts (empty in a local store) -------------------------------------------
 
 # ``password_hash`` is an argon2id hash string; no password is ever stored.
