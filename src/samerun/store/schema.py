@@ -204,7 +204,8 @@ audit_head = sa.Table(
 
 # Lineage (samerun.lineage): each dataset version added, with the run that made it when it is a
 # run's output; its record index maps an HMAC of each key value to the rows holding it (the raw
-# value is never stored); erasure requests name only that hash.
+# value is never stored), grouped by the hash's first hex digits into one row per bucket and
+# version (``entries``: ``rest-of-hash:row,row;...``); erasure requests name only that hash.
 dataset_versions = sa.Table(
     "dataset_versions",
     metadata,
@@ -217,13 +218,12 @@ dataset_versions = sa.Table(
     sa.Index("ix_dataset_versions_oid", "oid"),
 )
 
-record_keys = sa.Table(
-    "record_keys",
+record_buckets = sa.Table(
+    "record_buckets",
     metadata,
-    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("bucket", sa.String(8), primary_key=True),
     sa.Column("oid", sa.String(80), primary_key=True),
-    sa.Column("row_count", sa.Integer, nullable=False),
-    sa.Column("row_numbers", sa.Text, nullable=False),
+    sa.Column("entries", sa.Text, nullable=False),
 )
 
 erasures = sa.Table(

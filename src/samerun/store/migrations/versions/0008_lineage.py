@@ -26,11 +26,10 @@ def upgrade() -> None:
         sa.Index("ix_dataset_versions_oid", "oid"),
     )
     op.create_table(
-        "record_keys",
-        sa.Column("key_hash", sa.String(64), primary_key=True),
+        "record_buckets",
+        sa.Column("bucket", sa.String(8), primary_key=True),
         sa.Column("oid", sa.String(80), primary_key=True),
-        sa.Column("row_count", sa.Integer, nullable=False),
-        sa.Column("row_numbers", sa.Text, nullable=False),
+        sa.Column("entries", sa.Text, nullable=False),
     )
     op.create_table(
         "erasures",
@@ -45,5 +44,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("erasures")
-    op.drop_table("record_keys")
+    op.drop_table("record_buckets")
     op.drop_table("dataset_versions")
