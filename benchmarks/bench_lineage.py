@@ -1,0 +1,123 @@
+"""``samerun lineage record`` over ``VERSIONS`` indexed dataset versions of ``ROWS`` rows each,
+``RUNS`` runs and ``MODELS`` model versions; the issue's target is under 1 s.
+
+A scratch git project records one real run (it writes model.pkl); ``RUNS`` runs made from its
+manifest are imported through ``samerun.sync.import_run``, each reading one of the dataset
+versions. Each version's record index is written through ``record_version`` from ``ROWS`` keyed
+hashes (the first version holds the queried record); every tenth run is registered as a model
+version and the last one gets the ``production`` alias. The query is timed in process, as the
+command runs it (``record_lineage``), after the store is closed and reopened.
+
+Run it alone::
+
+    .venv/bin/python benchmarks/bench_lineage.py                    # 100 x 1,000,000 rows
+    .venv/bin/python benchmarks/bench_lineage.py --rows 100000      # a smaller disk footprint
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import samerun
+from samerun.lineage.graph import record_lineage
+from samerun.lineage.records import key_hash, project_secret, record_version
+from samerun.manifest import DataInput, load_manifest
+from samerun.registry.registry import Registry
+from samerun.store.project import Project, open_store
+from samerun.sync import import_run
+
+VERSIONS, ROWS, RUNS, MODELS = 100, 1_000_000, 1_000, 100
+
+
+@dataclass(frozen=True)
+class Figures:
+    fill_s: float
+    query_s: float
+    runs_found: int
+    models_found: int
+
+
+def _project(root: Path) -> Path:
+    (root / "train.py").write_text("print('trained')\n")
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "train.py"],
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "train"],
+    ):
+        subprocess.run(argv, cwd=root, check=True)
+    return root
+
+
+def measure(versions: int, rows: int, runs: int, models: int) -> Figures:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = _project(Path(scratch))
+        here = Path.cwd()
+        os.chdir(root)
+        try:
+            with samerun.start_run(name="seed") as run:
+                Path("model.pkl").write_text("weights")
+                run.log_artifact("model.pkl")
+        finally:
+            os.chdir(here)
+        started = time.perf_counter()
+        store = open_store(Project(root))
+        secret = project_secret(store.project.store_dir, create=True)
+        person = key_hash(secret, "48213")
+        oids = [store.objects.put_bytes(f"version {i}".encode()) for i in range(versions)]
+        for number, oid in enumerate(oids):
+            index = {os.urandom(16).hex(): [row] for row in range(rows)}
+            if number == 0:
+                index[person] = [rows]
+            record_version(store.meta, "data/customers.parquet", oid, index=("id", index, rows))
+        template = load_manifest(store, run.id)
+        registry = Registry(store)
+        step = max(runs // models, 1)
+        for i in range(runs):
+            oid = oids[i % versions]
+            data = [DataInput("data/customers.parquet", None, oid, oid, "file", 1, 1)]
+            manifest = template.evolve(
+                id=uuid.uuid4().hex, inputs=replace(template.inputs, data=data)
+            )
+            import_run(store, manifest)
+            if i % step == 0:
+                version = registry.register("churn", manifest.id)
+        registry.set_alias("churn", "production", version.version, reason="bench")
+        store.close()
+        filled = time.perf_counter() - started
+        store = open_store(Project(root))
+        try:
+            started = time.perf_counter()
+            found = record_lineage(store.meta, person)
+            took = time.perf_counter() - started
+        finally:
+            store.close()
+    return Figures(filled, took, len(found.runs), len(found.models))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", type=int, default=VERSIONS)
+    parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--models", type=int, default=MODELS)
+    args = parser.parse_args()
+    f = measure(args.versions, args.rows, args.runs, args.models)
+    print(
+        f"filled {args.versions} versions x {args.rows:,} rows, {args.runs} runs, "
+        f"{args.models} model versions in {f.fill_s:.1f} s"
+    )
+    print(
+        f"lineage record: {f.query_s:.3f} s ({f.runs_found} runs, {f.models_found} model "
+        "versions reached)"
+    )
+
+
+if __name__ == "__main__":
+    main()
