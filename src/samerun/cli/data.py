@@ -156,20 +156,20 @@ def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: boo
       samerun data add data/customers.csv --record-key customer_id
     """
     from samerun.data.workspace import add as add_data
-    from samerun.lineage.records import build_index, record_version
+    from samerun.lineage.records import indexes_for, record_version
+    from samerun.paths import project_relative
     from samerun.store.meta import open_meta_store
 
     project = _project()
     if not project.exists:
         project.init()
-    # read (and check) every key column before anything is written
-    indexes = [build_index(project.store_dir, Path(p), record_key) for p in paths if record_key]
-    with _progress("storing", as_json) as progress:
-        added = add_data(_context(project), list(paths), link=not copy, progress=progress)
     meta = open_meta_store(project.metadata_url, create=True)
     try:
-        for number, ds in enumerate(added):
-            index = indexes[number] if indexes else None
+        targets = [(project_relative(project.root, p), Path(p)) for p in paths]
+        indexes = indexes_for(meta, project.store_dir, targets, record_key)
+        with _progress("storing", as_json) as progress:
+            added = add_data(_context(project), list(paths), link=not copy, progress=progress)
+        for ds, index in zip(added, indexes, strict=True):
             record_version(meta, ds.rel, ds.pointer.oid, index=index)
     finally:
         meta.close()
@@ -178,11 +178,13 @@ def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: boo
             [{"pointer": d.pointer_rel, **d.pointer.to_dict(), "linked": d.linked} for d in added]
         )
         return
-    for ds in added:
+    for ds, index in zip(added, indexes, strict=True):
         p = ds.pointer
         _print(
             f"added {ds.rel}: {p.files} files, {_size(p.size)} → {ds.pointer_rel} ({p.oid[:19]}…)"
         )
+        if index is not None:
+            _print(f"  indexed {index[2]:,} records by {index[0]} (keyed hashes only)")
     linked = sum(ds.linked for ds in added)
     if linked:
         _print(

@@ -38,6 +38,9 @@ BUCKET_DIGITS = 4
 INSERT_BATCH = 5_000
 INDEXABLE = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
 
+#: A record index as :func:`record_version` takes it: (key column, keyed hash -> rows, row count).
+Index = tuple[str, dict[str, list[int]], int]
+
 
 def project_secret(store_dir: Path, *, create: bool) -> bytes:
     """The project's HMAC key; with ``create`` it is made (mode 0600) when there is none."""
@@ -174,7 +177,7 @@ def record_version(
     dataset: str,
     oid: str,
     *,
-    index: tuple[str, dict[str, list[int]], int] | None = None,
+    index: Index | None = None,
 ) -> VersionRecord:
     """Note that ``oid`` is a version of ``dataset`` (and the run that produced it, if any).
 
@@ -262,9 +265,23 @@ def holding(meta: MetaStore, digest: str) -> dict[str, int]:
     return found
 
 
-def build_index(store_dir: Path, path: Path, column: str) -> tuple[str, dict[str, list[int]], int]:
+def build_index(store_dir: Path, path: Path, column: str) -> Index:
     """The record index of the file at ``path`` by ``column``: (column, keyed hash -> rows, row
     count). Reads the file but writes nothing except, on first use, the project secret."""
     values = key_column(path, column)
     secret = project_secret(store_dir, create=True)
     return column, row_index(secret, values), len(values)
+
+
+def indexes_for(
+    meta: MetaStore, store_dir: Path, datasets: Sequence[tuple[str, Path]], column: str | None
+) -> list[Index | None]:
+    """The record index of each (dataset, file) about to be added: by ``column`` when given,
+    else by the column its last indexed version used (later versions are indexed the same way),
+    else none. Every file is read and checked before the caller writes anything."""
+    remembered = {v.dataset: v.key_column for v in versions(meta) if v.key_column is not None}
+    chosen = [column or remembered.get(dataset) for dataset, _ in datasets]
+    return [
+        None if key is None else build_index(store_dir, path, key)
+        for (_, path), key in zip(datasets, chosen, strict=True)
+    ]
