@@ -10,7 +10,7 @@ from samerun.registry.registry import Registry
 from samerun.store.project import Project, open_store
 from tests.conftest import Cli
 
-COPY = "import shutil; shutil.copy('raw.csv', 'derived.csv')"
+COPY = "open('derived.csv', 'w').write(open('raw.csv').read().upper())"
 FIT = (
     "import pathlib; pathlib.Path('model.pkl').write_text(pathlib.Path('derived.csv').read_text())"
 )

@@ -255,6 +255,9 @@ def model_upstream(meta: MetaStore, version: ModelVersion) -> ModelUpstream:
     data = []
     for entry in manifest.inputs.data:
         oid = entry.oid or entry.version
-        producer = next((link.run_id for link in links if oid in link.wrote), None)
+        # a run that read the object too only passed it through (a copy): not its producer
+        producer = next(
+            (link.run_id for link in links if oid in link.wrote and oid not in link.read), None
+        )
         data.append(DataUpstream(entry.path, oid, producer))
     return ModelUpstream(version, manifest, data)
