@@ -48,3 +48,18 @@ def test_an_output_read_by_another_run_carries_the_record(project: Path, cli: Cl
         assert [m.version for m in use.models] == [1]
     finally:
         store.close()
+
+
+def test_raw_data_added_without_an_index_is_not_called_clean(project: Path, cli: Cli) -> None:
+    (project / "indexed.csv").write_text("id\nx1\n")
+    (project / "other.csv").write_text("id\nx1\n\n")
+    assert cli("data", "add", "indexed.csv", "--record-key", "id").exit_code == 0
+    assert cli("data", "add", "other.csv").exit_code == 0
+    store = open_store(Project(project))
+    try:
+        secret = project_secret(store.project.store_dir, create=False)
+        found = record_lineage(store.meta, key_hash(secret, "x1"))
+        states = {v.dataset: v.state for v in found.versions}
+        assert states == {"indexed.csv": "contains", "other.csv": "not indexed"}
+    finally:
+        store.close()

@@ -81,7 +81,9 @@ def record(key_value: str, as_json: bool) -> None:
 
 
 def _show_record(found: RecordLineage) -> None:
-    if not any(v.state != "clean" for v in found.versions):
+    from samerun.lineage.graph import HOLDING
+
+    if not any(v.state in HOLDING for v in found.versions):
         _print("no indexed dataset version holds this record")
     for v in found.versions:
         if v.state == "contains":
@@ -91,6 +93,8 @@ def _show_record(found: RecordLineage) -> None:
                 f"[yellow]may contain[/] {v.dataset} @ {_short(v.oid)}: derived from "
                 f"{_short(v.upstream)}, which holds the record (no record index of its own)"
             )
+        elif v.state == "not indexed":
+            _print(f"[dim]not indexed[/] {v.dataset} @ {_short(v.oid)}: added without --record-key")
         else:
             _print(f"[green]clean[/] {v.dataset} @ {_short(v.oid)}")
     for run_id in found.runs:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from samerun.lineage.audit import AuditRecord, append_in
-from samerun.lineage.graph import RecordLineage, record_lineage
+from samerun.lineage.graph import HOLDING, RecordLineage, record_lineage
 from samerun.store.meta import MetaStore
 
 
@@ -36,7 +36,7 @@ class ErasurePlan:
     @property
     def to_clean(self) -> list[str]:
         """``dataset@oid`` of each version holding (or maybe holding) the record."""
-        return [f"{v.dataset}@{v.oid}" for v in self.lineage.versions if v.state != "clean"]
+        return [f"{v.dataset}@{v.oid}" for v in self.lineage.versions if v.state in HOLDING]
 
     @property
     def to_retrain(self) -> list[str]:

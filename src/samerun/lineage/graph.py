@@ -24,6 +24,8 @@ from samerun.store.meta import MetaStore
 
 #: The aliases whose version is the one "in production", for the verdict sentence.
 PRODUCTION_ALIASES = ("production", "prod")
+#: The states of a version that holds, or may hold, the record.
+HOLDING = ("contains", "may contain")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ class VersionFinding:
 
     dataset: str
     oid: str
-    state: str  # "contains", "may contain" (derived, not indexed) or "clean"
+    # "contains"; "may contain" (derived from one that does, no index of its own); "clean"
+    # (indexed without it, or derived only from data without it); "not indexed" (raw data added
+    # without --record-key: nothing is known)
+    state: str
     rows: int  # rows holding the record (0 unless "contains")
     upstream: str | None = None  # for "may contain": the version that held the record
 
@@ -147,6 +152,8 @@ def _finding(
     if version.key_column is None and version.oid in tainted:
         upstream = tainted[version.oid]
         return VersionFinding(version.dataset, version.oid, "may contain", 0, upstream)
+    if version.key_column is None and version.producer_run is None:
+        return VersionFinding(version.dataset, version.oid, "not indexed", 0)
     return VersionFinding(version.dataset, version.oid, "clean", 0)
 
 
