@@ -4,7 +4,14 @@ import pytest
 import sqlalchemy as sa
 
 from samerun._exceptions import UsageError
-from samerun.server.auth import TOKEN_PREFIX, Accounts, LoginLimiter, csrf_token, digest
+from samerun.server.auth import (
+    LAST_USED_RESOLUTION_S,
+    TOKEN_PREFIX,
+    Accounts,
+    LoginLimiter,
+    csrf_token,
+    digest,
+)
 from samerun.store.engine import create_engine
 from samerun.store.meta import open_meta_store
 from samerun.store.schema import tokens, users
@@ -40,6 +47,30 @@ def test_a_token_is_shown_once_stored_as_its_hash_and_revoked_at_once(accounts: 
     assert accounts.revoke_token("alice", "laptop") == 1
     assert accounts.token_user(issued.secret) is None
     assert accounts.revoke_token("alice", "laptop") == 0
+
+
+def test_a_tokens_use_is_noted_to_the_minute_not_written_on_every_request(
+    accounts: Accounts,
+) -> None:
+    accounts.create_user("alice")
+    secret = accounts.create_token("alice", "ci").secret
+    now = [1_000.0]
+    clocked = Accounts(accounts.engine, clock=lambda: now[0])
+
+    def last_used() -> float | None:
+        with accounts.engine.connect() as conn:
+            found = conn.execute(sa.select(tokens.c.last_used_at)).scalar_one()
+        return None if found is None else float(found)
+
+    assert last_used() is None
+    for moment, noted in [
+        (1_000.0, 1_000.0),
+        (1_000.0 + LAST_USED_RESOLUTION_S / 2, 1_000.0),
+        (1_000.0 + LAST_USED_RESOLUTION_S, 1_000.0 + LAST_USED_RESOLUTION_S),
+    ]:
+        now[0] = moment
+        assert clocked.token_user(secret) == accounts.user("alice")
+        assert last_used() == noted
 
 
 def test_sessions_end_and_expire(accounts: Accounts) -> None:

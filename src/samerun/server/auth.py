@@ -29,6 +29,10 @@ from samerun.store.schema import sessions, tokens, users
 TOKEN_PREFIX = "srn_"
 #: How long a browser session lasts after signing in.
 SESSION_TTL_S = 12 * 3600
+#: How fresh a token's ``last_used_at`` is kept. Noting every use would make every request a
+#: write to the token's row, and the requests of one client (a push sends eight at a time) wait
+#: for each other's lock on it.
+LAST_USED_RESOLUTION_S = 60.0
 #: The name of the session cookie.
 SESSION_COOKIE = "samerun_session"
 #: User and token names: letters, digits, ``.-_``, starting with a letter or digit.
@@ -164,12 +168,18 @@ class Accounts:
         return int(done.rowcount)
 
     def token_user(self, secret: str) -> User | None:
-        """The user of live token ``secret`` (and its use noted), or None."""
+        """The user of live token ``secret`` (and its use noted, to the minute), or None."""
         if not secret.startswith(TOKEN_PREFIX):
             return None
         wanted = digest(secret)
         query = (
-            sa.select(tokens.c.id, tokens.c.token_hash, users.c.id.label("user_id"), users.c.name)
+            sa.select(
+                tokens.c.id,
+                tokens.c.token_hash,
+                tokens.c.last_used_at,
+                users.c.id.label("user_id"),
+                users.c.name,
+            )
             .join(users, users.c.id == tokens.c.user_id)
             .where(
                 tokens.c.token_hash == wanted,
@@ -181,9 +191,9 @@ class Accounts:
             row = conn.execute(query).first()
             if row is None or not hmac.compare_digest(row.token_hash, wanted):
                 return None
-            conn.execute(
-                tokens.update().where(tokens.c.id == row.id).values(last_used_at=self.clock())
-            )
+            now = self.clock()
+            if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION_S:
+                conn.execute(tokens.update().where(tokens.c.id == row.id).values(last_used_at=now))
         return User(int(row.user_id), str(row.name))
 
     # -- sessions --------------------------------------------------------------------------------
