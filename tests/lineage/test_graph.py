@@ -55,11 +55,17 @@ def test_raw_data_added_without_an_index_is_not_called_clean(project: Path, cli:
     (project / "other.csv").write_text("id\nx1\n\n")
     assert cli("data", "add", "indexed.csv", "--record-key", "id").exit_code == 0
     assert cli("data", "add", "other.csv").exit_code == 0
+    fit = "import pathlib; pathlib.Path('model.pkl').write_text(open('other.csv').read()[:2])"
+    assert cli("record", "-o", "model.pkl", "--", "python", "-c", fit).exit_code == 0
+    assert cli("model", "register", "m", "--run", "last").exit_code == 0
+    assert cli("model", "alias", "m", "production", "1", "-r", "ship").exit_code == 0
     store = open_store(Project(project))
     try:
         secret = project_secret(store.project.store_dir, create=False)
-        found = record_lineage(store.meta, key_hash(secret, "x1"))
+        found = record_lineage(store.meta, key_hash(secret, "x9"))  # in no indexed version
         states = {v.dataset: v.state for v in found.versions}
-        assert states == {"indexed.csv": "contains", "other.csv": "not indexed"}
+        assert states == {"indexed.csv": "clean", "other.csv": "not indexed"}
+        (verdict,) = found.production
+        assert "have no record index: cannot tell" in verdict.sentence
     finally:
         store.close()

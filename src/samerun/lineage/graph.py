@@ -71,6 +71,7 @@ class ProductionVerdict:
     version: int
     exposed: bool
     trained_on: list[str]  # the dataset version objects its run read
+    unknown: list[str]  # those of them added without a record index: nothing is known
 
     @property
     def sentence(self) -> str:
@@ -78,6 +79,12 @@ class ProductionVerdict:
         read = ", ".join(oid[:19] + "…" for oid in self.trained_on) or "no recorded data"
         if self.exposed:
             return f"{label} WAS trained on data containing the record (it read {read})"
+        if self.unknown:
+            return (
+                f"{label} was not trained on any indexed version containing the record, but "
+                f"{len(self.unknown)} version(s) it read have no record index: cannot tell "
+                f"(it read {read})"
+            )
         return f"{label} was not trained on any version containing the record (it read {read})"
 
 
@@ -140,7 +147,7 @@ def record_lineage(meta: MetaStore, digest: str) -> RecordLineage:
         [link.run_id for link in links if link.run_id in runs],
         models,
         _aliases(meta, registry, models),
-        _production(registry, links, runs),
+        _production(registry, links, runs, {f.oid for f in findings if f.state == "not indexed"}),
     )
 
 
@@ -192,7 +199,7 @@ def _since(registry: RegistryStore, version: ModelVersion, alias: str) -> float:
 
 
 def _production(
-    registry: RegistryStore, links: Sequence[RunRead], runs: dict[str, str]
+    registry: RegistryStore, links: Sequence[RunRead], runs: dict[str, str], unindexed: set[str]
 ) -> list[ProductionVerdict]:
     read_by = {link.run_id: sorted(set(link.read)) for link in links}
     verdicts = []
@@ -201,10 +208,16 @@ def _production(
             number = summary.aliases.get(alias)
             version = None if number is None else registry.version(summary.name, number)
             if version is not None:
-                exposed = version.run_id in runs
-                trained_on = read_by.get(version.run_id, [])
+                read = read_by.get(version.run_id, [])
                 verdicts.append(
-                    ProductionVerdict(summary.name, alias, version.version, exposed, trained_on)
+                    ProductionVerdict(
+                        summary.name,
+                        alias,
+                        version.version,
+                        version.run_id in runs,
+                        read,
+                        [oid for oid in read if oid in unindexed],
+                    )
                 )
     return verdicts
 
