@@ -32,7 +32,7 @@ from samerun._exceptions import RemoteError, SamerunError
 from samerun.capture.code import strip_url_credentials
 from samerun.data.tree import load_tree
 from samerun.hashing import hash_bytes, hash_file
-from samerun.manifest import Manifest
+from samerun.manifest import Manifest, load_manifest
 from samerun.status import EndStatus
 from samerun.store.meta import RunCompletion, RunRow
 from samerun.store.objects import Held, ObjectStore, Stored
@@ -316,10 +316,13 @@ class Remote:
         headers = {"content-type": "application/octet-stream"}
         self._send("PUT", _in(project, f"objects/{oid}"), content=content, headers=headers)
 
-    def send_run(self, project: str, manifest: Manifest, tags: dict[str, str]) -> bool:
-        """Send a run's manifest and tags; True if the server did not hold it yet."""
-        body = {"manifest": manifest.to_dict(), "tags": tags}
-        return bool(self._send("POST", _in(project, "runs"), json=body).json()["created"])
+    def send_run(self, project: str, manifest_json: str, tags: dict[str, str]) -> bool:
+        """Send a run's manifest (the JSON text its store holds, as is: parsing and spelling it
+        again would only cost time) and tags; True if the server did not hold it yet."""
+        body = f'{{"manifest":{manifest_json},"tags":{json.dumps(tags)}}}'.encode()
+        headers = {"content-type": "application/json"}
+        done = self._send("POST", _in(project, "runs"), content=body, headers=headers)
+        return bool(done.json()["created"])
 
     def manifest(self, project: str, ref: str) -> Manifest:
         return Manifest.from_dict(self._send("GET", _in(project, f"runs/{ref}/manifest")).json())
@@ -460,10 +463,13 @@ def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -
     else:
         rows = store.meta.list_runs(limit=None)
         ids = [r.id for r in reversed(rows) if r.status == "finished" and r.id not in record]
-    manifests = [Manifest.from_json(store.meta.manifest_json(run_id)) for run_id in ids]
-    for manifest in manifests:
+    # One record in memory at a time (each holds hundreds of distributions): the client's
+    # memory stays flat however many runs it pushes; only their object ids are kept.
+    needed: list[list[str]] = []
+    for run_id in ids:
+        manifest = load_manifest(store, run_id)
         _ending(manifest)  # a running run is refused before anything is sent
-    needed = [run_objects(store.objects, manifest) for manifest in manifests]
+        needed.append(run_objects(store.objects, manifest))
     # One question for all the runs (a few objects each), not one round trip per run.
     wanted = list(dict.fromkeys(oid for oids in needed for oid in oids))
     missing = set(remote.missing(project, wanted))
@@ -473,15 +479,20 @@ def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -
         sending = [oid for oid in wanted if oid in missing]
         list(pool.map(lambda oid: remote.put_object(project, oid, store.objects), sending))
         try:
-            sent = pool.map(lambda m: remote.send_run(project, m, tags.get(m.id, {})), manifests)
+            sent = pool.map(
+                lambda run_id: remote.send_run(
+                    project, store.meta.manifest_json(run_id), tags.get(run_id, {})
+                ),
+                ids,
+            )
             created.extend(sent)
         finally:  # the runs the server took before a failure are not sent again
             record.add(ids[: len(created)])
     done, counted = [], set()
-    for manifest, oids, new in zip(manifests, needed, created, strict=True):
+    for run_id, oids, new in zip(ids, needed, created, strict=True):
         sent_here = [oid for oid in oids if oid in missing and oid not in counted]
         counted.update(sent_here)
-        done.append(Pushed(manifest.id, len(sent_here), new))
+        done.append(Pushed(run_id, len(sent_here), new))
     return done
 
 
