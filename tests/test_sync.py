@@ -22,10 +22,12 @@ from samerun.sync import (
     credentials_path,
     import_run,
     named_objects,
+    pack,
     save_token,
     server_address,
     signed_in,
     token_for,
+    unpack,
 )
 
 
@@ -140,3 +142,14 @@ def test_a_server_project_url_names_the_server_and_the_project(
 def test_a_url_that_names_no_project_is_refused(url: str) -> None:
     with pytest.raises(RemoteError, match="not a team server's project"):
         server_address(url)
+
+
+def test_a_pack_gives_back_what_was_packed_and_a_cut_one_is_refused() -> None:
+    objects = [("blake3:" + "a" * 64, b"one\nwith a newline"), ("blake3:" + "b" * 64, b"")]
+    body = pack(objects)
+    assert unpack(body) == objects
+    assert unpack(b"") == []
+    with pytest.raises(ValueError, match="cut short"):
+        unpack(body[: body.index(b"\n") + 5])  # the first object's bytes cut short
+    with pytest.raises(ValueError, match="no object header"):
+        unpack(b"x" * 500)

@@ -50,6 +50,11 @@ TIMEOUT_S = 60.0
 ATTEMPTS = 5
 FIRST_WAIT_S = 1.0
 UNAVAILABLE = frozenset({502, 503, 504})
+#: Objects up to PACKED_OBJECT_BYTES travel together, in packs of up to PACK_BYTES (one
+#: request, one grant transaction, instead of one of each per object: a run's metric series and
+#: small files are most of a push's objects). Larger objects are streamed one by one.
+PACK_BYTES = 8 * 1024 * 1024
+PACKED_OBJECT_BYTES = 1024 * 1024
 #: How many uploads (then run records) a push has in flight at once: enough to keep a few
 #: server workers busy, few enough that a push does not crowd out everyone else's requests.
 TRANSFERS_AT_ONCE = 8
@@ -220,6 +225,51 @@ def import_run(
     return True
 
 
+# -- object packs --------------------------------------------------------------------------
+
+
+def pack(objects: Iterable[tuple[str, bytes]]) -> bytes:
+    """Objects as one upload body: for each, ``<oid> <size>\\n`` then its bytes."""
+    return b"".join(f"{oid} {len(data)}\n".encode() + data for oid, data in objects)
+
+
+def unpack(body: bytes) -> list[tuple[str, bytes]]:
+    """The (oid, bytes) a :func:`pack` body holds, as sent (nothing checked but the framing);
+    ValueError when it is not one."""
+    found: list[tuple[str, bytes]] = []
+    at = 0
+    while at < len(body):
+        end = body.find(b"\n", at, at + 200)
+        if end < 0:
+            raise ValueError(f"no object header at byte {at}")
+        oid, _, size = body[at:end].decode("ascii", "replace").partition(" ")
+        if not size.isdigit() or end + 1 + int(size) > len(body):
+            raise ValueError(f"object {oid[:80]!r} at byte {at} has no size or is cut short")
+        at = end + 1 + int(size)
+        found.append((oid, body[end + 1 : at]))
+    return found
+
+
+def _batches(objects: ObjectStore, oids: Sequence[str]) -> Iterator[list[str]]:
+    """``oids`` as upload batches: small local objects together, up to :data:`PACK_BYTES`; each
+    other object alone (a batch of one is sent as a plain upload)."""
+    batch: list[str] = []
+    size = 0
+    for oid in oids:
+        path = objects.path_of(oid)
+        length = path.stat().st_size if path is not None else None
+        if length is None or length > PACKED_OBJECT_BYTES:
+            yield [oid]
+            continue
+        if batch and size + length > PACK_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(oid)
+        size += length
+    if batch:
+        yield batch
+
+
 # -- the client ------------------------------------------------------------------------------
 
 
@@ -310,6 +360,16 @@ class Remote:
         """Send object ``oid`` of ``objects`` (streamed from its file where it has one)."""
         path = objects.path_of(oid)
         self.upload(project, oid, objects.get_bytes(oid) if path is None else path)
+
+    def put_objects(self, project: str, oids: Sequence[str], objects: ObjectStore) -> None:
+        """Send objects ``oids`` of ``objects``: one alone as a plain upload, several as one
+        pack (:func:`pack`), which the server re-hashes object by object."""
+        if len(oids) == 1:
+            self.put_object(project, oids[0], objects)
+            return
+        body = pack((oid, objects.get_bytes(oid)) for oid in oids)
+        headers = {"content-type": "application/octet-stream"}
+        self._send("POST", _in(project, "objects"), content=body, headers=headers)
 
     def upload(self, project: str, oid: str, content: bytes | Path) -> None:
         """Send ``content`` (bytes, or a file's, streamed) as object ``oid`` of ``project``."""
@@ -477,7 +537,8 @@ def push(store: Store, remote: Remote, project: str, refs: Sequence[str] = ()) -
     created: list[bool] = []
     with ThreadPoolExecutor(TRANSFERS_AT_ONCE, thread_name_prefix="samerun-push") as pool:
         sending = [oid for oid in wanted if oid in missing]
-        list(pool.map(lambda oid: remote.put_object(project, oid, store.objects), sending))
+        batches = _batches(store.objects, sending)
+        list(pool.map(lambda oids: remote.put_objects(project, oids, store.objects), batches))
         try:
             sent = pool.map(
                 lambda run_id: remote.send_run(
@@ -595,6 +656,7 @@ __all__ = [
     "import_run",
     "named_objects",
     "open_server",
+    "pack",
     "pull",
     "push",
     "run_objects",
@@ -603,4 +665,5 @@ __all__ = [
     "server_address",
     "signed_in",
     "token_for",
+    "unpack",
 ]

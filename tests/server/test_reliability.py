@@ -26,9 +26,10 @@ from tests.conftest import Cli
 from tests.server.conftest import Team
 from tests.server.test_process import free_port, serving
 
-#: Artifacts of the run pushed while the server is killed: enough uploads that the kill lands
-#: in the middle of them.
+#: Artifacts of the run pushed while the server is killed, and their size: enough packs of
+#: uploads (``samerun.sync.PACK_BYTES`` each) that the kill lands in the middle of them.
 ARTIFACTS = 300
+ARTIFACT_BYTES = 256 * 1024
 CLIENTS = 50
 POINTS = 200
 
@@ -40,7 +41,7 @@ def local_store(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SAMERUN_OBJECTS_URL")
 
 
-def record_run(project: Path, name: str, artifacts: int, points: int) -> str:
+def record_run(project: Path, name: str, artifacts: int, points: int, size: int = 16 * 1024) -> str:
     out = project / "out" / name
     out.mkdir(parents=True)
     with samerun.start_run(name=name, params={"name": name}, seed=1) as run:
@@ -48,7 +49,8 @@ def record_run(project: Path, name: str, artifacts: int, points: int) -> str:
             samerun.log_metric("loss", 1.0 / (step + 1), step=step)
         for index in range(artifacts):
             path = out / f"part-{index:04}.bin"
-            path.write_bytes(f"{name}-{index}".encode() * 2048)
+            seed = f"{name}-{index}-".encode()
+            path.write_bytes((seed * (size // len(seed) + 1))[:size])
             samerun.log_artifact(path)
     return run.id
 
@@ -70,7 +72,7 @@ def granted(team: Team) -> int:
 def test_a_push_survives_the_server_being_killed_in_the_middle(
     cli: Cli, project: Path, tmp_path: Path, team: Team, local_store: None
 ) -> None:
-    run_id = record_run(project, "big", ARTIFACTS, 10)
+    run_id = record_run(project, "big", ARTIFACTS, 10, ARTIFACT_BYTES)
     port = free_port()
     before = granted(team)
     with serving(team, tmp_path, port=port, stop=signal.SIGKILL) as first:

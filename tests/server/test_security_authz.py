@@ -49,6 +49,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ),
     ("POST", "/api/v1/projects/{project}/objects/missing", "write", {"oids": [OID]}),
     ("PUT", "/api/v1/projects/{project}/objects/{oid}", "write", None),
+    ("POST", "/api/v1/projects/{project}/objects", "write", None),
     ("POST", "/api/v1/projects/{project}/runs", "write", {"manifest": {}, "tags": {}}),
     ("GET", "/api/v1/projects/{project}/runs/{run}/manifest", "read", None),
     ("GET", "/api/v1/projects/{project}/objects/{oid}", "read", None),

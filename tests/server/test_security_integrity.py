@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from samerun.hashing import hash_bytes
+from samerun.sync import PACK_BYTES, pack
 from tests.server.conftest import Team
 
 OCTETS = {"content-type": "application/octet-stream"}
@@ -41,6 +42,46 @@ def test_an_object_that_does_not_hash_to_its_name_is_refused(
     assert stored.status_code == 200, stored.text
     fetched = client.get(f"/api/v1/projects/alpha/objects/{oid}", headers=auth(team, "reader"))
     assert fetched.content == b"what was promised"
+
+
+def test_a_pack_is_stored_whole_or_not_at_all(client: TestClient, team: Team) -> None:
+    good, other = b"a metric series", b"a small file"
+    good_oid, other_oid = hash_bytes(good), hash_bytes(other)
+    writer = {**auth(team, "writer"), **OCTETS}
+    lying = pack([(good_oid, good), (other_oid, b"not the small file")])
+    for body, says in [
+        (lying, "do not hash to it"),
+        (pack([(good_oid, good)])[:-3], "malformed"),
+        (pack([("../../etc/passwd", good)]), "not an object id"),
+    ]:
+        refused = client.post("/api/v1/projects/alpha/objects", content=body, headers=writer)
+        assert refused.status_code == 400, refused.text
+        assert says in refused.json()["error"]
+    big = b"x" * (PACK_BYTES // 2 + 1)
+    too_much = pack([(hash_bytes(big), big), (hash_bytes(big + b"y"), big + b"y")])
+    over = client.post("/api/v1/projects/alpha/objects", content=too_much, headers=writer)
+    assert over.status_code == 413
+    for oid in (good_oid, other_oid, hash_bytes(big)):
+        assert not list(Path(team.objects).rglob(oid.removeprefix("blake3:")[2:] + "*"))
+    reader = client.post(
+        "/api/v1/projects/alpha/objects",
+        content=pack([(good_oid, good), (other_oid, other)]),
+        headers={**auth(team, "reader"), **OCTETS},
+    )
+    assert reader.status_code == 403
+    stored = client.post(
+        "/api/v1/projects/alpha/objects",
+        content=pack([(good_oid, good), (other_oid, other)]),
+        headers=writer,
+    )
+    assert stored.json() == {"stored": 2}, stored.text
+    for oid, data in ((good_oid, good), (other_oid, other)):
+        fetched = client.get(f"/api/v1/projects/alpha/objects/{oid}", headers=auth(team, "reader"))
+        assert fetched.content == data
+        elsewhere = client.get(
+            f"/api/v1/projects/beta/objects/{oid}", headers=auth(team, "outsider")
+        )
+        assert elsewhere.status_code == 404  # granted to alpha only
 
 
 def test_a_run_is_refused_unless_whole_and_the_callers_to_write(

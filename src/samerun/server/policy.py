@@ -52,8 +52,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 #: The body of the pages' forms (sign in, sign out).
 FORM = "application/x-www-form-urlencoded"
-#: The one write whose body is raw bytes: an object sent by ``samerun push``.
+#: The writes whose body is raw bytes: an object sent by ``samerun push``, and a pack of them.
 OBJECT_PUT = re.compile(r"/api/v1/projects/[^/]+/objects/[^/]+")
+OBJECT_PACK = re.compile(r"/api/v1/projects/[^/]+/objects")
 OCTETS = "application/octet-stream"
 
 Dependency = Callable[[Request], Awaitable["Access"]]
@@ -213,10 +214,12 @@ SIGN_IN = "/login"
 
 
 def body_type(request: Request) -> str:
-    """The body a write must send: an object's bytes (:data:`OBJECT_PUT`), JSON to the rest of
-    the API, a form to the pages."""
+    """The body a write must send: an object's bytes (:data:`OBJECT_PUT`) or a pack of them
+    (:data:`OBJECT_PACK`), JSON to the rest of the API, a form to the pages."""
     path = request.url.path
     if request.method == "PUT" and OBJECT_PUT.fullmatch(path):
+        return OCTETS
+    if request.method == "POST" and OBJECT_PACK.fullmatch(path):
         return OCTETS
     return "application/json" if path.startswith("/api/") else FORM
 

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 
 from samerun._exceptions import SamerunError
 from samerun.api import RunReader
-from samerun.hashing import hash_file
+from samerun.hashing import hash_bytes, hash_file
 from samerun.manifest import Manifest
 from samerun.server.policy import Access, requires
 from samerun.server.projects import grant_objects, granted_objects, objects_after
@@ -33,10 +33,12 @@ from samerun.store.project import Store
 from samerun.sync import (
     MAX_OBJECT_BYTES,
     MAX_OIDS_PER_REQUEST,
+    PACK_BYTES,
     SyncConflict,
     import_run,
     named_objects,
     run_objects,
+    unpack,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -113,6 +115,29 @@ async def put_object(request: Request, project: str, oid: str, access: Write) ->
     finally:
         Path(tmp).unlink(missing_ok=True)
     return {"oid": oid, "size": size}
+
+
+@router.post("/api/v1/projects/{project}/objects")
+async def put_objects(request: Request, project: str, access: Write) -> dict[str, Any]:
+    """Store a pack of objects (:func:`samerun.sync.pack`, at most
+    :data:`~samerun.sync.PACK_BYTES`) once every one hashes to its oid, granted in one
+    transaction; 400 and nothing stored when one does not, or the pack is malformed."""
+    try:
+        found = unpack(await request.body())  # at most MAX_BODY_BYTES (server/limits.py)
+    except ValueError as err:
+        raise HTTPException(400, f"the pack is malformed: {err}; nothing was stored") from err
+    if sum(len(data) for _, data in found) > PACK_BYTES:
+        limit = PACK_BYTES // (1024 * 1024)
+        raise HTTPException(413, f"a pack may hold at most {limit} MiB; nothing was stored")
+    for oid, data in found:
+        _checked_oid(oid)
+        if await run_in_threadpool(hash_bytes, data) != oid:
+            raise HTTPException(400, f"the bytes sent as {oid} do not hash to it; nothing stored")
+    store = _store(request)
+    for oid, data in found:
+        await run_in_threadpool(store.objects.put_bytes, data, oid)
+    await run_in_threadpool(grant_objects, store.meta.engine, project, [oid for oid, _ in found])
+    return {"stored": len(found)}
 
 
 def _too_large() -> HTTPException:
