@@ -1,8 +1,9 @@
 """Moving runs between a local store and a team server: ``samerun push`` and ``samerun pull``.
 
 Local-first: a run is recorded locally, then pushed. The client asks the server which of the
-run's objects it lacks (``POST .../objects/missing``), sends those (``PUT .../objects/{oid}``,
-re-hashed by the server, never deserialized), then the manifest (``POST .../runs``), which the
+run's objects it lacks (``POST .../objects/missing``), sends those (small ones in packs,
+``POST .../objects``, larger ones alone, ``PUT .../objects/{oid}``; each re-hashed by the server,
+never deserialized), then the manifest (``POST .../runs``), which the
 server inserts whole, in one transaction, once every object it names is there. Every step is
 idempotent, so a push cut off anywhere is finished by running it again, which sends only what
 is still missing. Pulling is the same in reverse: the manifest, then each object it names
