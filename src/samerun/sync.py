@@ -55,7 +55,8 @@ UNAVAILABLE = frozenset({502, 503, 504})
 #: request, one grant transaction, instead of one of each per object: a run's metric series and
 #: small files are most of a push's objects). Larger objects are streamed one by one. A pack is
 #: held in memory on both sides, so packs in flight (TRANSFERS_AT_ONCE) bound a push's memory:
-#: 8 MiB packs ran 1,000 runs in the same time but doubled the client's and the server's peak.
+#: with 8 MiB packs, pushing 1,000 runs took 10.7 s instead of 13.3 s, but the client's peak
+#: RSS was 261 MB instead of 144 MB and the server's 510 MB instead of 344 MB.
 PACK_BYTES = 2 * 1024 * 1024
 PACKED_OBJECT_BYTES = 1024 * 1024
 #: How many uploads (then run records) a push has in flight at once: enough to keep a few
