@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 import uuid
@@ -25,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import blake3
-from harness import Result
+from harness import Result, committed_project
 from suites import Config
 
 import samerun
@@ -35,17 +34,6 @@ from samerun.store.project import Project, open_store
 from samerun.sync import import_run
 
 ENTRIES = 10_000
-
-
-def _project(root: Path) -> Path:
-    (root / "train.py").write_text("print('trained')\n")
-    for argv in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "train.py"],
-        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "train"],
-    ):
-        subprocess.run(argv, cwd=root, check=True)
-    return root
 
 
 @dataclass(frozen=True)
@@ -59,7 +47,7 @@ class Figures:
 
 def measure(entries: int) -> Figures:
     with tempfile.TemporaryDirectory() as scratch:
-        root = _project(Path(scratch))
+        root = committed_project(Path(scratch), {"train.py": "print('trained')\n"})
         here = Path.cwd()
         os.chdir(root)
         try:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from harness import committed_project
 
 import samerun
 from samerun.lineage.graph import record_lineage
@@ -44,20 +45,9 @@ class Figures:
     models_found: int
 
 
-def _project(root: Path) -> Path:
-    (root / "train.py").write_text("print('trained')\n")
-    for argv in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "train.py"],
-        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "train"],
-    ):
-        subprocess.run(argv, cwd=root, check=True)
-    return root
-
-
 def measure(versions: int, rows: int, runs: int, models: int) -> Figures:
     with tempfile.TemporaryDirectory() as scratch:
-        root = _project(Path(scratch))
+        root = committed_project(Path(scratch), {"train.py": "print('trained')\n"})
         here = Path.cwd()
         os.chdir(root)
         try:

@@ -47,7 +47,7 @@ from harness import (
     BenchError,
     Result,
     child_env,
-    git,
+    committed_project,
     last_json,
     run_timed,
     run_workload,
@@ -167,12 +167,13 @@ def _database(cluster: PostgresServer, name: str) -> str:
 def _project(directory: Path) -> Path:
     """A git repository holding, git-ignored, two files of ``ARTIFACT_BYTES`` for each run
     (different from every other run's): samerun logs artifacts from inside its project."""
-    directory.mkdir()
-    (directory / "train.py").write_text("# the runs are recorded through the tracking API\n")
-    (directory / ".gitignore").write_text("artifacts/\n")
-    git(directory, "init", "--quiet", "--initial-branch=main")
-    git(directory, "add", "train.py", ".gitignore")
-    git(directory, "commit", "--quiet", "-m", "a project")
+    committed_project(
+        directory,
+        {
+            "train.py": "# the runs are recorded through the tracking API\n",
+            ".gitignore": "artifacts/\n",
+        },
+    )
     for index in range(RUNS):
         folder = directory / "artifacts" / f"run-{index}"
         folder.mkdir(parents=True)

@@ -154,6 +154,17 @@ def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *_GIT_IDENTITY, *args], cwd=cwd, check=True, capture_output=True)
 
 
+def committed_project(directory: Path, files: Mapping[str, str]) -> Path:
+    """A git repository at ``directory`` holding ``files`` (name to text) in one commit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    git(directory, "init", "--quiet", "--initial-branch=main")
+    git(directory, "add", *files)
+    git(directory, "commit", "--quiet", "-m", "a project")
+    return directory
+
+
 def make_project(directory: Path, workload: str) -> Path:
     """A git repository with one commit holding ``workloads/<workload>`` as ``train.py``.
 
