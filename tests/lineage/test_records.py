@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,10 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from samerun._exceptions import StoreError, UsageError
+from samerun.lineage import records
 from samerun.lineage.records import (
+    DIGEST_BYTES,
+    KeyHasher,
     RecordKey,
     build_index,
     holding,
+    index_digests,
     key_column,
     key_hash,
     project_secret,
@@ -38,11 +44,75 @@ def _files(root: Path) -> list[Path]:
 
 def test_every_format_gives_the_same_index(tmp_path: Path) -> None:
     secret = project_secret(tmp_path / "store", create=True)
+    expected: dict[int, bytes] = {}
+    for row, value in enumerate(["7", "8", "7"]):
+        digest = bytes.fromhex(key_hash(secret, value))
+        bucket = records.bucket_of(digest)
+        expected[bucket] = expected.get(bucket, b"") + digest + row.to_bytes(8, "big")
     for path in _files(tmp_path):
-        assert key_column(path, "id") == ["7", "8", "7"], path.name
-        column, rows, count = build_index(tmp_path / "store", path, "id")
-        assert (column, count) == ("id", 3)
-        assert rows == {key_hash(secret, "7"): [0, 2], key_hash(secret, "8"): [1]}
+        assert key_column(path, "id") == [b"7", b"8", b"7"], path.name
+        index = build_index(tmp_path / "store", path, "id")
+        assert (index.column, index.rows) == ("id", 3)
+        assert dict(index.buckets) == expected
+
+
+def test_parquet_values_are_read_as_json_writes_them(tmp_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    pq.write_table(pa.table({"id": [48213, None], "score": [1.5, 2.5]}), path)
+    assert key_column(path, "id") == [b"48213", b"null"]
+    assert key_column(path, "score") == [b"1.5", b"2.5"]
+
+
+def test_the_key_hash_is_keyed_blake2b() -> None:
+    wanted = hashlib.blake2b(b"48213", key=b"k" * 32, digest_size=DIGEST_BYTES).hexdigest()
+    assert key_hash(b"k" * 32, "48213") == wanted
+
+
+def test_the_column_is_hashed_in_one_call_and_grouped_without_a_python_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The performance constraint of the module's docstring: one hashing call over the whole
+    column, and the numpy grouping (no per-row loop) when numpy is installed."""
+    calls: list[int] = []
+    hash_column = KeyHasher.digests
+
+    def counted(self: KeyHasher, values: list[bytes]) -> bytes:
+        calls.append(len(values))
+        return hash_column(self, values)
+
+    def per_row(digests: bytes) -> list[tuple[int, bytes]]:
+        raise AssertionError("grouped a row at a time although numpy is installed")
+
+    monkeypatch.setattr(KeyHasher, "digests", counted)
+    monkeypatch.setattr(records, "_buckets_plain", per_row)
+    index = build_index(tmp_path / "store", _files(tmp_path)[3], "id")
+    assert calls == [3]
+    assert index.rows == 3
+
+
+def test_both_groupings_store_the_same_bytes() -> None:
+    digests = os.urandom(DIGEST_BYTES * 5_000) + os.urandom(DIGEST_BYTES) * 3  # 3 equal keys
+    grouped = records._buckets_numpy(digests)
+    assert grouped == records._buckets_plain(digests)
+    assert sum(len(pairs) for _, pairs in grouped) == 5_003 * records.PAIR_BYTES
+    assert [b for b, _ in grouped] == sorted({b for b, _ in grouped})
+
+
+def test_a_hash_is_found_only_at_a_pair_boundary(tmp_path: Path) -> None:
+    prefix, tail, head = os.urandom(2), os.urandom(2), os.urandom(2)
+    wanted = prefix + tail + bytes(8) + prefix + head
+    # row 0's hash ends, its row number (0) follows and row 1's hash starts as ``wanted`` does:
+    # the bucket's pairs spell it across a boundary; only row 2 holds it
+    first = prefix + os.urandom(10) + prefix + tail
+    second = prefix + head + os.urandom(12)
+    meta = open_meta_store(f"sqlite:///{tmp_path / 'meta.db'}", create=True)
+    try:
+        record_version(
+            meta, "d.csv", "blake3:v1", index=index_digests("id", first + second + wanted)
+        )
+        assert holding(meta, wanted.hex()) == {"blake3:v1": 1}
+    finally:
+        meta.close()
 
 
 def test_the_secret_is_private_and_stable(tmp_path: Path) -> None:

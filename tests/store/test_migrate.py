@@ -198,6 +198,33 @@ def test_an_old_store_is_upgraded_on_open_and_keeps_its_rows(
     assert schema_of(url) == schema_of(fresh_url)
 
 
+def test_a_record_index_older_than_0009_becomes_not_indexed_never_clean(meta_url: str) -> None:
+    """Its HMAC-SHA256 entries cannot be re-keyed (the raw values were never stored): a version
+    left with its key column and no buckets would read as indexed without the record."""
+    migrated_store(meta_url, "0008")
+    engine = create_engine(meta_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO dataset_versions VALUES ('d.csv', 'blake3:v1', :t, NULL, 'id', 3)"
+                ),
+                {"t": T0},
+            )
+            conn.execute(sa.text("INSERT INTO record_buckets VALUES ('abcd', 'blake3:v1', 'e:0')"))
+    finally:
+        engine.dispose()
+    migrated_store(meta_url, "head")
+    store = open_meta_store(meta_url)
+    try:
+        assert store.select("SELECT key_column, row_count FROM dataset_versions", {}) == [
+            (None, None)
+        ]
+        assert store.select("SELECT count(*) FROM record_buckets", {}) == [(0,)]
+    finally:
+        store.close()
+
+
 def _future_migrations(root: Path) -> tuple[Path, str]:
     """A copy of the migrations plus one newer revision that adds a column and an index."""
     migrations = root / "migrations"

@@ -184,7 +184,7 @@ def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: boo
             f"added {ds.rel}: {p.files} files, {_size(p.size)} → {ds.pointer_rel} ({p.oid[:19]}…)"
         )
         if index is not None:
-            _print(f"  indexed {index[2]:,} records by {index[0]} (keyed hashes only)")
+            _print(f"  indexed {index.rows:,} records by {index.column} (keyed hashes only)")
     linked = sum(ds.linked for ds in added)
     if linked:
         _print(

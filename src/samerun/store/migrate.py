@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The Alembic revision a store created by this version of samerun is at. It lives here, not in
 #: schema.py, so that read-only commands can check it without importing SQLAlchemy.
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 #: PostgreSQL advisory lock ("samerun" in hex) taken by every schema change, so that processes
 #: creating or upgrading one store at once wait for each other. SQLite needs none: its
 #: transactions begin IMMEDIATE, which takes the write lock up front.

@@ -203,9 +203,10 @@ audit_head = sa.Table(
 )
 
 # Lineage (samerun.lineage): each dataset version added, with the run that made it when it is a
-# run's output; its record index maps an HMAC of each key value to the rows holding it (the raw
-# value is never stored), grouped by the hash's first hex digits into one row per bucket and
-# version (``entries``: ``rest-of-hash:row,row;...``); erasure requests name only that hash.
+# run's output; its record index maps a keyed hash of each key value to the rows holding it (the
+# raw value is never stored), grouped by the hash's first 12 bits into one row per bucket and
+# version (``pairs``: fixed-width (hash, row) pairs, see samerun.lineage.records); erasure
+# requests name only that hash.
 dataset_versions = sa.Table(
     "dataset_versions",
     metadata,
@@ -221,9 +222,9 @@ dataset_versions = sa.Table(
 record_buckets = sa.Table(
     "record_buckets",
     metadata,
-    sa.Column("bucket", sa.String(8), primary_key=True),
+    sa.Column("bucket", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("oid", sa.String(80), primary_key=True),
-    sa.Column("entries", sa.Text, nullable=False),
+    sa.Column("pairs", sa.LargeBinary, nullable=False),
 )
 
 erasures = sa.Table(
