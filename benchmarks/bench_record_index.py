@@ -131,7 +131,9 @@ def bench_record_index(config: Config) -> list[Result]:
         **{f"{stage.replace(' ', '_')}_s": took for stage, took in f.stages.items()},
     }
     name = f"data add --record-key of {ROWS:,} Parquet rows: what the index adds (< 1 column read)"
-    return [Result(name, "s", f.index_s, None, None, limit_s=f.column_read_s, details=details)]
+    return [
+        Result(name, "s", f.index_s, None, None, limit_s=round(f.column_read_s, 3), details=details)
+    ]
 
 
 RECORD_INDEX_BENCHMARKS = {"record_index": bench_record_index}

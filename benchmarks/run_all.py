@@ -28,8 +28,10 @@ from bench_audit import AUDIT_BENCHMARKS
 from bench_export import EXPORT_BENCHMARKS
 from bench_import_dvc import INTEROP_DVC_BENCHMARKS
 from bench_import_mlflow import INTEROP_MLFLOW_BENCHMARKS
+from bench_lineage import LINEAGE_BENCHMARKS
 from bench_pytest_plugin import PYTEST_PLUGIN_BENCHMARKS
 from bench_query import QUERY_BENCHMARKS
+from bench_record_index import RECORD_INDEX_BENCHMARKS
 from bench_registry import REGISTRY_BENCHMARKS
 from bench_restore import RESTORE_BENCHMARKS
 from bench_server import SERVER_BENCHMARKS
@@ -49,6 +51,8 @@ BENCHMARKS = {
     **PYTEST_PLUGIN_BENCHMARKS,
     **SERVER_BENCHMARKS,
     **AUDIT_BENCHMARKS,
+    **RECORD_INDEX_BENCHMARKS,
+    **LINEAGE_BENCHMARKS,
 }
 
 RESULTS = BENCH_DIR / "results" / "latest.json"

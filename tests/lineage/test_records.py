@@ -94,6 +94,7 @@ def test_both_groupings_store_the_same_bytes() -> None:
     digests = os.urandom(DIGEST_BYTES * 5_000) + os.urandom(DIGEST_BYTES) * 3  # 3 equal keys
     grouped = records._buckets_numpy(digests)
     assert grouped == records._buckets_plain(digests)
+    assert records._buckets_numpy(b"") == records._buckets_plain(b"") == []  # a header alone
     assert sum(len(pairs) for _, pairs in grouped) == 5_003 * records.PAIR_BYTES
     assert [b for b, _ in grouped] == sorted({b for b, _ in grouped})
 

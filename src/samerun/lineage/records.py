@@ -200,7 +200,7 @@ def _buckets_numpy(digests: bytes) -> list[tuple[int, bytes]]:
     pairs[:, :-1] = np.take(hashes, order, axis=0)
     pairs[:, -1] = order.astype(f">u{ROW_BYTES}").view(np.uint64)
     ends: list[int] = (np.cumsum(np.bincount(bucket, minlength=BUCKETS)) * PAIR_BYTES).tolist()
-    blob = pairs.data.cast("B")
+    blob = pairs.view(np.uint8).reshape(-1).data
     starts = [0, *ends[:-1]]
     return [
         (number, bytes(blob[start:end]))
