@@ -60,7 +60,7 @@ LAYERS: list[tuple[str, list[str]]] = [
 
 def modules() -> dict[str, Path]:
     found = {}
-    for path in (SRC / "samerun").rglob("*.py"):
+    for path in sorted((SRC / "samerun").rglob("*.py")):
         if "migrations" in path.parts:  # loaded by Alembic from their files
             continue
         name = ".".join(path.relative_to(SRC).with_suffix("").parts)

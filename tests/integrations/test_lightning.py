@@ -55,6 +55,7 @@ class TinyRegression(lightning.LightningModule):
 def fit(root: Path, logger: SamerunLogger, *, deterministic: bool = False) -> None:
     lightning.seed_everything(42, workers=True)
     data = TensorDataset(torch.randn(16, 4), torch.randn(16, 1))
+    shuffled = torch.Generator().manual_seed(42)
     trainer = lightning.Trainer(
         logger=logger,
         max_epochs=2,
@@ -65,7 +66,7 @@ def fit(root: Path, logger: SamerunLogger, *, deterministic: bool = False) -> No
         enable_model_summary=False,
         deterministic=deterministic,
     )
-    trainer.fit(TinyRegression(), DataLoader(data, batch_size=4, shuffle=True))
+    trainer.fit(TinyRegression(), DataLoader(data, batch_size=4, shuffle=True, generator=shuffled))
 
 
 def loss_history(root: Path, manifest: Manifest) -> tuple[list[int], list[float]]:

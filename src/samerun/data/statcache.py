@@ -193,7 +193,7 @@ class StatCache:
         where = self._listings_dir()
         if where is None or not where.is_dir():
             return
-        for path in where.iterdir():
+        for path in sorted(where.iterdir()):  # of two equally new entries, the same one wins
             listing = _read_listing(path)
             if listing is not None:
                 yield listing

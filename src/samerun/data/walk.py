@@ -183,7 +183,8 @@ class _Walker:
         found, new, exec_bit = self.found, tuple.__new__, stat.S_IXUSR
         dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            with os.scandir(dir_fd) as entries:
+            # file-system order on purpose: found is sorted once, by path, in sorted()
+            with os.scandir(dir_fd) as entries:  # samerun: ignore[ORD001]
                 for entry in entries:
                     name = entry.name
                     path = f"{directory}/{name}"

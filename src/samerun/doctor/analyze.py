@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from samerun.doctor.context import Facts, FileContext, Hit, Visitor, walk
@@ -76,8 +76,44 @@ def analyze(root: Path, paths: Iterable[Path]) -> Analysis:
     }
     # a function handing on an order is judged at its callers when another file calls it
     hits = [h for h in hits if h.returned_by not in called]
+    hits = _judge_handed(hits, root, units, registry)
     found = programs(units, declared_entry_points(root if root.is_dir() else root.parent))
     return Analysis(_judge(hits, found, registry, silenced), skipped, files, found)
+
+
+def _judge_handed(
+    hits: list[Hit], root: Path, units: list[Unit], registry: dict[str, type[Rule]]
+) -> list[Hit]:
+    """A hit handed to a function of another file of the project stands only where that
+    function makes the hazard real with what it was handed; its message then says where.
+    Only the files defining such functions are parsed again (few, and each once)."""
+    defined = {name: unit.path for unit in units for name in module_names(unit.path)}
+    trees: dict[str, ast.Module | None] = {}
+    kept: list[Hit] = []
+    for hit in hits:
+        dotted, argument = hit.handed_to or ("", 0)
+        module, _, function = dotted.rpartition(".")
+        path = defined.get(module)
+        if path is None:
+            kept.append(hit)
+            continue
+        if path not in trees:
+            trees[path] = _module_tree(root, path)
+        tree = trees[path]
+        line = 0 if tree is None else registry[hit.rule].handed_order(tree, function, argument)
+        if line == 0:
+            kept.append(hit)
+        elif line is not None:
+            where = f"{function}() uses its order on line {line} of {path}"
+            kept.append(replace(hit, message=f"{hit.message}: {where}"))
+    return kept
+
+
+def _module_tree(root: Path, rel: str) -> ast.Module | None:
+    loaded = load(root / rel, rel)
+    if isinstance(loaded, Skipped) or len(loaded.cells) != 1:
+        return None
+    return loaded.cells[0].tree
 
 
 def _walk_source(source: Source, ctx: FileContext, code_rules: list[type[Rule]]) -> None:

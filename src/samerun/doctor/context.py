@@ -42,6 +42,9 @@ class Hit:
     subject: str = ""  # what the program-wide condition is about (e.g. the library)
     origin: int = 0  # another line whose comment also silences it (where the hazard was made)
     returned_by: str = ""  # the function that hands the hazard to callers the file does not hold
+    # the imported function (dotted) and the position or keyword it is handed the collection at:
+    # a function of another file of the project is judged by what it does with that parameter
+    handed_to: tuple[str, int | str] | None = None
 
 
 class FileContext:
@@ -112,6 +115,7 @@ class FileContext:
         subject: str = "",
         origin: int = 0,
         returned_by: str = "",
+        handed_to: tuple[str, int | str] | None = None,
     ) -> None:
         line = getattr(node, "lineno", 1)
         self.hits.append(
@@ -128,6 +132,7 @@ class FileContext:
                 subject=subject,
                 origin=origin,
                 returned_by=returned_by,
+                handed_to=handed_to,
             )
         )
 

@@ -46,8 +46,16 @@ class Rule:
         subject: str = "",
         origin: int = 0,
         returned_by: str = "",
+        handed_to: tuple[str, int | str] | None = None,
     ) -> None:
-        self.ctx.report(self.id, node, message, subject, origin, returned_by)
+        self.ctx.report(self.id, node, message, subject, origin, returned_by, handed_to)
+
+    @classmethod
+    def handed_order(cls, tree: ast.Module, function: str, argument: int | str) -> int | None:
+        """For a hit handed to ``function`` of another file (parsed as ``tree``) at
+        ``argument``: the line where that function makes the hazard real, None when it does
+        not, 0 when that cannot be told (rules that follow no parameters)."""
+        return 0
 
     @classmethod
     def stands(cls, hit: Hit, facts: Facts) -> bool:

@@ -21,6 +21,10 @@ from tests.doctor.conftest import Analyse, rule_ids
         "import os\nfor f in os.listdir(d):\n    train_on(f)",
         "import os\nout = []\nfor f in os.listdir(d):\n    out.append(f)\nsave(out)",
         "import os\nwith os.scandir(d) as it:\n    names = [e.name for e in it]\nsave(names)",
+        "import glob\na, b = glob.glob('*.csv')",
+        "import os\nfor i, f in enumerate(os.listdir(d)):\n    print(i)\n    index[f] = i",
+        "import os\nfor f in os.listdir(d):\n    x = load(f)\n    model.fit(x)",
+        "import os\nfor f in os.listdir(d):\n    out.write(f)",
     ],
 )
 def test_listing_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
@@ -43,6 +47,18 @@ def test_listing_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
         "import glob\nx = glob.glob('a')\nx = ['b']\nuse(x)",
         "import os\nfiles = os.listdir(d)  # samerun: ignore[ORD001]\nuse(files[0])",
         "import os\ndef shards(d):\n    return [f for f in os.listdir(d)]\nn = len(shards('x'))",
+        # one item has one order
+        "from pathlib import Path\n(site,) = Path(d).glob('python*/site-packages')",
+        "from pathlib import Path\nassert [p.name for p in Path(d).iterdir()] == ['kept.txt']",
+        # each item acted on alone, whatever comes first
+        "import os\nfrom pathlib import Path\nfor p in Path(d).rglob('*'):\n"
+        "    os.utime(p, (1, 1))",
+        "from pathlib import Path\nfor p in Path(d).iterdir():\n    p.write_bytes(b'')",
+        "import os\nfrom PIL import Image\nfor i, name in enumerate(os.listdir(d)):\n"
+        "    with Image.open(name) as img:\n        img = img.resize((8, 8))\n"
+        "        img.save(out + name)\n    if i % 100 == 0:\n        print(i)",
+        "import os\nit = os.scandir(d)\nwith it:\n    for e in it:\n        os.unlink(e.path)",
+        "import os\nseen = set()\nseen.update(os.listdir(d))",
     ],
 )
 def test_listing_used_without_order_is_not(analyse: Analyse, code: str) -> None:
@@ -167,3 +183,34 @@ def test_a_returned_listing_is_judged_where_another_file_calls_it(analyse: Analy
 def test_a_returned_set_is_not_but_a_list_made_from_it_is(analyse: Analyse) -> None:
     assert rule_ids(analyse({"a.py": "def used(xs):\n    return set(xs)\n"})) == []
     assert rule_ids(analyse({"a.py": "def used(xs):\n    return list(set(xs))\n"})) == ["ORD002"]
+
+
+def test_a_listing_handed_to_a_function_is_judged_by_what_it_does_with_it(
+    analyse: Analyse,
+) -> None:
+    code = (
+        "import os\n"
+        "def total(files):\n    return sum(os.path.getsize(f) for f in files)\n"
+        "def first(files):\n    return files[0]\n"
+        "class Loader:\n    def load(self, d):\n        return self.pick(os.listdir(d))\n"
+        "    def pick(self, names):\n        return names[-1]\n"
+        "size = total(os.listdir('a'))\n"
+        "head = first(files=os.listdir('b'))\n"
+    )
+    found = analyse({"a.py": code})
+    assert [(f.rule, f.line) for f in found.findings] == [("ORD001", 8), ("ORD001", 12)]
+    assert "pick() uses its order on line 10" in found.findings[0].message
+    assert "first() uses its order on line 5" in found.findings[1].message
+
+
+def test_a_listing_handed_to_a_function_of_another_file_is_judged_there(
+    analyse: Analyse,
+) -> None:
+    util = "def count(files):\n    return len(files)\ndef first(files):\n    return files[0]\n"
+    main = (
+        "import os\nfrom pkg import util\nfrom pkg.util import count\n"
+        "n = count(os.listdir('a'))\nhead = util.first(os.listdir('b'))\n"
+    )
+    found = analyse({"pkg/__init__.py": "", "pkg/util.py": util, "main.py": main})
+    assert [(f.path, f.line) for f in found.findings] == [("main.py", 5)]
+    assert "first() uses its order on line 4 of pkg/util.py" in found.findings[0].message

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 from typing import ClassVar
 
-from samerun.doctor.context import BUILTINS, FileContext
+from samerun.doctor.context import BUILTINS, Facts, FileContext, Visitor, walk
 from samerun.doctor.facts import is_number
 from samerun.doctor.flow import Resolve, Use, accumulates, use_of
 from samerun.doctor.rule import Rule, register
@@ -25,7 +25,14 @@ class _Origin:
 class _Unordered(Rule):
     """Follows unordered collections from where they are made to where their order is used."""
 
-    nodes: ClassVar[tuple[type[ast.AST], ...]] = (ast.Call, ast.Set, ast.SetComp, ast.Name)
+    nodes: ClassVar[tuple[type[ast.AST], ...]] = (
+        ast.Call,
+        ast.Set,
+        ast.SetComp,
+        ast.Name,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+    )
     problem = ""
 
     def __init__(self, ctx: FileContext) -> None:
@@ -38,6 +45,34 @@ class _Unordered(Rule):
         self.returns: dict[str, tuple[_Origin, ast.AST]] = {}
         self.called: set[str] = set()
         self.early: dict[str, list[tuple[Use, ast.AST]]] = {}  # calls seen before the def
+        # collections handed to a function of this file: judged at the end, by what the
+        # function does with that parameter (its def may come later in the file)
+        self.defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.handed: list[tuple[str, int | str, _Origin, Use]] = []
+        self.parameters: dict[tuple[int, str, bool], int | None] = {}  # shared with sub-walks
+        self.only_follows = False  # a sub-walk follows one parameter, and finds no sources
+
+    def _order_used_by(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, parameter: str, origin: _Origin
+    ) -> int | None:
+        """The line where ``function`` uses the order of ``parameter`` (handed ``origin``), or
+        None when it does not: the body is walked again following only that parameter."""
+        key = (id(function), parameter, origin.sequenced)
+        if key in self.parameters:
+            return self.parameters[key]
+        self.parameters[key] = None  # a recursive call adds nothing while this one is judged
+        ctx = FileContext(self.ctx.path, Facts())
+        ctx.aliases = self.ctx.aliases
+        follower = type(self)(ctx)
+        follower.only_follows = True
+        follower.defs, follower.parameters = self.defs, self.parameters
+        follower.pending[(id(function), parameter)] = (origin, function.args)
+        dispatch: dict[type[ast.AST], list[Visitor]] = {t: [follower.visit] for t in self.nodes}
+        walk(function, ctx, dispatch)
+        follower.finish()
+        line = ctx.hits[0].line if ctx.hits else None
+        self.parameters[key] = line
+        return line
 
     def source(self, node: ast.AST) -> str | None:
         """A description of ``node`` if it makes an unordered collection."""
@@ -49,6 +84,9 @@ class _Unordered(Rule):
 
     def visit(self, node: ast.AST) -> None:
         ctx = self.ctx
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self.defs[node.name] = node
+            return
         if isinstance(node, ast.Name):
             if not self.pending:
                 return
@@ -60,6 +98,8 @@ class _Unordered(Rule):
                 self._follow(use_of(node, ctx.parents, ctx.resolve), origin, key, node)
             elif not ctx.parents or ctx.parents[-1] is not binder:
                 del self.pending[key]  # rebound to something else
+            return
+        if self.only_follows:
             return
         called = self._local_call(node)
         if called is not None and called in self.returns:
@@ -91,11 +131,70 @@ class _Unordered(Rule):
         self.called.add(name)
         return name
 
+    @classmethod
+    def handed_order(cls, tree: ast.Module, function: str, argument: int | str) -> int | None:
+        ctx = FileContext("", Facts())
+        reader = cls(ctx)
+        reader.only_follows = True
+        dispatch: dict[type[ast.AST], list[Visitor]] = {
+            ast.Import: [ctx.imports],
+            ast.ImportFrom: [ctx.imports],
+            ast.FunctionDef: [reader.visit],
+            ast.AsyncFunctionDef: [reader.visit],
+        }
+        walk(tree, ctx, dispatch)
+        # only hazards that count when handed on reach here: judge the parameter as such
+        return reader._parameter_line(function, argument, _Origin("", 0, True), method=False)
+
+    def _parameter_line(
+        self, name: str, argument: int | str, origin: _Origin, *, method: bool
+    ) -> int | None:
+        """Where function ``name`` of this file uses the order of ``origin`` handed to it at
+        ``argument``; 0 when that cannot be told (no such def, ``*args``), None when nowhere.
+        ``method``: it is called as ``self.name(...)``, so its first parameter is ``self``."""
+        function = self.defs.get(name)
+        if function is None:
+            return 0
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        if method:
+            positional = positional[1:]
+        if isinstance(argument, int):
+            if argument >= len(positional):
+                return 0
+            parameter = positional[argument].arg
+        elif argument in {a.arg for a in [*positional, *args.kwonlyargs]}:
+            parameter = argument
+        else:
+            return 0
+        return self._order_used_by(function, parameter, origin)
+
+    @staticmethod
+    def _where(origin: _Origin, at: ast.AST) -> str:
+        """`` (line N)`` naming where the collection was made, when that is another line."""
+        return "" if origin.line == getattr(at, "lineno", 0) else f" (line {origin.line})"
+
     @staticmethod
     def _through(name: str, origin: _Origin) -> _Origin:
         return _Origin(f"{name}(), which returns {origin.text},", origin.line, origin.sequenced)
 
     def finish(self) -> None:
+        for name, argument, origin, use in self.handed:
+            if origin in self.done:
+                continue
+            assert isinstance(use.node, ast.Call)
+            method = isinstance(use.node.func, ast.Attribute)  # self.helper(x)
+            line = self._parameter_line(name, argument, origin, method=method)
+            if line == 0:
+                self._ordered(use, origin, use.node)
+            elif line is not None:
+                self.done.add(origin)
+                self.report(
+                    use.node,
+                    f"{origin.text}{self._where(origin, use.node)} {self.problem}: {name}() "
+                    f"uses its order on line {line}",
+                    origin=origin.line,
+                )
         for name, (origin, at) in list(self.returns.items()):
             for use, node in self.early.get(name, ()):
                 self._follow(use, self._through(name, origin), None, node)
@@ -136,10 +235,32 @@ class _Unordered(Rule):
                 handed = _Origin(origin.text, origin.line, origin.sequenced or use.sequenced)
                 self.returns.setdefault(function.name, (handed, at))
         elif use.kind == "ordered" and self.counts(use, origin):
-            self.done.add(origin)
-            at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
-            where = "" if origin.line == getattr(at, "lineno", 0) else f" (line {origin.line})"
-            self.report(at, f"{origin.text}{where} {self.problem}", origin=origin.line)
+            handed_to = None
+            if use.argument is not None and isinstance(use.node, ast.Call):
+                called = self._local_call(use.node)
+                if called is not None:
+                    self.handed.append((called, use.argument, origin, use))
+                    return
+                imported = self.ctx.resolve(use.node.func)
+                if imported is not None and "." in imported:
+                    handed_to = (imported, use.argument)  # judged once every file is read
+            self._ordered(use, origin, here, handed_to)
+
+    def _ordered(
+        self,
+        use: Use,
+        origin: _Origin,
+        here: ast.AST,
+        handed_to: tuple[str, int | str] | None = None,
+    ) -> None:
+        self.done.add(origin)
+        at = use.node if hasattr(use.node, "lineno") else here  # a comprehension has none
+        self.report(
+            at,
+            f"{origin.text}{self._where(origin, at)} {self.problem}",
+            origin=origin.line,
+            handed_to=handed_to,
+        )
 
 
 @register
