@@ -132,6 +132,8 @@ def use_of(node: ast.AST, parents: Sequence[ast.AST], resolve: Resolve) -> Use:
             return Use("free", parent)
         if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
             return Use("free", parent)
+        if isinstance(parent, ast.FormattedValue):
+            return Use("free", parent)  # shown in a message, as with `", ".join(listing)`
         if isinstance(parent, ast.BoolOp | ast.IfExp | ast.BinOp | ast.Await | ast.Starred):
             child = parent
             continue

@@ -94,7 +94,9 @@ class _Unordered(Rule):
             if key not in self.pending:
                 return
             origin, binder = self.pending[key]
-            if isinstance(node.ctx, ast.Load):
+            if isinstance(node.ctx, ast.Load) and _asserted_single(node, ctx.parents):
+                del self.pending[key]  # `assert len(files) == 1`: one item from here on
+            elif isinstance(node.ctx, ast.Load):
                 self._follow(use_of(node, ctx.parents, ctx.resolve), origin, key, node)
             elif not ctx.parents or ctx.parents[-1] is not binder:
                 del self.pending[key]  # rebound to something else
@@ -289,6 +291,11 @@ class UnsortedListing(_Unordered):
         if not isinstance(node, ast.Call):
             return None
         name = self.ctx.resolve(node.func)
+        globbing = name in ("glob.glob", "glob.iglob") or (
+            isinstance(node.func, ast.Attribute) and node.func.attr == "glob"
+        )
+        if globbing and node.args and _stem_lookup(node.args[0]):
+            return None  # the files of one name: `list(d.glob(stem + ".*"))[0]`
         if name in _LISTINGS:
             return f"{name}()"
         func = node.func
@@ -407,6 +414,55 @@ class CompletionOrder(_Unordered):
             return ".imap_unordered()"
         name = self.ctx.resolve(node.func)
         return f"{name}()" if name in _COMPLETION_ORDER else None
+
+
+def _asserted_single(name: ast.Name, parents: list[ast.AST]) -> bool:
+    """``assert len(name) == 1``: what follows the assertion sees a single item."""
+    if len(parents) < 3:
+        return False
+    call, compare, statement = parents[-1], parents[-2], parents[-3]
+    return (
+        isinstance(statement, ast.Assert)
+        and statement.test is compare
+        and isinstance(compare, ast.Compare)
+        and isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "len"
+        and compare.left is call
+        and len(compare.ops) == 1
+        and isinstance(compare.ops[0], ast.Eq)
+        and isinstance(compare.comparators[0], ast.Constant)
+        and compare.comparators[0].value == 1
+    )
+
+
+def _stem_lookup(pattern: ast.expr) -> bool:
+    """A glob pattern that finds the files of one name whatever their extension, such as
+    ``name + '.*'`` or ``f"{stem}.*"``: it names one item, not a collection to go through.
+    The last literal piece must end in ``.*`` and hold the only wildcard, and something
+    computed (the name) must come before it."""
+    pieces: list[ast.expr] = []
+
+    def flatten(node: ast.expr) -> None:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            flatten(node.left)
+            flatten(node.right)
+        elif isinstance(node, ast.JoinedStr):
+            pieces.extend(node.values)
+        else:
+            pieces.append(node)
+
+    flatten(pattern)
+    *before, last = pieces
+    if not before or not isinstance(last, ast.Constant) or not isinstance(last.value, str):
+        return False
+    wild = ("*", "?", "[", "/")
+    literal = [p.value for p in before if isinstance(p, ast.Constant) and isinstance(p.value, str)]
+    return (
+        last.value.endswith(".*")
+        and not any(w in last.value[:-2] for w in wild)
+        and not any(w in text for text in literal for w in wild[:3])
+    )
 
 
 def _callee(call: ast.Call) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from samerun.doctor.context import Facts, Hit
-from samerun.doctor.facts import is_true, keyword
+from samerun.doctor.context import Facts, FileContext, Hit
+from samerun.doctor.facts import is_true
 from samerun.doctor.rule import Rule, register
 
 _DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
@@ -13,16 +13,64 @@ _CPU_COUNTS = frozenset({"os.cpu_count", "multiprocessing.cpu_count", "os.proces
 
 
 class _DataLoaderRule(Rule):
-    nodes = (ast.Call,)
+    """Judges each ``DataLoader(...)`` by its settings: its keywords, and those of a
+    ``**loader_args`` bound in the same scope to ``dict(k=v, ...)`` or ``{"k": v, ...}``."""
 
-    def loader(self, node: ast.AST) -> ast.Call | None:
-        if (
-            isinstance(node, ast.Call)
-            and self.ctx.resolve(node.func) in _DATALOADERS
-            and not any(k.arg is None for k in node.keywords)  # **kwargs: unknown settings
-        ):
-            return node
-        return None
+    nodes = (ast.Call, ast.Assign)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.bound: dict[tuple[int, str], dict[str, ast.expr]] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    settings = _literal_settings(node.value)
+                    key = (self.ctx.scope, target.id)
+                    if settings is None:
+                        self.bound.pop(key, None)
+                    else:
+                        self.bound[key] = settings
+            return
+        settings = self.loader(node)
+        if settings is not None:
+            assert isinstance(node, ast.Call)
+            self.judge(node, settings)
+
+    def judge(self, call: ast.Call, settings: dict[str, ast.expr]) -> None:
+        """Report what is wrong with a loader made with ``settings``."""
+
+    def loader(self, node: ast.AST) -> dict[str, ast.expr] | None:
+        """The settings of ``node`` if it makes a DataLoader whose settings are all known."""
+        if not isinstance(node, ast.Call) or self.ctx.resolve(node.func) not in _DATALOADERS:
+            return None
+        settings: dict[str, ast.expr] = {}
+        for k in node.keywords:
+            if k.arg is not None:
+                settings[k.arg] = k.value
+            elif isinstance(k.value, ast.Name) and (self.ctx.scope, k.value.id) in self.bound:
+                settings.update(self.bound[(self.ctx.scope, k.value.id)])
+            else:
+                return None  # **kwargs from elsewhere: unknown settings
+        return settings
+
+
+def _literal_settings(value: ast.expr) -> dict[str, ast.expr] | None:
+    """The keywords of ``dict(a=1, ...)`` or ``{"a": 1, ...}``; None for anything else."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict":
+        if value.args or any(k.arg is None for k in value.keywords):
+            return None
+        return {k.arg: k.value for k in value.keywords if k.arg is not None}
+    if isinstance(value, ast.Dict) and all(
+        isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys
+    ):
+        return {
+            k.value: v
+            for k, v in zip(value.keys, value.values, strict=True)
+            if isinstance(k, ast.Constant) and isinstance(k.value, str)
+        }
+    return None
 
 
 @register
@@ -50,15 +98,12 @@ class ShuffleWithoutGenerator(_DataLoaderRule):
         "                    generator=torch.Generator().manual_seed(42))"
     )
 
-    def visit(self, node: ast.AST) -> None:
-        call = self.loader(node)
-        if call is None:
-            return
-        shuffle = keyword(call, "shuffle")
+    def judge(self, call: ast.Call, settings: dict[str, ast.expr]) -> None:
+        shuffle = settings.get("shuffle")
         shuffled = shuffle is not None and not (
             isinstance(shuffle, ast.Constant) and not shuffle.value
         )
-        if shuffled and keyword(call, "generator") is None and keyword(call, "sampler") is None:
+        if shuffled and "generator" not in settings and "sampler" not in settings:
             self.report(call, "DataLoader shuffles with torch's global generator")
 
 
@@ -84,12 +129,9 @@ class WorkersWithoutInit(_DataLoaderRule):
         "                    generator=torch.Generator().manual_seed(42))"
     )
 
-    def visit(self, node: ast.AST) -> None:
-        call = self.loader(node)
-        if call is None:
-            return
-        workers = keyword(call, "num_workers")
-        if workers is None or keyword(call, "worker_init_fn") or keyword(call, "generator"):
+    def judge(self, call: ast.Call, settings: dict[str, ast.expr]) -> None:
+        workers = settings.get("num_workers")
+        if workers is None or "worker_init_fn" in settings or "generator" in settings:
             return
         count = workers.value if isinstance(workers, ast.Constant) else None
         cpu_count = isinstance(workers, ast.Call) and self.ctx.resolve(workers.func) in _CPU_COUNTS
