@@ -133,6 +133,7 @@ def _walk_source(source: Source, ctx: FileContext, code_rules: list[type[Rule]])
     for cell in source.cells:
         ctx.cell = cell.number
         walk(cell.tree, ctx, dispatch)
+    collector.finish()
     for instance in instances:
         instance.finish()
 

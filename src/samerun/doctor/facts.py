@@ -62,10 +62,27 @@ class FactCollector:
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
         self.facts: Facts = ctx.facts
+        # `random.seed(args.seed)` seeds only if --seed has a value by default: the options the
+        # file declares without one, and the seeds taken from options, judged at the file's end
+        self.unset_options: set[str] = set()
+        self.seeds_from_options: list[tuple[frozenset[str], str]] = []
+        self.filled_in: set[str] = set()  # attributes the file assigns: `opt.seed = ...`
+
+    def finish(self) -> None:
+        """Count the seeds taken from options that have a value when none is given (or that
+        the file fills in: ``if opt.seed is None: opt.seed = random.randint(...)``)."""
+        unset = self.unset_options - self.filled_in
+        for libraries, option in self.seeds_from_options:
+            if option not in unset:
+                self.facts.seeded |= libraries
 
     def call(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "add_argument":
+            option = _unset_option(node)
+            if option is not None:
+                self.unset_options.add(option)
         name = self.ctx.resolve(func)
         if name is None:
             if isinstance(func, ast.Attribute | ast.Name):  # a method, or a function of the file
@@ -73,7 +90,10 @@ class FactCollector:
             return
         self.ctx.calls.add(name)
         libraries = SEEDERS.get(name)
-        if libraries is not None and seeded_with(node) is not None:
+        seed = seeded_with(node) if libraries is not None else None
+        if libraries is not None and isinstance(seed, ast.Attribute):
+            self.seeds_from_options.append((frozenset(libraries), seed.attr))
+        elif libraries is not None and seed is not None:
             self.facts.seeded |= libraries
         elif name in _SAMERUN_SEEDERS:
             self.facts.seeded |= _ALL3 | {"tensorflow"}
@@ -106,7 +126,26 @@ class FactCollector:
 
     def assign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Assign)
+        self.filled_in.update(t.attr for t in node.targets if isinstance(t, ast.Attribute))
         if is_true(node.value) and any(
             self.ctx.resolve(t) == "torch.backends.cudnn.deterministic" for t in node.targets
         ):
             self.facts.deterministic = True
+
+
+def _unset_option(call: ast.Call) -> str | None:
+    """The destination of an argparse option declared without a default (so ``None`` when
+    not given), as in ``parser.add_argument("--seed", type=int)``; None for any other."""
+    flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if not flags or not all(flag.startswith("-") for flag in flags):
+        return None  # a positional argument is required
+    default, action = keyword(call, "default"), keyword(call, "action")
+    if is_true(keyword(call, "required")) or action is not None:
+        return None  # required, or store_true/count/...: a value either way
+    if default is not None and not (isinstance(default, ast.Constant) and default.value is None):
+        return None
+    dest = keyword(call, "dest")
+    if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
+        return dest.value
+    long = next((f for f in flags if f.startswith("--")), flags[0])
+    return long.lstrip("-").replace("-", "_")

@@ -25,6 +25,8 @@ from tests.doctor.conftest import Analyse, rule_ids
         "import os\nfor i, f in enumerate(os.listdir(d)):\n    print(i)\n    index[f] = i",
         "import os\nfor f in os.listdir(d):\n    x = load(f)\n    model.fit(x)",
         "import os\nfor f in os.listdir(d):\n    out.write(f)",
+        "import glob\nlabels = glob.glob(root + '/*.txt')[0]",
+        "import glob\nfirst = glob.glob('*.*')[0]",
     ],
 )
 def test_listing_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
@@ -59,6 +61,11 @@ def test_listing_used_in_order_is_reported(analyse: Analyse, code: str) -> None:
         "        img.save(out + name)\n    if i % 100 == 0:\n        print(i)",
         "import os\nit = os.scandir(d)\nwith it:\n    for e in it:\n        os.unlink(e.path)",
         "import os\nseen = set()\nseen.update(os.listdir(d))",
+        "import os\nfiles = os.listdir(d)\nassert files, f'nothing in {files}'",
+        "import glob\nimage = glob.glob(name + '.*')[0]",
+        "from pathlib import Path\nmask = list(Path(d).glob(f'{stem}_mask.*'))[0]",
+        "from pathlib import Path\nfound = list(Path(d).glob(stem + '.*'))\n"
+        "assert len(found) == 1\nuse(found[0])",
     ],
 )
 def test_listing_used_without_order_is_not(analyse: Analyse, code: str) -> None:

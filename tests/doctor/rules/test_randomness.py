@@ -95,6 +95,32 @@ def test_seeding_without_a_value_does_not_count(analyse: Analyse) -> None:
     ]
 
 
+PARSER = "import argparse, random\nparser = argparse.ArgumentParser()\n"
+
+
+@pytest.mark.parametrize(
+    ("option", "found"),
+    [
+        ("parser.add_argument('--seed', type=int)", ["RNG001", "RNG001"]),
+        ("parser.add_argument('--seed', default=None, type=int)", ["RNG001", "RNG001"]),
+        ("parser.add_argument('--seed', default=0, type=int)", []),
+        ("parser.add_argument('--seed', required=True, type=int)", []),
+        ("parser.add_argument('--seed', type=int)\nif args.seed is None:\n    args.seed = 7", []),
+    ],
+)
+def test_a_seed_from_an_option_counts_only_if_the_option_has_a_value(
+    analyse: Analyse, option: str, found: list[str]
+) -> None:
+    code = (
+        f"{PARSER}{option}\nargs = parser.parse_args()\n"
+        "if args.seed is not None:\n    random.seed(args.seed)\nx = random.random()\n"
+    )
+    analysis = analyse({"a.py": code})
+    assert rule_ids(analysis) == found
+    if found:
+        assert "seeds only when --seed is given" in analysis.findings[0].message
+
+
 @pytest.mark.parametrize(
     "code",
     [

@@ -22,6 +22,9 @@ LOADER = "import torch\nfrom torch.utils.data import DataLoader\n"
         ("dl = DataLoader(ds, num_workers=0)", []),
         ("torch.manual_seed(0)\ndl = DataLoader(ds, num_workers=4)", []),
         ("dl = DataLoader(ds, **options)", []),
+        ("args = dict(batch_size=8)\ndl = DataLoader(ds, shuffle=True, **args)", ["TORCH001"]),
+        ("args = {'generator': g}\ndl = DataLoader(ds, shuffle=True, **args)", []),
+        ("args = dict(num_workers=4)\nargs = load()\ndl = DataLoader(ds, **args)", []),
     ],
 )
 def test_dataloaders(analyse: Analyse, code: str, expected: list[str]) -> None:

@@ -101,6 +101,16 @@ class UnseededRandom(Rule):
         if name in _GENERATORS and seeded_with(node) is None:
             self.report(node, f"{name}() without a seed is seeded from the operating system")
             return
+        seed = seeded_with(node)
+        if name in SEEDERS and isinstance(seed, ast.Attribute):
+            # stands only where the option has no value by default (see FactCollector.finish)
+            self.report(
+                node,
+                f"{name}() seeds only when --{seed.attr} is given: by default the program's "
+                "generators are seeded from the operating system",
+                subject=min(SEEDERS[name]),
+            )
+            return
         library = _global_draw(name, node)
         if library is not None:
             self.report(
