@@ -74,3 +74,14 @@ def test_a_missing_or_broken_pyproject_declares_nothing(tmp_path: Path) -> None:
     assert declared_entry_points(tmp_path) == set()
     (tmp_path / "pyproject.toml").write_text("[project\n")
     assert declared_entry_points(tmp_path) == set()
+
+
+def test_python_dash_m_targets_in_the_project_s_run_files_are_entry_points(tmp_path: Path) -> None:
+    (tmp_path / "Makefile").write_text("train:\n\tpython -u -m pkg.train --epochs 3\n")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("run: python3 -m pkg.evaluate\n")
+    (tmp_path / "run.sh").write_text("python -m pytest -q\n")
+    assert declared_entry_points(tmp_path) == {"pkg.train", "pkg.evaluate", "pytest"}
+    units = [Unit("pkg/train.py"), Unit("pkg/cli.py", imports={"pkg.train"})]
+    declared = declared_entry_points(tmp_path)
+    assert [p.entry for p in programs(units, declared)] == ["pkg/cli.py", "pkg/train.py"]

@@ -59,14 +59,40 @@ _SCRIPT_TABLES = re.compile(r"^\[project\.(?:gui-)?scripts\]\s*$(.*?)(?=^\[|\Z)"
 _SCRIPT = re.compile(r"""^\s*["']?[\w.-]+["']?\s*=\s*["']([\w.]+)\s*:""", re.M)
 
 
+#: Where a project says how it runs itself: ``python -m pkg.train`` in these files (at the root,
+#: or in a CI workflow) makes ``pkg.train`` a program of its own.
+_RUN_FILES = (
+    "Makefile",
+    "justfile",
+    "Dockerfile",
+    "tox.ini",
+    ".gitlab-ci.yml",
+    "*.sh",
+    "scripts/*.sh",
+    ".github/workflows/*.yml",
+    ".github/workflows/*.yaml",
+)
+_DASH_M = re.compile(r"\bpython[\d.]*(?:\s+-[A-Za-z]+)*\s+-m\s+([A-Za-z_][\w.]*)")
+
+
 def declared_entry_points(root: Path) -> set[str]:
-    """The modules ``root``'s pyproject.toml declares as console or GUI scripts
-    (``name = "pkg.cli:main"``), which run as programs of their own."""
+    """The modules the project declares it runs: console and GUI scripts of its
+    pyproject.toml (``name = "pkg.cli:main"``) and ``python -m`` targets in its Makefile, shell
+    scripts and CI workflows. Names that are not project modules match no file and are dropped
+    by :func:`programs`."""
+    declared: set[str] = set()
     try:
         text = (root / "pyproject.toml").read_text()
     except (OSError, UnicodeDecodeError):
-        return set()
-    return {m for table in _SCRIPT_TABLES.findall(text) for m in _SCRIPT.findall(table)}
+        text = ""
+    declared |= {m for table in _SCRIPT_TABLES.findall(text) for m in _SCRIPT.findall(table)}
+    for pattern in _RUN_FILES:
+        for path in sorted(root.glob(pattern)):
+            try:
+                declared |= set(_DASH_M.findall(path.read_text()))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return declared
 
 
 def programs(units: Iterable[Unit], declared: Iterable[str] = ()) -> list[Program]:
