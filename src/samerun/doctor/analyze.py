@@ -128,8 +128,8 @@ def _walk_source(source: Source, ctx: FileContext, code_rules: list[type[Rule]])
     }
     instances = [rule(ctx) for rule in code_rules]
     for instance in instances:
-        for node_type in instance.nodes:
-            dispatch.setdefault(node_type, []).append(instance.visit)
+        for node_type, visitor in instance.visitors().items():
+            dispatch.setdefault(node_type, []).append(visitor)
     for cell in source.cells:
         ctx.cell = cell.number
         walk(cell.tree, ctx, dispatch)

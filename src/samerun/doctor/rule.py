@@ -12,7 +12,7 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
-from samerun.doctor.context import Facts, FileContext, Hit
+from samerun.doctor.context import Facts, FileContext, Hit, Visitor
 from samerun.doctor.sources import NotebookCell
 
 
@@ -35,6 +35,11 @@ class Rule:
 
     def visit(self, node: ast.AST) -> None:
         """Called for each node of a type in ``nodes``; reports with ``self.report``."""
+
+    def visitors(self) -> dict[type[ast.AST], Visitor]:
+        """The method called for each node type of ``nodes``: ``visit``, unless a rule hands a
+        frequent type (every name, say) to a method of its own that returns at once."""
+        return dict.fromkeys(self.nodes, self.visit)
 
     def finish(self) -> None:
         """Called once the whole file has been walked, for what only its end can decide."""

@@ -67,7 +67,7 @@ class _Unordered(Rule):
         follower.only_follows = True
         follower.defs, follower.parameters = self.defs, self.parameters
         follower.pending[(id(function), parameter)] = (origin, function.args)
-        dispatch: dict[type[ast.AST], list[Visitor]] = {t: [follower.visit] for t in self.nodes}
+        dispatch = {t: [visitor] for t, visitor in follower.visitors().items()}
         walk(function, ctx, dispatch)
         follower.finish()
         line = ctx.hits[0].line if ctx.hits else None
@@ -82,25 +82,37 @@ class _Unordered(Rule):
         """Whether an ordered use is a hazard for this kind of collection."""
         return True
 
+    def visitors(self) -> dict[type[ast.AST], Visitor]:
+        # names are most of a file's nodes and almost never followed: they get their own method
+        return {
+            **super().visitors(),
+            ast.Name: self.visit_name,
+            ast.FunctionDef: self.remember,
+            ast.AsyncFunctionDef: self.remember,
+        }
+
+    def remember(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        self.defs[node.name] = node
+
+    def visit_name(self, node: ast.AST) -> None:
+        if not self.pending:
+            return
+        assert isinstance(node, ast.Name)
+        ctx = self.ctx
+        key = (ctx.scope, node.id)
+        if key not in self.pending:
+            return
+        origin, binder = self.pending[key]
+        if isinstance(node.ctx, ast.Load) and _asserted_single(node, ctx.parents):
+            del self.pending[key]  # `assert len(files) == 1`: one item from here on
+        elif isinstance(node.ctx, ast.Load):
+            self._follow(use_of(node, ctx.parents, ctx.resolve), origin, key, node)
+        elif not ctx.parents or ctx.parents[-1] is not binder:
+            del self.pending[key]  # rebound to something else
+
     def visit(self, node: ast.AST) -> None:
         ctx = self.ctx
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            self.defs[node.name] = node
-            return
-        if isinstance(node, ast.Name):
-            if not self.pending:
-                return
-            key = (ctx.scope, node.id)
-            if key not in self.pending:
-                return
-            origin, binder = self.pending[key]
-            if isinstance(node.ctx, ast.Load) and _asserted_single(node, ctx.parents):
-                del self.pending[key]  # `assert len(files) == 1`: one item from here on
-            elif isinstance(node.ctx, ast.Load):
-                self._follow(use_of(node, ctx.parents, ctx.resolve), origin, key, node)
-            elif not ctx.parents or ctx.parents[-1] is not binder:
-                del self.pending[key]  # rebound to something else
-            return
         if self.only_follows:
             return
         called = self._local_call(node)
@@ -141,8 +153,8 @@ class _Unordered(Rule):
         dispatch: dict[type[ast.AST], list[Visitor]] = {
             ast.Import: [ctx.imports],
             ast.ImportFrom: [ctx.imports],
-            ast.FunctionDef: [reader.visit],
-            ast.AsyncFunctionDef: [reader.visit],
+            ast.FunctionDef: [reader.remember],
+            ast.AsyncFunctionDef: [reader.remember],
         }
         walk(tree, ctx, dispatch)
         # only hazards that count when handed on reach here: judge the parameter as such
