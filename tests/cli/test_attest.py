@@ -52,6 +52,28 @@ def test_an_unsigned_attestation_is_one_statement_line(churn: Path, cli: Cli) ->
     assert (done.exit_code, "not signed; 1 subject(s) match" in done.stdout) == (0, True)
 
 
+def test_a_run_is_attested_by_its_outputs(churn: Path, cli: Cli) -> None:
+    done = cli("runs", "--json")
+    run_id = json.loads(done.stdout)[0]["id"]
+    done = cli("attest", run_id[:8], "-o", "run.intoto.jsonl", "--key", "signing.pem")
+    assert done.exit_code == 0, done.stderr
+    assert "wrote run.intoto.jsonl: signed, 1 subject(s)" in done.stdout
+    done = cli("attest", "verify", "run.intoto.jsonl", "--key", "signing.pub")
+    assert done.exit_code == 0, done.stderr
+    assert f"run {run_id[:8]}: signature by key " in done.stdout
+    done = cli("attest", "verify", "run.intoto.jsonl", "--key", "signing.pub", "--json")
+    assert (json.loads(done.stdout)["run"], json.loads(done.stdout)["model"]) == (run_id, None)
+
+
+def test_a_run_without_outputs_is_one_line_and_writes_nothing(churn: Path, cli: Cli) -> None:
+    assert cli("record", "--", "python", "-c", "print(1)").exit_code == 0
+    done = cli("attest", "last", "-o", "a.intoto.jsonl")
+    assert done.exit_code != 0
+    assert "recorded no outputs, so there is nothing to attest" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (churn / "a.intoto.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "said"),
     [

@@ -21,6 +21,7 @@ from in_toto_attestation.v1.statement import Statement
 from securesystemslib.dsse import Envelope
 from securesystemslib.signer import SSlibKey
 
+from samerun._exceptions import UsageError
 from samerun.lineage.attest import (
     PAYLOAD_TYPE,
     PREDICATE_TYPE,
@@ -153,3 +154,89 @@ def test_the_statement_and_its_provenance_parse_with_the_in_toto_attestation_pro
         == made.statement["predicate"]["runDetails"]["metadata"]["invocationId"]
     )
     assert provenance.run_details.byproducts[0].annotations["verdict"] == "identical"
+
+
+@pytest.fixture
+def run_store(project: Path, cli: Cli) -> Iterator[Store]:
+    """A project with one finished run whose outputs are a file and a directory of two."""
+    write = (
+        "import os; os.makedirs('out', exist_ok=True);"
+        " [open(p, 'w').write(p) for p in ('model.pkl', 'out/a.txt', 'out/b.txt')]"
+    )
+    done = cli(
+        "record", "-p", "lr=0.2", "-o", "model.pkl", "-o", "out", "--", "python", "-c", write
+    )
+    assert done.exit_code == 0, done.stderr
+    opened = open_store(Project(project))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_a_run_is_attested_by_its_outputs_and_read_back_by_independent_implementations(
+    run_store: Store, project: Path
+) -> None:
+    run = run_store.meta.resolve("last")
+    key = ed25519.Ed25519PrivateKey.generate()
+    made = attest(run_store, run.id[:6], key_pem=_pem(key))
+    statement = made.statement
+    assert [(s["name"], s["digest"]["sha256"]) for s in statement["subject"]] == [
+        (name, hashlib.sha256((project / name).read_bytes()).hexdigest())
+        for name in ("model.pkl", "out/a.txt", "out/b.txt")
+    ]
+    assert all(s["annotations"]["blake3"] for s in statement["subject"])
+    build = statement["predicate"]["buildDefinition"]
+    assert build["externalParameters"]["params"] == {"lr": 0.2}
+    assert build["internalParameters"]["run"] == run.id
+    assert "model" not in build["internalParameters"]
+    assert statement["predicate"]["runDetails"]["metadata"]["invocationId"] == run.id
+    parsed = json_format.Parse(json.dumps(statement), statement_pb2.Statement())
+    Statement.copy_from_pb(parsed).validate()
+    json_format.Parse(json.dumps(statement["predicate"]), provenance_pb2.Provenance())
+    envelope = json.loads(made.line())
+    keyid = envelope["signatures"][0]["keyid"]
+    independent = Envelope.from_dict(envelope)
+    assert keyid in independent.verify([SSlibKey.from_crypto(key.public_key(), keyid)], 1)
+
+    check = verify_attestation(run_store, made.line(), public_pem=_public_pem(key))
+    assert (check.intact, check.run, check.model, check.subjects) == (True, run.id, None, 3)
+    assert check.label == f"run {run.id[:8]}"
+    oid = statement["subject"][2]["annotations"]["blake3"]
+    path = run_store.objects.path_of(oid)
+    assert path is not None
+    os.chmod(path, 0o644)
+    path.write_bytes(b"changed")
+    check = verify_attestation(run_store, made.line(), public_pem=_public_pem(key))
+    assert check.findings == ["subject out/b.txt: its file in the store was changed"]
+
+
+def test_a_model_name_comes_before_a_run_reference(run_store: Store, cli: Cli) -> None:
+    assert cli("model", "register", "last", "--run", "last").exit_code == 0
+    first = run_store.meta.resolve("last").id
+    done = cli("record", "-o", "model.pkl", "--", "python", "train.py")
+    assert done.exit_code == 0, done.stderr
+    latest = run_store.meta.resolve("last").id
+    assert latest != first
+    internal = attest(run_store, "last").statement["predicate"]["buildDefinition"]
+    assert (internal["internalParameters"]["model"], internal["internalParameters"]["run"]) == (
+        "last",
+        first,
+    )
+    by_run = attest(run_store, latest[:8]).statement["predicate"]["buildDefinition"]
+    assert by_run["internalParameters"]["run"] == latest
+
+
+def test_a_run_without_outputs_and_an_unknown_reference_are_refused(
+    project: Path, cli: Cli
+) -> None:
+    done = cli("record", "--", "python", "-c", "print(1)")
+    assert done.exit_code == 0, done.stderr
+    store = open_store(Project(project))
+    try:
+        with pytest.raises(UsageError, match="recorded no outputs, so there is nothing to attest"):
+            attest(store, "last")
+        with pytest.raises(UsageError, match=r"no model named 'nothing'.*, and run 'nothing'"):
+            attest(store, "nothing")
+    finally:
+        store.close()

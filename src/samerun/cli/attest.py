@@ -1,4 +1,5 @@
-"""``samerun attest``: signed provenance of a model version (:mod:`samerun.lineage.attest`)."""
+"""``samerun attest``: signed provenance of a model version or a run
+(:mod:`samerun.lineage.attest`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ _KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 class _AttestGroup(click.Group):
-    """``attest MODEL_REF ...`` is ``attest create MODEL_REF ...``; ``attest verify`` checks."""
+    """``attest REF ...`` is ``attest create REF ...``; ``attest verify`` checks."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and not args[0].startswith("-") and args[0] not in self.commands:
@@ -22,8 +23,9 @@ class _AttestGroup(click.Group):
 
 @click.group(cls=_AttestGroup)
 def attest() -> None:
-    """Provenance of a model version: an in-toto statement (SLSA Provenance v1) whose
-    subjects are the version's files by sha256, signed in a DSSE envelope with --key.
+    """Provenance of a model version or a run: an in-toto statement (SLSA Provenance v1)
+    whose subjects are the version's files (or the run's outputs) by sha256, signed in a DSSE
+    envelope with --key.
 
     \b
     Example:
@@ -33,7 +35,7 @@ def attest() -> None:
 
 
 @attest.command()
-@click.argument("model_ref")
+@click.argument("ref")
 @click.option(
     "-o",
     "--output",
@@ -43,12 +45,16 @@ def attest() -> None:
     help="Where to write the attestation (one JSON line: FILE.intoto.jsonl).",
 )
 @click.option("--key", "key", type=_KEY_FILE, help="Ed25519 or ECDSA private key (PEM) to sign.")
-def create(model_ref: str, output: Path, key: Path | None) -> None:
-    """Write the provenance of MODEL_REF (NAME, NAME:VERSION or NAME@ALIAS) to a file.
+def create(ref: str, output: Path, key: Path | None) -> None:
+    """Write the provenance of REF to a file: a model version (NAME, NAME:VERSION or
+    NAME@ALIAS; its files are the subjects) or a finished run (an id, a unique id prefix or
+    `last`; its recorded outputs are the subjects). Models come first: a model's name is
+    that model even when it is also a run id prefix.
 
     \b
     Example:
       samerun attest create churn@production -o churn.intoto.jsonl
+      samerun attest create 1a2b3c4d -o run.intoto.jsonl
     """
     from samerun._atomic import atomic_write
     from samerun.cli.store import open_project_store
@@ -56,7 +62,7 @@ def create(model_ref: str, output: Path, key: Path | None) -> None:
 
     store = open_project_store()
     try:
-        made = make(store, model_ref, key_pem=None if key is None else key.read_bytes())
+        made = make(store, ref, key_pem=None if key is None else key.read_bytes())
     finally:
         store.close()
     atomic_write(output, made.line().encode())
@@ -94,7 +100,7 @@ def verify_file(path: Path, key: Path | None, as_json: bool) -> int:
     elif check.intact:
         signed = f"signature by key {check.keyid} valid" if check.signed else "not signed"
         render.console().print(
-            f"{check.model} v{check.version}: {signed}; {check.subjects} subject(s) match",
+            f"{check.label}: {signed}; {check.subjects} subject(s) match",
             highlight=False,
             markup=False,
             soft_wrap=True,

@@ -1,11 +1,12 @@
-"""Signed provenance of a model version: an in-toto Statement v1 with a SLSA Provenance v1
-predicate, in a DSSE envelope signed with an Ed25519 or ECDSA key.
+"""Signed provenance of a model version or of a run: an in-toto Statement v1 with a SLSA
+Provenance v1 predicate, in a DSSE envelope signed with an Ed25519 or ECDSA key.
 
-- **Subjects** are the version's files (each file of a directory too), named by their path and
-  their **sha256** digest, the algorithm in-toto's tools check; samerun's blake3 object id
-  rides along in each subject's ``annotations``.
-- **The predicate** says how they were made: the recorded command and params
-  (``externalParameters``); the run, its seeds and the model version (``internalParameters``);
+- **Subjects** are the version's files, or the run's recorded outputs (each file of a directory
+  too), named by their path and their **sha256** digest, the algorithm in-toto's tools check;
+  samerun's blake3 object id rides along in each subject's ``annotations``.
+- **The predicate** says how they were made, from the run in both cases: the recorded command
+  and params (``externalParameters``); the run, its seeds and, for a model, the model version
+  (``internalParameters``);
   the code (git commit, and the sha256 of the uncommitted patch), the datasets read (the sha256
   of their samerun object: a file's bytes, or a directory's tree, which names every file by
   hash), the interpreter and the packages as purls (``resolvedDependencies``); the run's id and
@@ -15,7 +16,7 @@ predicate, in a DSSE envelope signed with an Ed25519 or ECDSA key.
 
 :func:`verify_attestation` checks the signature with the public key, then that each subject's
 object in the store still has the sha256 the statement names, and that the statement's subjects
-are still the files of the version it names.
+are still the files of the version (or the outputs of the run) it names.
 """
 
 from __future__ import annotations
@@ -27,8 +28,16 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from samerun import __version__
-from samerun._exceptions import ObjectCorrupt, ObjectNotFound, UsageError
-from samerun.manifest import Manifest, iso
+from samerun._exceptions import (
+    ObjectCorrupt,
+    ObjectNotFound,
+    RunNotFound,
+    RunStateError,
+    StoreError,
+    UsageError,
+)
+from samerun.data.tree import load_tree
+from samerun.manifest import Artifact, iso
 from samerun.registry import Registry
 
 if TYPE_CHECKING:
@@ -41,6 +50,7 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+    from samerun.api import RecordedRun
     from samerun.registry.model import ModelVersion
     from samerun.store.project import Store
 
@@ -76,8 +86,9 @@ class Attestation:
 class AttestationCheck:
     """What :func:`verify_attestation` found: each finding is one thing that does not match."""
 
-    model: str
-    version: int
+    run: str
+    model: str | None  # None for a run's attestation
+    version: int | None
     signed: bool
     keyid: str | None
     subjects: int
@@ -86,6 +97,11 @@ class AttestationCheck:
     @property
     def intact(self) -> bool:
         return not self.findings
+
+    @property
+    def label(self) -> str:
+        """What was attested: ``churn v3``, or ``run 1a2b3c4d``."""
+        return f"run {self.run[:8]}" if self.model is None else f"{self.model} v{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "intact": self.intact}
@@ -97,19 +113,34 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
+@dataclass(frozen=True)
+class _Attested:
+    """What a statement is about: a model version's files, or a finished run's outputs; the
+    provenance is the run's in both cases."""
+
+    run_id: str
+    version: ModelVersion | None
+    artifacts: list[Artifact]
+
+    @property
+    def label(self) -> str:
+        return f"run {self.run_id[:8]}" if self.version is None else self.version.label
+
+
 def attest(store: Store, ref: str, *, key_pem: bytes | None = None) -> Attestation:
-    """The provenance of model version ``ref`` (``NAME``, ``NAME:VERSION``, ``NAME@ALIAS``),
-    signed with the PEM private key ``key_pem`` when given."""
+    """The provenance of ``ref``, signed with the PEM private key ``key_pem`` when given.
+
+    ``ref`` names a model version (``NAME``, ``NAME:VERSION``, ``NAME@ALIAS``) or a finished run
+    (an id, a unique id prefix or ``last``). Models come first: a bare ``ref`` that is a model's
+    name is that model's latest version, even if it is also a run id prefix."""
     key = None if key_pem is None else _private_key(key_pem)
     registry = Registry(store)
-    version = registry.resolve(ref)
-    run = registry.run_of(version)
-    verdict = run.verifications[-1].to_dict() if run.verifications else None
+    attested = _attested(registry, ref)
     statement = {
         "_type": STATEMENT_TYPE,
-        "subject": _subjects(store, registry, version),
+        "subject": _subjects(store, attested),
         "predicateType": PREDICATE_TYPE,
-        "predicate": _provenance(store, version, run.manifest, verdict),
+        "predicate": _provenance(store, attested, registry.runs.get_run(attested.run_id)),
     }
     if key is None:
         return Attestation(statement, None)
@@ -124,22 +155,59 @@ def attest(store: Store, ref: str, *, key_pem: bytes | None = None) -> Attestati
     return Attestation(statement, envelope)
 
 
-def _subjects(store: Store, registry: Registry, version: ModelVersion) -> list[dict[str, Any]]:
+def _attested(registry: Registry, ref: str) -> _Attested:
+    """The model version ``ref`` names if it is a model reference, else the run it names."""
+    if "@" in ref or ":" in ref or registry.rows.model_exists(ref):
+        version = registry.resolve(ref)
+        return _Attested(version.run_id, version, version.files)
+    try:
+        return _run_attested(registry, ref)
+    except RunNotFound as err:
+        raise UsageError(f"no model named {ref!r} (see `samerun model list`), and {err}") from None
+
+
+def _run_attested(registry: Registry, ref: str) -> _Attested:
+    run = registry.runs.get_run(ref)
+    if run.status != "finished":
+        raise RunStateError(f"run {run.id[:8]} is {run.status}; attest a finished run")
+    if not run.manifest.outputs.artifacts:
+        raise UsageError(
+            f"run {run.id[:8]} recorded no outputs, so there is nothing to attest; record them"
+            " with `samerun record -o PATH` or samerun.log_artifact(PATH)"
+        )
+    return _Attested(run.id, None, sorted(run.manifest.outputs.artifacts, key=lambda a: a.path))
+
+
+def _subjects(store: Store, attested: _Attested) -> list[dict[str, Any]]:
     subjects = []
-    for artifact in version.files:
-        for path, oid in registry.objects_of(version, artifact):
-            digest = {"sha256": _object_sha256(store, oid)}
-            subjects.append({"name": path, "digest": digest, "annotations": {"blake3": oid}})
+    for path, oid in _files(store, attested):
+        digest = {"sha256": _object_sha256(store, oid)}
+        subjects.append({"name": path, "digest": digest, "annotations": {"blake3": oid}})
     return subjects
+
+
+def _files(store: Store, attested: _Attested) -> list[tuple[str, str]]:
+    """(path, object) of each file attested: an artifact, or each entry of a directory's."""
+    files = []
+    for artifact in attested.artifacts:
+        if artifact.kind == "file":
+            files.append((artifact.path, artifact.oid))
+            continue
+        try:
+            tree = load_tree(store.objects, artifact.oid)
+        except (ObjectNotFound, ObjectCorrupt) as err:
+            raise StoreError(f"{attested.label}: {artifact.path} cannot be read: {err}") from None
+        files += [(f"{artifact.path}/{e.path}", e.oid) for e in tree.entries]
+    return files
 
 
 def _object_sha256(store: Store, oid: str) -> str:
     return hashlib.sha256(store.objects.get_bytes(oid)).hexdigest()
 
 
-def _provenance(
-    store: Store, version: ModelVersion, manifest: Manifest, verdict: dict[str, Any] | None
-) -> dict[str, Any]:
+def _provenance(store: Store, attested: _Attested, run: RecordedRun) -> dict[str, Any]:
+    manifest = run.manifest
+    verdict = run.verifications[-1].to_dict() if run.verifications else None
     inputs = manifest.inputs
     code = inputs.code
     source: dict[str, Any] = {
@@ -201,6 +269,14 @@ def _provenance(
                 "annotations": {"verdict": verdict["verdict"]},
             }
         ]
+    internal: dict[str, Any] = {
+        "run": manifest.id,
+        "seeds": inputs.randomness.identity(),
+        "inputFingerprint": manifest.input_fingerprint,
+        "outputFingerprint": manifest.output_fingerprint,
+    }
+    if attested.version is not None:
+        internal |= {"model": attested.version.model, "version": attested.version.version}
     return {
         "buildDefinition": {
             "buildType": BUILD_TYPE,
@@ -209,14 +285,7 @@ def _provenance(
                 "cwd": inputs.command.cwd,
                 "params": inputs.params,
             },
-            "internalParameters": {
-                "run": manifest.id,
-                "model": version.model,
-                "version": version.version,
-                "seeds": inputs.randomness.identity(),
-                "inputFingerprint": manifest.input_fingerprint,
-                "outputFingerprint": manifest.output_fingerprint,
-            },
+            "internalParameters": internal,
             "resolvedDependencies": dependencies,
         },
         "runDetails": details,
@@ -250,20 +319,25 @@ def verify_attestation(
         raise UsageError("the file is not an in-toto Statement v1 with SLSA Provenance v1")
     try:
         internal = statement["predicate"]["buildDefinition"]["internalParameters"]
-        model, number = str(internal["model"]), int(internal["version"])
+        run = str(internal["run"])
+        model = None if "model" not in internal else str(internal["model"])
+        number = None if model is None else int(internal["version"])
         subjects = statement["subject"]
         for subject in subjects:
             findings += _subject_findings(store, subject)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise UsageError(
-            "the statement lacks samerun's fields (model, version, subjects with digests)"
+            "the statement lacks samerun's fields (run, model version, subjects with digests)"
         ) from None
     registry = Registry(store)
-    version = registry.resolve(f"{model}:{number}")
-    held = [s["name"] for s in _subjects(store, registry, version)] if not findings else None
+    attested = (
+        _run_attested(registry, run) if model is None else _attested(registry, f"{model}:{number}")
+    )
+    held = [path for path, _ in _files(store, attested)] if not findings else None
     if held is not None and held != [s["name"] for s in subjects]:
-        findings.append(f"the subjects are no longer the files of {model} v{number}")
-    return AttestationCheck(model, number, signed, keyid, len(subjects), findings)
+        what = "outputs" if model is None else "files"
+        findings.append(f"the subjects are no longer the {what} of {attested.label}")
+    return AttestationCheck(run, model, number, signed, keyid, len(subjects), findings)
 
 
 def _subject_findings(store: Store, subject: dict[str, Any]) -> list[str]:
