@@ -32,6 +32,7 @@ def test_unseeded_use_is_reported(analyse: Analyse, code: str) -> None:
         "import numpy as np\nnp.random.seed(1)\nx = np.random.rand(3)",
         "import numpy as np\nrng = np.random.default_rng(7)\nx = rng.normal()",
         "import torch\ntorch.manual_seed(0)\nx = torch.randn(3)",
+        # a new torch.Generator() starts from torch's fixed default seed: it repeats run to run
         "import torch\ng = torch.Generator()\nx = torch.randn(3, generator=g)",
         "import tensorflow as tf\nx = tf.random.normal([3], seed=1)",
         "import transformers, torch\ntransformers.set_seed(3)\nx = torch.rand(2)",
