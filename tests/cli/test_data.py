@@ -264,3 +264,19 @@ def test_the_progress_bar_counts_files_and_bytes() -> None:
     (task,) = bar.bar.tasks
     assert (task.total, task.completed, task.fields["files"]) == (300, 200, "2/3 files")
     bar.close()
+
+
+def test_a_directory_is_indexed_by_the_files_that_have_the_key(project: Path, cli: Cli) -> None:
+    customers = project / "data" / "customers"
+    customers.mkdir(parents=True)
+    (customers / "a.csv").write_text("customer_id,spend\n1,3\n2,4\n")
+    (customers / "b.tsv").write_text("customer_id\tspend\n3\t5\n")
+    (customers / "notes.txt").write_text("free text\n")
+    (customers / "spend.csv").write_text("spend\n6\n")
+    done = cli("data", "add", "data/customers", "--record-key", "customer_id")
+    assert done.exit_code == 0, done.stderr
+    assert "indexed 3 records in 2 files by customer_id (keyed hashes only)" in done.stdout
+    assert (
+        "skipped 2 file(s) without customer_id or not indexable: notes.txt, spend.csv"
+        in done.stdout
+    )

@@ -123,11 +123,36 @@ def test_model_and_dataset_lineage(trained: Path, cli: Cli) -> None:
 
 def test_the_store_never_holds_the_raw_value(trained: Path, cli: Cli) -> None:
     cli("lineage", "erase", f"customer_id={PERSON}", "--reason", "request")
-    store = trained / ".samerun"
-    planted = [p for p in store.rglob("*") if p.is_file() and PERSON.encode() in p.read_bytes()]
+    _assert_only_the_data_holds(trained / ".samerun", PERSON)
+
+
+def _assert_only_the_data_holds(store: Path, value: str) -> None:
+    planted = [p for p in store.rglob("*") if p.is_file() and value.encode() in p.read_bytes()]
+    assert planted  # the search can find it
     # the dataset's own stored copy holds it, as the dataset does; nothing else may
     assert all("objects" in p.relative_to(store).parts for p in planted)
     assert (store / "lineage.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_directory_dataset_says_which_files_hold_the_record(project: Path, cli: Cli) -> None:
+    customers = project / "data" / "customers"
+    customers.mkdir(parents=True)
+    (customers / "2025.csv").write_text(f"customer_id,spend\ncust-1,3\n{PERSON},4\n")
+    (customers / "2026.jsonl").write_text(
+        "".join(json.dumps({"customer_id": c}) + "\n" for c in (PERSON, "cust-2", PERSON))
+    )
+    (customers / "README.txt").write_text(f"one file per year, e.g. {PERSON}\n")
+    done = cli("data", "add", "data/customers", "--record-key", "customer_id")
+    assert done.exit_code == 0, done.stderr
+    found = json.loads(cli("lineage", "record", f"customer_id={PERSON}", "--json").stdout)
+    (version,) = found["versions"]
+    assert (version["state"], version["rows"]) == ("contains", 3)
+    assert version["files"] == {"2025.csv": 1, "2026.jsonl": 2}
+    shown = cli("lineage", "record", f"customer_id={PERSON}").stdout
+    assert "contains data/customers @ " in shown
+    assert ": 3 row(s) (1 in 2025.csv, 2 in 2026.jsonl)" in shown
+    cli("lineage", "erase", f"customer_id={PERSON}", "--reason", "request")
+    _assert_only_the_data_holds(project / ".samerun", PERSON)
 
 
 def test_a_lost_secret_fails_clearly(trained: Path, cli: Cli) -> None:
@@ -142,6 +167,10 @@ def test_a_lost_secret_fails_clearly(trained: Path, cli: Cli) -> None:
     [
         (("data", "add", "data/people.csv", "--record-key", "nope"), "has no column 'nope'"),
         (("data", "add", "data/people.txt", "--record-key", "id"), "cannot index records"),
+        (
+            ("data", "add", "data", "--record-key", "nope"),
+            "data: none of its 2 file(s) has a column 'nope'",
+        ),
         (("lineage", "record", "customer_id"), "is not KEY=VALUE"),
     ],
 )
@@ -156,4 +185,4 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert done.exit_code != 0
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
-    assert not list((project / "data").glob("*.samerun"))
+    assert not [p for p in project.rglob("*.samerun") if p.is_file()]

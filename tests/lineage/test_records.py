@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +16,8 @@ from samerun._exceptions import StoreError, UsageError
 from samerun.lineage import records
 from samerun.lineage.records import (
     DIGEST_BYTES,
+    FileRows,
+    Held,
     KeyHasher,
     RecordKey,
     build_index,
@@ -76,9 +79,10 @@ def test_the_column_is_hashed_in_one_call_and_grouped_without_a_python_loop(
     calls: list[int] = []
     hash_column = KeyHasher.digests
 
-    def counted(self: KeyHasher, values: list[bytes]) -> bytes:
-        calls.append(len(values))
-        return hash_column(self, values)
+    def counted(self: KeyHasher, values: Iterable[bytes]) -> bytes:
+        listed = list(values)
+        calls.append(len(listed))
+        return hash_column(self, listed)
 
     def per_row(digests: bytes) -> list[tuple[int, bytes]]:
         raise AssertionError("grouped a row at a time although numpy is installed")
@@ -88,6 +92,9 @@ def test_the_column_is_hashed_in_one_call_and_grouped_without_a_python_loop(
     index = build_index(tmp_path / "store", _files(tmp_path)[3], "id")
     assert calls == [3]
     assert index.rows == 3
+    index = build_index(tmp_path / "store", tmp_path, "id")  # a directory: still one call
+    assert calls == [3, 12]
+    assert index.rows == 12
 
 
 def test_both_groupings_store_the_same_bytes() -> None:
@@ -111,7 +118,7 @@ def test_a_hash_is_found_only_at_a_pair_boundary(tmp_path: Path) -> None:
         record_version(
             meta, "d.csv", "blake3:v1", index=index_digests("id", first + second + wanted)
         )
-        assert holding(meta, wanted.hex()) == {"blake3:v1": 1}
+        assert holding(meta, wanted.hex()) == {"blake3:v1": Held(1, {})}
     finally:
         meta.close()
 
@@ -132,7 +139,7 @@ def test_an_indexed_version_answers_by_hash(tmp_path: Path) -> None:
         record_version(meta, "people.csv", "blake3:v1", index=index)
         record_version(meta, "people.csv", "blake3:v1", index=index)  # again: replaced
         secret = project_secret(tmp_path, create=False)
-        assert holding(meta, key_hash(secret, "7")) == {"blake3:v1": 2}
+        assert holding(meta, key_hash(secret, "7")) == {"blake3:v1": Held(2, {})}
         assert holding(meta, key_hash(secret, "9")) == {}
         (version,) = versions(meta, "people.csv")
         assert (version.key_column, version.row_count, version.producer_run) == ("id", 3, None)
@@ -152,3 +159,47 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is not KEY=VALUE"):
         RecordKey.parse("=7")
     assert RecordKey.parse("id=a=b") == RecordKey("id", "a=b")
+
+
+def test_a_directory_is_indexed_file_by_file(tmp_path: Path) -> None:
+    data = tmp_path / "customers"
+    (data / "2025").mkdir(parents=True)
+    _files(data / "2025")  # 4 files of 3 rows: 7, 8, 7
+    (data / "extra.csv").write_text("id,name\n9,d\n7,e\n")
+    (data / "notes.txt").write_text("id\n7\n")  # not indexable
+    (data / "other.csv").write_text("name\nf\n")  # no such column
+    index = build_index(tmp_path / "store", data, "id")
+    assert index.files == [
+        FileRows("2025/people.csv", 0, 3),
+        FileRows("2025/people.jsonl", 3, 3),
+        FileRows("2025/people.parquet", 6, 3),
+        FileRows("2025/people.tsv", 9, 3),
+        FileRows("extra.csv", 12, 2),
+    ]
+    assert (index.rows, index.skipped) == (14, ["notes.txt", "other.csv"])
+    meta = open_meta_store(f"sqlite:///{tmp_path / 'meta.db'}", create=True)
+    try:
+        record_version(meta, "data/customers", "blake3:dir", index=index)
+        secret = project_secret(tmp_path / "store", create=False)
+        per_file = {f.path: 2 for f in index.files[:4]}
+        assert holding(meta, key_hash(secret, "7")) == {
+            "blake3:dir": Held(9, {**per_file, "extra.csv": 1})
+        }
+        assert holding(meta, key_hash(secret, "9")) == {"blake3:dir": Held(1, {"extra.csv": 1})}
+        (version,) = versions(meta, "data/customers")
+        assert (version.key_column, version.row_count) == ("id", 14)
+    finally:
+        meta.close()
+
+
+def test_a_directory_without_the_column_is_refused_and_a_bad_row_is_not_skipped(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.csv").write_text("name\nf\n")
+    (tmp_path / "b.txt").write_text("id\n7\n")
+    with pytest.raises(UsageError, match="none of its 2 file\\(s\\) has a column 'id'"):
+        build_index(tmp_path / ".store", tmp_path, "id")
+    assert not (tmp_path / ".store").exists()  # not even the secret
+    (tmp_path / "c.jsonl").write_text('{"id": 1}\n{"name": "x"}\n')
+    with pytest.raises(UsageError, match=r"c\.jsonl line 2 has no key 'id'"):
+        build_index(tmp_path / ".store", tmp_path, "id")

@@ -138,8 +138,9 @@ def data() -> None:
 @click.option(
     "--record-key",
     metavar="COLUMN",
-    help="Also index the records by this key column (CSV, TSV, JSON Lines, Parquet), for "
-    "`samerun lineage record`; only keyed hashes of the values are stored.",
+    help="Also index the records by this key column (CSV, TSV, JSON Lines, Parquet; in a "
+    "directory, each such file that has the column), for `samerun lineage record`; only "
+    "keyed hashes of the values are stored.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the pointers written as JSON.")
 def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: bool) -> None:
@@ -156,7 +157,7 @@ def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: boo
       samerun data add data/customers.csv --record-key customer_id
     """
     from samerun.data.workspace import add as add_data
-    from samerun.lineage.records import indexes_for, record_version
+    from samerun.lineage.records import indexes_for, record_version, shown_files
     from samerun.paths import project_relative
     from samerun.store.meta import open_meta_store
 
@@ -183,8 +184,15 @@ def add(paths: tuple[str, ...], copy: bool, record_key: str | None, as_json: boo
         _print(
             f"added {ds.rel}: {p.files} files, {_size(p.size)} → {ds.pointer_rel} ({p.oid[:19]}…)"
         )
-        if index is not None:
-            _print(f"  indexed {index.rows:,} records by {index.column} (keyed hashes only)")
+        if index is None:
+            continue
+        in_files = f" in {len(index.files)} files" if index.files else ""
+        _print(f"  indexed {index.rows:,} records{in_files} by {index.column} (keyed hashes only)")
+        if index.skipped:
+            _print(
+                f"  skipped {len(index.skipped)} file(s) without {index.column} or not "
+                f"indexable: {shown_files(index.skipped)}"
+            )
     linked = sum(ds.linked for ds in added)
     if linked:
         _print(

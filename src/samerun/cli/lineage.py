@@ -87,7 +87,9 @@ def _show_record(found: RecordLineage) -> None:
         _print("no indexed dataset version holds this record")
     for v in found.versions:
         if v.state == "contains":
-            _print(f"[bold]contains[/] {v.dataset} @ {_short(v.oid)}: {v.rows} row(s)")
+            files = ", ".join(f"{rows} in {path}" for path, rows in v.files.items())
+            where = f" ({files})" if files else ""
+            _print(f"[bold]contains[/] {v.dataset} @ {_short(v.oid)}: {v.rows} row(s){where}")
         elif v.state == "may contain":
             _print(
                 f"[yellow]may contain[/] {v.dataset} @ {_short(v.oid)}: derived from "

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from samerun.lineage.records import VersionRecord, holding, versions
+from samerun.lineage.records import Held, VersionRecord, holding, versions
 from samerun.manifest import DataInput, Manifest
 from samerun.registry.model import ModelVersion
 from samerun.registry.store import RegistryStore
@@ -50,6 +50,7 @@ class VersionFinding:
     state: str
     rows: int  # rows holding the record (0 unless "contains")
     upstream: str | None = None  # for "may contain": the version that held the record
+    files: dict[str, int] = field(default_factory=dict)  # a directory's: rows in each file
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,11 @@ def record_lineage(meta: MetaStore, digest: str) -> RecordLineage:
 
 
 def _finding(
-    version: VersionRecord, held: dict[str, int], tainted: dict[str, str]
+    version: VersionRecord, held: dict[str, Held], tainted: dict[str, str]
 ) -> VersionFinding:
     if version.oid in held:
-        return VersionFinding(version.dataset, version.oid, "contains", held[version.oid])
+        rows, files = held[version.oid].rows, held[version.oid].files
+        return VersionFinding(version.dataset, version.oid, "contains", rows, files=files)
     if version.key_column is None and version.oid in tainted:
         upstream = tainted[version.oid]
         return VersionFinding(version.dataset, version.oid, "may contain", 0, upstream)

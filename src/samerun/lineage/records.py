@@ -13,6 +13,14 @@ this loop is the floor, about 0.4 µs a value); grouping the hashes into buckets
 blob of fixed-width (hash, row) pairs, so the database sees at most :data:`BUCKETS` rows per
 version, never a row or a text entry per key.
 
+A directory dataset is indexed file by file: each file of it that has the key column
+(the others are skipped and named), as one sequence of rows in path order. A file's rows are
+numbered after the previous file's (its first row is the count of rows before it), so the pairs
+keep their format, a query still reads one bucket row per version, and the version's
+:class:`FileRows` table (a few bytes per file) tells which file a row is in. That table is stored
+as one more ``record_buckets`` row, under :data:`FILE_TABLE_BUCKET`, which no query by hash
+reads: no new table and no migration for a format that a bucket blob already carries.
+
 CSV, TSV and JSON Lines are read with the standard library; Parquet needs pyarrow.
 """
 
@@ -24,8 +32,9 @@ import json
 import os
 import secrets
 import time
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +55,16 @@ BUCKETS = 1 << BUCKET_BITS
 ROW_BYTES = 8
 PAIR_BYTES = DIGEST_BYTES + ROW_BYTES
 INDEXABLE = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
+#: The ``record_buckets`` row of a directory version's file table (JSON ``[[path, first row,
+#: rows], ...]``): outside ``0 .. BUCKETS - 1``, so a query by hash never reads it.
+FILE_TABLE_BUCKET = -1
+#: How many skipped files a message names before it says how many more.
+SHOWN_FILES = 5
+
+
+class _NotIndexed(UsageError):
+    """A file that cannot be indexed by the column: not a supported format, or no such column.
+    A single-file dataset reports it; a directory skips that file."""
 
 
 def project_secret(store_dir: Path, *, create: bool) -> bytes:
@@ -107,7 +126,7 @@ def key_column(path: Path, column: str) -> list[bytes]:
     """Every value of ``column`` in the file at ``path``, as UTF-8 text, in row order."""
     suffix = path.suffix.lower()
     if path.is_dir() or suffix not in INDEXABLE:
-        raise UsageError(
+        raise _NotIndexed(
             f"{path.name}: cannot index records of this file; --record-key reads one "
             f"{', '.join(INDEXABLE)} file"
         )
@@ -126,17 +145,21 @@ def key_column(path: Path, column: str) -> list[bytes]:
 
 def _no_column(path: Path, column: str, columns: Sequence[str]) -> UsageError:
     shown = ", ".join(columns[:10]) or "none"
-    return UsageError(f"{path.name} has no column {column!r} (its columns: {shown})")
+    return _NotIndexed(f"{path.name} has no column {column!r} (its columns: {shown})")
 
 
 def _jsonl_column(path: Path, column: str) -> Iterator[str]:
     with path.open() as handle:
+        first = True
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             row = json.loads(line)
             if not isinstance(row, dict) or column not in row:
-                raise UsageError(f"{path.name} line {number} has no key {column!r}")
+                # without it in the first row the file has no such column; later, a row lacks it
+                missing = _NotIndexed if first else UsageError
+                raise missing(f"{path.name} line {number} has no key {column!r}")
+            first = False
             yield _text(row[column])
 
 
@@ -166,13 +189,26 @@ def _text(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class FileRows:
+    """A file of a directory version: its path inside the directory, and its rows in the
+    version's numbering (``first_row`` to ``first_row + rows - 1``)."""
+
+    path: str
+    first_row: int
+    rows: int
+
+
+@dataclass(frozen=True)
 class RecordIndex:
-    """A dataset version's record index, as it is stored: the key column, the row count, and
-    each non-empty bucket's pairs (:data:`PAIR_BYTES` each, in row order), by bucket."""
+    """A dataset version's record index, as it is stored: the key column, the row count, each
+    non-empty bucket's pairs (:data:`PAIR_BYTES` each, in row order), by bucket, and for a
+    directory its files' rows; ``skipped`` names the directory's files left out (not stored)."""
 
     column: str
     rows: int
     buckets: list[tuple[int, bytes]]
+    files: list[FileRows] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def index_digests(column: str, digests: bytes) -> RecordIndex:
@@ -268,12 +304,17 @@ def record_version(
         )
         if index is not None:
             conn.execute(record_buckets.delete().where(record_buckets.c.oid == oid))
-            if index.buckets:
-                conn.execute(
-                    record_buckets.insert(),
-                    [{"bucket": b, "oid": oid, "pairs": pairs} for b, pairs in index.buckets],
-                )
+            rows = [{"bucket": b, "oid": oid, "pairs": pairs} for b, pairs in index.buckets]
+            if index.files:
+                table = [[f.path, f.first_row, f.rows] for f in index.files]
+                rows.append({"bucket": FILE_TABLE_BUCKET, "oid": oid, "pairs": _json(table)})
+            if rows:
+                conn.execute(record_buckets.insert(), rows)
     return version
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def producer_of(meta: MetaStore, oid: str) -> str | None:
@@ -297,8 +338,16 @@ def versions(meta: MetaStore, dataset: str | None = None) -> list[VersionRecord]
     return [VersionRecord(*row) for row in rows]
 
 
-def holding(meta: MetaStore, digest: str) -> dict[str, int]:
-    """Version oid -> how many of its rows hold the key whose keyed hash is ``digest``."""
+@dataclass(frozen=True)
+class Held:
+    """How many rows of a version hold a key and, for a directory, how many in each file."""
+
+    rows: int
+    files: dict[str, int]  # path inside the directory -> rows; empty for a single file
+
+
+def holding(meta: MetaStore, digest: str) -> dict[str, Held]:
+    """Version oid -> the rows holding the key whose keyed hash is ``digest``."""
     wanted = bytes.fromhex(digest)
     rows = meta.select(
         "SELECT oid, pairs FROM record_buckets WHERE bucket = :bucket",
@@ -306,30 +355,88 @@ def holding(meta: MetaStore, digest: str) -> dict[str, int]:
     )
     found = {}
     for oid, pairs in rows:
-        count = _pairs_holding(bytes(pairs), wanted)
-        if count:
-            found[str(oid)] = count
+        held = _rows_holding(bytes(pairs), wanted)
+        if held:
+            found[str(oid)] = Held(len(held), _by_file(meta, str(oid), held))
     return found
 
 
-def _pairs_holding(pairs: bytes, wanted: bytes) -> int:
-    """How many of the pairs start with ``wanted`` (a match across two pairs does not count)."""
-    count = 0
+def _rows_holding(pairs: bytes, wanted: bytes) -> list[int]:
+    """The rows of the pairs that start with ``wanted`` (a match across two pairs does not
+    count)."""
+    rows = []
     at = pairs.find(wanted)
     while at >= 0:
-        aligned = at % PAIR_BYTES == 0
-        count += aligned
-        at = pairs.find(wanted, at + (PAIR_BYTES if aligned else 1))
-    return count
+        if at % PAIR_BYTES == 0:
+            rows.append(int.from_bytes(pairs[at + DIGEST_BYTES : at + PAIR_BYTES], "big"))
+            at = pairs.find(wanted, at + PAIR_BYTES)
+        else:
+            at = pairs.find(wanted, at + 1)
+    return rows
+
+
+def _by_file(meta: MetaStore, oid: str, rows: list[int]) -> dict[str, int]:
+    """How many of ``rows`` are in each file of version ``oid`` (nothing for a single file)."""
+    table = meta.select(
+        "SELECT pairs FROM record_buckets WHERE bucket = :bucket AND oid = :oid",
+        {"bucket": FILE_TABLE_BUCKET, "oid": oid},
+    )
+    if not table:
+        return {}
+    files = [FileRows(*entry) for entry in json.loads(bytes(table[0][0]))]
+    firsts = [f.first_row for f in files]
+    counts: dict[str, int] = {}
+    for row in rows:
+        path = files[bisect_right(firsts, row) - 1].path
+        counts[path] = counts.get(path, 0) + 1
+    return counts
 
 
 def build_index(store_dir: Path, path: Path, column: str) -> RecordIndex:
-    """The record index of the file at ``path`` by ``column``. Reads the file but writes nothing
-    except, on first use, the project secret. The column is hashed in one call and grouped
-    without a Python object per row (see the module's docstring)."""
-    values = key_column(path, column)
+    """The record index of the file or directory at ``path`` by ``column``. Reads the data but
+    writes nothing except, on first use, the project secret. The column (a directory's columns,
+    end to end) is hashed in one call and grouped without a Python object per row (see the
+    module's docstring)."""
+    if path.is_dir():
+        values, files, skipped = _directory_column(path, column)
+    else:
+        values, files, skipped = key_column(path, column), [], []
     secret = project_secret(store_dir, create=True)
-    return index_digests(column, KeyHasher(secret).digests(values))
+    index = index_digests(column, KeyHasher(secret).digests(values))
+    return RecordIndex(index.column, index.rows, index.buckets, files, skipped)
+
+
+def _directory_column(root: Path, column: str) -> tuple[list[bytes], list[FileRows], list[str]]:
+    """The key columns of the files of the directory ``root`` that have it, end to end in path
+    order, each file's rows in that numbering, and the files skipped."""
+    from samerun.data.walk import walk  # the dataset's own listing: its files, sorted by path
+
+    values: list[bytes] = []
+    files: list[FileRows] = []
+    skipped: list[str] = []
+    first_row = 0
+    for found in walk(root):
+        try:
+            read = key_column(Path(found.path), column)
+        except _NotIndexed:
+            skipped.append(found.rel)
+            continue
+        values += read
+        files.append(FileRows(found.rel, first_row, len(read)))
+        first_row += len(read)
+    if not files:
+        raise UsageError(
+            f"{root.name}: none of its {len(skipped)} file(s) has a column {column!r} in a"
+            f" format that can be indexed ({', '.join(INDEXABLE)})"
+        )
+    return values, files, skipped
+
+
+def shown_files(paths: Sequence[str]) -> str:
+    """``paths`` for a one-line message: the first :data:`SHOWN_FILES`, then how many more."""
+    shown = ", ".join(paths[:SHOWN_FILES])
+    more = len(paths) - SHOWN_FILES
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def indexes_for(
