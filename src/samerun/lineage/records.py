@@ -307,14 +307,11 @@ def record_version(
             rows = [{"bucket": b, "oid": oid, "pairs": pairs} for b, pairs in index.buckets]
             if index.files:
                 table = [[f.path, f.first_row, f.rows] for f in index.files]
-                rows.append({"bucket": FILE_TABLE_BUCKET, "oid": oid, "pairs": _json(table)})
+                pairs = json.dumps(table, separators=(",", ":")).encode()
+                rows.append({"bucket": FILE_TABLE_BUCKET, "oid": oid, "pairs": pairs})
             if rows:
                 conn.execute(record_buckets.insert(), rows)
     return version
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def producer_of(meta: MetaStore, oid: str) -> str | None:
