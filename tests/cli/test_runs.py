@@ -157,3 +157,20 @@ def test_last_and_runs_leave_replays_to_their_original(project: Path, cli: Cli) 
     report = json.loads(again.stdout)
     assert report["run"] == original
     assert any("is a replay of run" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("last", "--reason", " "), "--reason cannot be empty"),
+        (("last",), "Missing option '--reason'"),
+        (("f00d", "--reason", "x"), "f00d"),
+    ],
+)
+def test_a_delete_without_a_reason_or_run_changes_nothing(
+    three_runs: list[str], cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    done = cli("delete", *args)
+    assert done.exit_code != 0
+    assert message in done.stderr
+    assert len(json.loads(cli("runs", "--json").stdout)) == 3

@@ -257,3 +257,28 @@ def test_a_model_version_inserted_in_sql_is_named(runs: list[str], project: Path
         "no entry (model version churn:2): its row in model_versions was added after the trail"
         " began but is not on it"
     ]
+
+
+def test_a_run_deleted_on_request_is_on_the_trail_not_a_finding(
+    runs: list[str], project: Path, cli: Cli
+) -> None:
+    refused = cli("delete", runs[1], "--reason", "not needed")
+    assert refused.exit_code == 1
+    assert "model version churn:1 was registered from run" in refused.stderr
+    store = open_store(Project(project))
+    try:
+        store.meta.add_verification(
+            run_id=runs[0], replay_id=None, verdict="identical", details={"causes": []}
+        )
+    finally:
+        store.close()
+    done = cli("delete", runs[0], "--reason", "a smoke test")
+    assert done.exit_code == 0, done.stderr
+    assert f"deleted run {runs[0][:12]}" in done.stdout
+    assert not (project / ".samerun" / "runs" / runs[0]).exists()
+    assert _findings(project) == []
+    shown = cli("audit", "verify")
+    assert shown.exit_code == 0, shown.stderr
+    assert f"1 run(s) deleted on request, on the trail: {runs[0][:12]}" in shown.stdout
+    assert json.loads(cli("audit", "verify", "--json").stdout)["deleted"] == [runs[0]]
+    assert runs[0] not in cli("runs").stdout

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from samerun._exceptions import RunNotFound, StoreError
+from samerun._exceptions import RunNotFound, RunStateError, StoreError
 from samerun.store.meta import (
     MetaStore,
     RunCompletion,
@@ -422,3 +422,48 @@ def test_closing_after_writes_leaves_no_write_ahead_log(tmp_path: Path) -> None:
     assert store.metric_count(rid("ab")) == 20_000
     store.close()
     assert not db.with_name("meta.db-wal").exists()
+
+
+# -- deleting ---------------------------------------------------------------------------------
+def test_a_deleted_run_and_its_replays_leave_no_row_and_an_entry_each(store: MetaStore) -> None:
+    run_id, replay_id, kept = rid("ab"), rid("cd"), rid("ef")
+    for ref, started, origin in (
+        (run_id, T0, None),
+        (replay_id, T0 + 60, run_id),
+        (kept, T0, None),
+    ):
+        store.insert_run(make_row(ref, started, replay_of=origin), "{}")
+        assert store.complete_run(ref, make_completion())
+    store.add_verification(run_id=run_id, replay_id=replay_id, verdict="identical", details={})
+    store.set_tags(run_id, {"stage": "smoke"})
+    assert store.delete_run(run_id, reason="a smoke test", actor="ana") == [run_id, replay_id]
+    assert [row.id for row in store.list_runs()] == [kept]
+    for table in ("params", "metrics", "metric_summaries", "artifacts", "tags", "verifications"):
+        assert query(store, f"SELECT DISTINCT run_id FROM {table}") in ([], [(kept,)])
+    sql = "SELECT subject, actor FROM audit_entries WHERE kind = 'deletion' ORDER BY seq"
+    assert query(store, sql) == [(run_id, "ana"), (replay_id, "ana")]
+
+
+def test_a_run_still_running_or_whose_output_is_a_dataset_version_is_not_deleted(
+    store: MetaStore,
+) -> None:
+    running, producer = rid("ab"), rid("cd")
+    store.insert_run(make_row(running), "{}")
+    store.insert_run(make_row(producer), "{}")
+    assert store.complete_run(producer, make_completion())
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO dataset_versions (dataset, oid, added_at, producer_run) "
+                "VALUES ('features.csv', :oid, 1.0, :run)"
+            ),
+            {"oid": "blake3:" + "9" * 64, "run": producer},
+        )
+    entries = query(store, "SELECT count(*) FROM audit_entries")
+    with pytest.raises(RunStateError, match="still running"):
+        store.delete_run(running, reason="x", actor="ana")
+    with pytest.raises(RunStateError, match=r"dataset features\.csv has a version run"):
+        store.delete_run(producer, reason="x", actor="ana")
+    assert store.count_runs() == 2
+    assert params_of(store, producer) != {}
+    assert query(store, "SELECT count(*) FROM audit_entries") == entries

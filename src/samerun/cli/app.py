@@ -426,6 +426,49 @@ def tag(run: str, tags: tuple[str, ...], remove: tuple[str, ...], as_json: bool)
     render.console().print(f"tags: {shown}", highlight=False)
 
 
+@app.command()
+@click.argument("run")
+@click.option(
+    "--reason", required=True, metavar="TEXT", help="Why: kept with the deletion on the trail."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the deleted run ids as JSON.")
+def delete(run: str, reason: str, as_json: bool) -> None:
+    """Delete RUN (and its replays) from the store's listings, recording the deletion on the
+    audit trail. Refused while it runs, when a model version was registered from it, or when a
+    dataset version is its output. Its files stay in the store until `samerun gc`.
+
+    \b
+    Example:
+      samerun delete 3f2a9c --reason "smoke test, not a result"
+      samerun gc
+    """
+    import shutil
+
+    from samerun.registry.registry import current_user
+
+    if not reason.strip():
+        raise UsageError("--reason cannot be empty: the trail keeps why a run was deleted")
+    store = open_project_store()
+    try:
+        found = store.meta.resolve(run)
+        ids = store.meta.delete_run(found.id, reason=reason, actor=current_user())
+        for run_id in ids:  # its journal and logs; the database no longer names the run
+            shutil.rmtree(store.project.run_dir(run_id), ignore_errors=True)
+    finally:
+        store.close()
+    if as_json:
+        render.print_json(ids)
+        return
+    named = f" ({found.name})" if found.name else ""
+    replays = f" and {len(ids) - 1} replay(s)" if len(ids) > 1 else ""
+    render.console().print(
+        f"deleted run {found.id[:12]}{named}{replays}; its files stay in the store until "
+        "`samerun gc`",
+        highlight=False,
+        markup=False,
+    )
+
+
 app.add_command(verify)
 app.add_command(diff)
 app.add_command(trace)

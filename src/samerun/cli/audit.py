@@ -79,6 +79,10 @@ def verify_trail(
             _print(f"  {run_id}")
         if len(report.before_trail) > _SHOWN:
             _print(f"  ... and {len(report.before_trail) - _SHOWN} more (--json lists them all)")
+    if report.deleted:
+        shown = ", ".join(run_id[:12] for run_id in report.deleted[:_SHOWN])
+        more = f" and {len(report.deleted) - _SHOWN} more" if len(report.deleted) > _SHOWN else ""
+        _print(f"{len(report.deleted)} run(s) deleted on request, on the trail: {shown}{more}")
     for finding in report.findings:
         render.error_console().print(
             f"tampered: {finding}", highlight=False, markup=False, soft_wrap=True

@@ -96,6 +96,7 @@ class AuditReport:
     head: str | None
     objects_rehashed: int
     before_trail: list[str] = field(default_factory=list)  # run ids recorded before it began
+    deleted: list[str] = field(default_factory=list)  # run ids deleted with `samerun delete`
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -114,6 +115,9 @@ def verify(store: Store, *, noted: Sequence[str] = ()) -> AuditReport:
     """
     chain = entries(store.meta)
     findings = _check_links(store.meta, chain)
+    # a run deleted on request (`samerun delete`, a deletion entry) is gone on purpose: its
+    # entries before that one name rows that no longer exist and are not checked against them
+    deleted = {entry.subject: entry.seq for entry in chain if entry.kind == "deletion"}
     held = {entry.hash for entry in chain}
     findings += [
         Finding(None, "a noted entry", f"{digest} is no longer on the trail")
@@ -123,6 +127,8 @@ def verify(store: Store, *, noted: Sequence[str] = ()) -> AuditReport:
     rehashed = 0
     on_trail: set[str] = set()
     for entry in chain:
+        if entry.kind in ("run", "verification") and entry.seq < deleted.get(entry.subject, 0):
+            continue
         if entry.kind == "run":
             on_trail.add(entry.subject)
             found, hashed = _check_run(store, entry)
@@ -147,7 +153,7 @@ def verify(store: Store, *, noted: Sequence[str] = ()) -> AuditReport:
             )
     findings += _rows_off_the_trail(store.meta, chain, start)
     head = chain[-1].hash if chain else None
-    return AuditReport(len(chain), start, head, rehashed, before, findings)
+    return AuditReport(len(chain), start, head, rehashed, before, list(deleted), findings)
 
 
 def _rows_off_the_trail(

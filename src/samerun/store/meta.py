@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from samerun._exceptions import RunNotFound, StoreError
+from samerun._exceptions import RunNotFound, RunStateError, StoreError
 from samerun.capture.code import strip_url_credentials
 from samerun.capture.params import flatten
 from samerun.status import EndStatus, RunStatus, Verdict, run_status, verdict
@@ -235,6 +235,72 @@ class MetaStore:
             _end_run(conn, row.id, done)
             _insert_outputs(conn, row.id, done)
             trail.append_in(conn, trail.AuditRecord.of_run(row.id, done.manifest, at=time.time()))
+
+    def delete_run(self, run_id: str, *, reason: str, actor: str) -> list[str]:
+        """Delete a finished run and its replays (ids returned, the run first) with their
+        params, metrics, artifacts, tags and verifications, and append a deletion entry for each
+        to the audit trail in the same transaction, so `audit verify` tells a deletion someone
+        asked for from one made in SQL. Their files stay in the object store until ``gc``.
+
+        Refused, with nothing changed, while a run is still running, when a model version was
+        registered from it, or when a dataset version is its output (lineage needs the run).
+        """
+        import sqlalchemy as sa
+
+        from samerun.store import schema
+        from samerun.store.schema import dataset_versions, model_versions, runs
+
+        with self._write() as conn:
+            found = conn.execute(
+                sa.select(runs.c.id, runs.c.status, runs.c.manifest_oid)
+                .where((runs.c.id == run_id) | (runs.c.replay_of == run_id))
+                .order_by(runs.c.started_at)
+            ).all()
+            doomed = sorted(found, key=lambda row: row.id != run_id)  # the run, then its replays
+            ids = [row.id for row in doomed]
+            if not ids or ids[0] != run_id:
+                raise RunNotFound(run_id)
+            running = [row.id for row in doomed if row.status == "running"]
+            if running:
+                raise RunStateError(
+                    f"run {running[0][:12]} is still running; delete it once it ends"
+                )
+            used = conn.execute(
+                sa.select(model_versions.c.model, model_versions.c.version).where(
+                    model_versions.c.run_id.in_(ids)
+                )
+            ).first()
+            if used is not None:
+                raise RunStateError(
+                    f"model version {used.model}:{used.version} was registered from run "
+                    f"{run_id[:12]}: a version's run is kept for its lineage and rollback"
+                )
+            produced = conn.execute(
+                sa.select(dataset_versions.c.dataset).where(
+                    dataset_versions.c.producer_run.in_(ids)
+                )
+            ).first()
+            if produced is not None:
+                raise RunStateError(
+                    f"dataset {produced.dataset} has a version run {run_id[:12]} wrote: lineage "
+                    "follows derived data through the run"
+                )
+            for table in (
+                schema.params,
+                schema.metric_summaries,
+                schema.metrics,
+                schema.artifacts,
+                schema.tags,
+                schema.verifications,
+            ):
+                conn.execute(table.delete().where(table.c.run_id.in_(ids)))
+            conn.execute(runs.delete().where(runs.c.id.in_(ids)))
+            at = time.time()
+            for row in doomed:
+                event = {"manifest": row.manifest_oid, "reason": reason}
+                record = trail.AuditRecord.of_event("deletion", row.id, event, actor=actor, at=at)
+                trail.append_in(conn, record)
+        return ids
 
     def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
         """Set (or, with None, remove) tags of a run; they are labels, not part of its record."""

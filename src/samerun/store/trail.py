@@ -11,7 +11,8 @@ An entry records one of three things, by its kind:
   of that row's columns, :data:`ROW_SOURCES` says which, and ``facts["key"]`` finds the row. An
   alias move's columns are the registry's own chained event without its hash, so its ``oid`` *is*
   the event's hash: the registry's chain is linked into this one, not copied;
-- an event held only here (an erasure request): ``facts`` is the event and ``oid`` its hash.
+- an event held only here (an erasure request, a run's deletion): ``facts`` is the event and
+  ``oid`` its hash.
 
 Appends run inside the transaction that writes the record, so a record and its entry are
 committed together or not at all. The chain's head is read inside that transaction after taking
@@ -33,7 +34,7 @@ from samerun.hashing import hash_bytes, hash_json
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-AuditKind = Literal["run", "verification", "model_version", "alias_move", "erasure"]
+AuditKind = Literal["run", "verification", "model_version", "alias_move", "erasure", "deletion"]
 AUDIT_KINDS: tuple[AuditKind, ...] = get_args(AuditKind)
 
 #: PostgreSQL advisory lock taken by every append ("trail" in hex); SQLite needs none.
